@@ -1,0 +1,102 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from './config.js';
+import { installErrorHandling, routePattern } from './http/errors.js';
+import { ProblemDetails, StoreRef } from './http/schemas.js';
+import { apiKeyRoutes } from './merchant-api/apikeys.js';
+import { installApiKeyAuth } from './merchant-api/auth.js';
+import { storeRoutes } from './merchant-api/stores.js';
+import { terminalRoutes } from './merchant-api/terminals.js';
+import { createPlatform, type Platform, type PlatformOptions } from './platform.js';
+import type { Store } from './store/database.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    platform: Platform;
+  }
+}
+
+export interface AppOptions extends PlatformOptions {
+  config: Config;
+  store: Store;
+  logger?: FastifyServerOptions['logger'];
+  https?: { cert: Buffer; key: Buffer };
+}
+
+registerAjvFormats();
+
+/** Builds the whole HTTP application without listening: the server and the tests both use it. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config, store } = options;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
+    ...(options.https ? { https: options.https } : {}),
+  }).setValidatorCompiler(TypeBoxValidatorCompiler);
+
+  const platform = createPlatform(store, config, options);
+  app.decorate('platform', platform);
+
+  const routes: Array<{ method: string; pattern: RegExp }> = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') routes.push({ method, pattern: routePattern(route.url) });
+    }
+  });
+  installErrorHandling(app, () => routes);
+  // Only JSON bodies are accepted: anything else is a 415, not a silently parsed string.
+  app.removeContentTypeParser('text/plain');
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'cloudpos MerchantAPI',
+        version: '1.0.0',
+        description:
+          'Push a payment to one terminal, follow it, cancel it, refund it. Every error is application/problem+json (RFC 9457). Lists paginate with page/size and answer X-Total-Count and Link headers.',
+        license: { name: 'MIT', identifier: 'MIT' },
+      },
+      servers: [{ url: '/' }],
+      components: {
+        securitySchemes: {
+          ApiKey: { type: 'apiKey', in: 'header', name: 'API-Key', description: 'The API key issued at onboarding or created through /apikeys' },
+          DeviceToken: { type: 'http', scheme: 'bearer', description: 'The device token issued when the terminal was registered' },
+        },
+      },
+      security: [{ ApiKey: [] }],
+      tags: [
+        { name: 'API keys', description: 'Rotate API keys without help from the operators' },
+        { name: 'Stores and terminals', description: "The customer's stores and terminals across its merchants" },
+      ],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  app.addSchema(ProblemDetails);
+  app.addSchema(StoreRef);
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await platform.ping();
+      return { status: 'ok' };
+    } catch {
+      return reply.code(503).type('application/problem+json').send({ type: 'urn:cloudpos:problem:service-unavailable', title: 'Service Unavailable', status: 503, detail: 'The database does not answer.', instance: '/healthz' });
+    }
+  });
+
+  await app.register(async (merchantApi) => {
+    installApiKeyAuth(merchantApi, platform.apiKeys);
+    await merchantApi.register(apiKeyRoutes(platform.apiKeys));
+    await merchantApi.register(storeRoutes(platform.onboarding.repo));
+    await merchantApi.register(terminalRoutes(platform.onboarding.repo, platform.presence));
+  });
+
+  app.addHook('onReady', async () => platform.start());
+  app.addHook('onClose', async () => platform.stop());
+  return app;
+}

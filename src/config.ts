@@ -1,0 +1,53 @@
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+
+/** Environment → typed, validated configuration. A bad setting stops the process with a clear message. */
+const ConfigSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  DATABASE_URL: Type.String({ pattern: '^(sqlite:|postgres(ql)?://)', default: 'sqlite:./data/cloudpos.sqlite' }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  /** `sandbox` onboards a demo on first run, serves /simulator and uses the sandbox acquirer. */
+  CLOUDPOS_ENV: Type.Enum(['sandbox', 'production'], { default: 'sandbox' }),
+  /** Honour X-Forwarded-* (Link headers, client address) only behind a proxy we trust. */
+  TRUST_PROXY: Type.Boolean({ default: false }),
+  TLS_CERT_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  TLS_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 64 * 1024 }),
+  /** How long a validated API key or device token is trusted before the store is asked again. */
+  AUTH_CACHE_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 2_000 }),
+  /** An unfetched transaction expires after this long. */
+  TRANSACTION_EXPIRY_MS: Type.Integer({ minimum: 1_000, default: 5 * 60_000 }),
+  POLL_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 2_000 }),
+  LONG_POLL_MAX_S: Type.Integer({ minimum: 0, maximum: 300, default: 30 }),
+  ACQUIRER_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  SANDBOX_SLOW_MS: Type.Integer({ minimum: 0, default: 3_000 }),
+  /** Upper bound of one transaction's amount, in minor units of its currency. */
+  MAX_AMOUNT_MINOR: Type.Integer({ minimum: 1, default: 100_000_000 }),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(ConfigSchema.properties)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw));
+  const errors = [...Value.Errors(ConfigSchema, converted)];
+  if (errors.length > 0) {
+    const lines = errors.map((e) => {
+      const key = e.instancePath.replace(/^\//, '') || String((e.params as { requiredProperties?: string[] }).requiredProperties ?? '');
+      return `  ${key}=${JSON.stringify(env[key] ?? '')}: ${e.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${[...new Set(lines)].join('\n')}`);
+  }
+  const config = converted as Config;
+  if ((config.TLS_CERT_FILE === undefined) !== (config.TLS_KEY_FILE === undefined)) {
+    throw new ConfigError('invalid configuration:\n  TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  }
+  return config;
+}

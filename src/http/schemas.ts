@@ -1,0 +1,41 @@
+import { Type, type TSchema } from 'typebox';
+
+/** Shapes shared by several routes. Each carries an `$id`, so the OpenAPI document names it as a
+ * component; validation and serialisation use the very same objects. */
+export const ProblemDetails = Type.Object(
+  {
+    type: Type.String({ description: 'URI reference identifying the problem kind' }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    instance: Type.String({ description: 'The request path' }),
+    errors: Type.Optional(
+      Type.Array(
+        Type.Object({
+          pointer: Type.String({ description: 'JSON pointer into the request part' }),
+          in: Type.String({ enum: ['body', 'query', 'path', 'header'] }),
+          detail: Type.String(),
+        }),
+      ),
+    ),
+  },
+  { $id: 'ProblemDetails', additionalProperties: true, description: 'RFC 9457 problem details' },
+);
+
+export const StoreRef = Type.Object(
+  { uuid: Type.String({ format: 'uuid' }), name: Type.String() },
+  { $id: 'StoreRef', additionalProperties: false },
+);
+
+export const Timestamp = (description?: string) =>
+  Type.String({ format: 'date-time', description: description ?? 'RFC 3339, UTC, milliseconds' });
+
+export const iso = (ms: number | null | undefined): string | undefined =>
+  ms === null || ms === undefined ? undefined : new Date(ms).toISOString();
+
+/** Problem responses documented for a route, by status code. */
+export function problems(...codes: number[]): Record<number, TSchema> {
+  const out: Record<number, TSchema> = {};
+  for (const code of codes) out[code] = ProblemDetails;
+  return out;
+}

@@ -1,0 +1,135 @@
+import { err, ok, type Result } from '../domain/result.js';
+import { API_KEY_PREFIX, hashSecret, newSecret, sameDigest } from '../secrets.js';
+import type { Store } from '../store/database.js';
+import { ApiKeyRepository } from '../store/api-key-repository.js';
+import { OnboardingRepository } from '../store/onboarding-repository.js';
+import type { ApiKey } from '../store/schema.js';
+
+export interface Validity {
+  from?: number | null;
+  until?: number | null;
+}
+
+export interface Caller {
+  customerId: number;
+  keyId: number;
+}
+
+type CachedKey = { key: ApiKey; fetchedAt: number };
+
+/** API keys: issuing, listing, revoking, and checking the key of every MerchantAPI request.
+ * A checked key is trusted for `cacheMs` so a busy integration costs no query per request;
+ * revoking through this process forgets it at once, another instance within `cacheMs`.
+ * `lastUsage` is written at most once a minute per key. */
+export class ApiKeyService {
+  private readonly keys: ApiKeyRepository;
+  private readonly onboarding: OnboardingRepository;
+  private readonly cache = new Map<string, CachedKey>();
+  private readonly lastWritten = new Map<number, number>();
+  private readonly lastUsed = new Map<number, number>();
+  static readonly USAGE_WRITE_INTERVAL_MS = 60_000;
+
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number,
+    private readonly cacheMs: number,
+  ) {
+    this.keys = new ApiKeyRepository(store.db);
+    this.onboarding = new OnboardingRepository(store.db);
+  }
+
+  async issue(customerId: number, label: string, validity: Validity = {}) {
+    const now = this.now();
+    const from = validity.from ?? null;
+    const until = validity.until ?? null;
+    if (from !== null && until !== null && until <= from) {
+      return err('INVALID_VALIDITY', 'validity.until must be later than validity.from');
+    }
+    if (until !== null && until <= now) return err('INVALID_VALIDITY', 'validity.until is already in the past');
+    const apikey = newSecret(API_KEY_PREFIX);
+    const { id } = await this.keys.insert({
+      customer_id: customerId,
+      label,
+      prefix: apikey.slice(0, API_KEY_PREFIX.length + 4),
+      key_hash: hashSecret(apikey),
+      valid_from: from,
+      valid_until: until,
+      created_at: now,
+    });
+    return ok({ id: Number(id), label, apikey, validity: { from, until } });
+  }
+
+  /** The caller behind a presented key, or why it is refused. */
+  async authenticate(presented: string): Promise<Result<Caller, 'API_KEY_INVALID'>> {
+    const now = this.now();
+    const hash = hashSecret(presented);
+    let cached = this.cache.get(hash);
+    if (!cached || now - cached.fetchedAt > this.cacheMs) {
+      const key = await this.keys.findByHash(hash);
+      if (!key) {
+        this.cache.delete(hash);
+        return err('API_KEY_INVALID', 'Invalid API Key.');
+      }
+      cached = { key, fetchedAt: now };
+      this.cache.set(hash, cached);
+      if (this.cache.size > 10_000) this.cache.delete(this.cache.keys().next().value!);
+    }
+    const { key } = cached;
+    // The index found the row by its hash; compare again in constant time all the same.
+    if (!sameDigest(key.key_hash, hash)) return err('API_KEY_INVALID', 'Invalid API Key.');
+    if (key.revoked_at !== null) return err('API_KEY_INVALID', 'Invalid API Key: it has been revoked.');
+    if (key.valid_until !== null && key.valid_until <= now) return err('API_KEY_INVALID', 'Invalid API Key: it has expired.');
+    if (key.valid_from !== null && key.valid_from > now) return err('API_KEY_INVALID', 'Invalid API Key: it is not valid yet.');
+    this.noteUsage(key.id, now);
+    return ok({ customerId: Number(key.customer_id), keyId: Number(key.id) });
+  }
+
+  private noteUsage(keyId: number, now: number) {
+    this.lastUsed.set(keyId, now);
+    const written = this.lastWritten.get(keyId) ?? 0;
+    if (now - written < ApiKeyService.USAGE_WRITE_INTERVAL_MS) return;
+    this.lastWritten.set(keyId, now);
+    void this.keys.touch(keyId, now).catch(() => this.lastWritten.delete(keyId));
+  }
+
+  /** Writes the usage seen since the last write (on shutdown). */
+  async flushUsage() {
+    for (const [id, at] of this.lastUsed) {
+      if ((this.lastWritten.get(id) ?? 0) < at) await this.keys.touch(id, at);
+    }
+  }
+
+  async count(customerId: number) {
+    return this.keys.countUnexpired(customerId, this.now());
+  }
+
+  async page(customerId: number, offset: number, limit: number) {
+    const rows = await this.keys.pageUnexpired(customerId, this.now(), offset, limit);
+    // A use not yet written shows all the same.
+    return rows.map((k) => ({ ...k, last_used_at: Math.max(k.last_used_at ?? 0, this.lastUsed.get(Number(k.id)) ?? 0) || null }));
+  }
+
+  /** Revokes a key. The customer's row lock makes two crossing revocations end with one key left. */
+  async revoke(caller: Caller, keyId: number): Promise<Result<void, 'NOT_FOUND' | 'KEY_IN_USE' | 'LAST_VALID_KEY'>> {
+    const outcome = await this.store.db.transaction().execute(async (tx) => {
+      await this.onboarding.lockCustomer(caller.customerId, tx, this.store.dialect === 'postgres');
+      const now = this.now();
+      const key = await this.keys.find(caller.customerId, keyId, tx);
+      if (!key || key.revoked_at !== null || (key.valid_until !== null && key.valid_until <= now)) {
+        return err('NOT_FOUND', `No API key ${keyId}.`);
+      }
+      if (Number(key.id) === caller.keyId) {
+        return err('KEY_IN_USE', 'The API key making this request cannot revoke itself: switch to another key first.');
+      }
+      const validNow = (key.valid_from ?? 0) <= now;
+      if (validNow && (await this.keys.countValidNow(caller.customerId, now, tx)) <= 1) {
+        return err('LAST_VALID_KEY', 'This is the last valid API key of the customer: create another one first.');
+      }
+      await this.keys.revoke(caller.customerId, keyId, now, tx);
+      return ok(key.key_hash);
+    });
+    if (!outcome.ok) return outcome;
+    this.cache.delete(outcome.value);
+    return ok(undefined);
+  }
+}

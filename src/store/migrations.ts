@@ -1,0 +1,148 @@
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Dialect } from './database.js';
+
+/** Migrations live in code so the compiled package carries them; each works on both dialects. */
+function migrations(dialect: Dialect): Record<string, Migration> {
+  // SQLite's INTEGER PRIMARY KEY is the rowid; PostgreSQL wants an identity column.
+  const serial = (db: Kysely<any>, table: string) =>
+    db.schema.createTable(table).addColumn('id', dialect === 'sqlite' ? 'integer' : 'bigserial', (c) =>
+      dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+    );
+
+  return {
+    '0001_customers_stores_terminals_keys': {
+      async up(db) {
+        await serial(db, 'customers')
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await serial(db, 'merchants')
+          .addColumn('customer_id', 'bigint', (c) => c.notNull().references('customers.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('merchants_customer').on('merchants').column('customer_id').execute();
+        await db.schema
+          .createTable('stores')
+          .addColumn('uuid', 'text', (c) => c.primaryKey())
+          .addColumn('merchant_id', 'bigint', (c) => c.notNull().references('merchants.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('address', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('timezone', 'text', (c) => c.notNull())
+          .addColumn('currency', 'text', (c) => c.notNull())
+          .addColumn('receipt_width', 'integer', (c) => c.notNull().defaultTo(24))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('stores_merchant').on('stores').column('merchant_id').execute();
+        await serial(db, 'terminals')
+          .addColumn('store_uuid', 'text', (c) => c.notNull().references('stores.uuid'))
+          .addColumn('manufacturer', 'text', (c) => c.notNull())
+          .addColumn('model', 'text', (c) => c.notNull())
+          .addColumn('serial', 'text', (c) => c.notNull())
+          .addColumn('terminal_key', 'text', (c) => c.notNull().unique())
+          .addColumn('device_token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('cloud_integration', 'integer', (c) => c.notNull().defaultTo(1))
+          .addColumn('last_seen_at', 'bigint')
+          .addColumn('last_stan', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('terminals_store').on('terminals').column('store_uuid').execute();
+        await serial(db, 'api_keys')
+          .addColumn('customer_id', 'bigint', (c) => c.notNull().references('customers.id'))
+          .addColumn('label', 'text', (c) => c.notNull())
+          .addColumn('prefix', 'text', (c) => c.notNull())
+          .addColumn('key_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('valid_from', 'bigint')
+          .addColumn('valid_until', 'bigint')
+          .addColumn('last_used_at', 'bigint')
+          .addColumn('revoked_at', 'bigint')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('api_keys_customer').on('api_keys').column('customer_id').execute();
+      },
+    },
+    '0002_transactions': {
+      async up(db) {
+        await db.schema
+          .createTable('transactions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('customer_id', 'bigint', (c) => c.notNull().references('customers.id'))
+          .addColumn('terminal_id', 'bigint', (c) => c.notNull().references('terminals.id'))
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('stage', 'text', (c) => c.notNull())
+          .addColumn('result', 'text')
+          .addColumn('cancel_reason', 'text')
+          .addColumn('merchant_order_reference', 'text', (c) => c.notNull())
+          .addColumn('amount_minor', 'bigint', (c) => c.notNull())
+          .addColumn('currency', 'text', (c) => c.notNull())
+          .addColumn('captured_minor', 'bigint')
+          .addColumn('reference_id', 'text', (c) => c.references('transactions.id'))
+          .addColumn('brand', 'text')
+          .addColumn('card_last4', 'text')
+          .addColumn('entry_mode', 'text')
+          .addColumn('stan', 'text')
+          .addColumn('authorization_code', 'text')
+          .addColumn('receipt', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('transaction_at', 'bigint')
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('transactions_terminal_created')
+          .on('transactions')
+          .columns(['terminal_id', 'created_at'])
+          .execute();
+        await db.schema.createIndex('transactions_reference').on('transactions').column('reference_id').execute();
+        await db.schema
+          .createIndex('transactions_terminal_order_ref')
+          .on('transactions')
+          .columns(['terminal_id', 'merchant_order_reference'])
+          .execute();
+        // The database itself keeps the rule "one payment at a time per terminal".
+        await db.schema
+          .createIndex('transactions_one_active_per_terminal')
+          .on('transactions')
+          .column('terminal_id')
+          .unique()
+          .where(sql.ref('stage'), '<>', 'DONE')
+          .execute();
+        await db.schema
+          .createIndex('transactions_pending_expiry')
+          .on('transactions')
+          .column('expires_at')
+          .where(sql.ref('stage'), '=', 'PENDING')
+          .execute();
+        await serial(db, 'transaction_events')
+          .addColumn('transaction_id', 'text', (c) => c.notNull().references('transactions.id'))
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('event', 'text', (c) => c.notNull())
+          .addColumn('from_status', 'text')
+          .addColumn('from_stage', 'text')
+          .addColumn('to_status', 'text', (c) => c.notNull())
+          .addColumn('to_stage', 'text', (c) => c.notNull())
+          .addColumn('detail', 'text')
+          .execute();
+        await db.schema.createIndex('transaction_events_tx').on('transaction_events').column('transaction_id').execute();
+        await db.schema
+          .createTable('idempotency_keys')
+          .addColumn('customer_id', 'bigint', (c) => c.notNull().references('customers.id'))
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('request_hash', 'text', (c) => c.notNull())
+          .addColumn('response_status', 'integer')
+          .addColumn('response_body', 'text')
+          .addColumn('response_headers', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('idempotency_keys_pk', ['customer_id', 'key'])
+          .execute();
+        await db.schema.createIndex('idempotency_keys_created').on('idempotency_keys').column('created_at').execute();
+      },
+    },
+  };
+}
+
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return { getMigrations: async () => migrations(dialect) };
+}

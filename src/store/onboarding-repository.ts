@@ -1,0 +1,200 @@
+import type { Executor } from './executor.js';
+
+/** Customers, merchants, stores and terminals: written by the operators' admin CLI, read by the
+ * MerchantAPI. Every customer-facing query is scoped by the customer. */
+export class OnboardingRepository {
+  constructor(private readonly db: Executor) {}
+
+  insertCustomer(name: string, now: number, db: Executor = this.db) {
+    return db.insertInto('customers').values({ name, created_at: now }).returning('id').executeTakeFirstOrThrow();
+  }
+
+  findCustomer(id: number, db: Executor = this.db) {
+    return db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  listCustomers() {
+    return this.db.selectFrom('customers').selectAll().orderBy('id').execute();
+  }
+
+  /** Takes the customer's row lock (PostgreSQL) so rules spanning its keys run one at a time. */
+  lockCustomer(id: number, db: Executor, forUpdate: boolean) {
+    const q = db.selectFrom('customers').select('id').where('id', '=', id);
+    return (forUpdate ? q.forUpdate() : q).executeTakeFirst();
+  }
+
+  insertMerchant(customerId: number, name: string, now: number) {
+    return this.db
+      .insertInto('merchants')
+      .values({ customer_id: customerId, name, created_at: now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+  }
+
+  findMerchant(id: number) {
+    return this.db.selectFrom('merchants').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  listMerchants(customerId?: number) {
+    let q = this.db.selectFrom('merchants').selectAll().orderBy('id');
+    if (customerId !== undefined) q = q.where('customer_id', '=', customerId);
+    return q.execute();
+  }
+
+  insertStore(store: {
+    uuid: string;
+    merchant_id: number;
+    name: string;
+    address: string;
+    timezone: string;
+    currency: string;
+    receipt_width: number;
+    created_at: number;
+  }) {
+    return this.db.insertInto('stores').values(store).execute();
+  }
+
+  findStore(uuid: string) {
+    return this.db.selectFrom('stores').selectAll().where('uuid', '=', uuid).executeTakeFirst();
+  }
+
+  listAllStores(merchantId?: number) {
+    let q = this.db.selectFrom('stores').selectAll().orderBy('created_at').orderBy('uuid');
+    if (merchantId !== undefined) q = q.where('merchant_id', '=', merchantId);
+    return q.execute();
+  }
+
+  private customerStores() {
+    return this.db.selectFrom('stores').innerJoin('merchants', 'merchants.id', 'stores.merchant_id');
+  }
+
+  async countStores(customerId: number) {
+    const row = await this.customerStores()
+      .where('merchants.customer_id', '=', customerId)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  pageStores(customerId: number, offset: number, limit: number) {
+    return this.customerStores()
+      .where('merchants.customer_id', '=', customerId)
+      .select([
+        'stores.uuid',
+        'stores.name',
+        'stores.address',
+        'stores.timezone',
+        'stores.currency',
+        'stores.receipt_width',
+        'merchants.id as merchant_id',
+        'merchants.name as merchant_name',
+      ])
+      .orderBy('stores.created_at')
+      .orderBy('stores.uuid')
+      .offset(offset)
+      .limit(limit)
+      .execute();
+  }
+
+  insertTerminal(t: {
+    store_uuid: string;
+    manufacturer: string;
+    model: string;
+    serial: string;
+    terminal_key: string;
+    device_token_hash: string;
+    created_at: number;
+  }) {
+    return this.db.insertInto('terminals').values(t).returning('id').executeTakeFirstOrThrow();
+  }
+
+  updateTerminal(id: number, changes: { device_token_hash?: string; cloud_integration?: number }) {
+    return this.db.updateTable('terminals').set(changes).where('id', '=', id).executeTakeFirst();
+  }
+
+  private terminalsWithStore() {
+    return this.db
+      .selectFrom('terminals')
+      .innerJoin('stores', 'stores.uuid', 'terminals.store_uuid')
+      .innerJoin('merchants', 'merchants.id', 'stores.merchant_id')
+      .select([
+        'terminals.id',
+        'terminals.manufacturer',
+        'terminals.model',
+        'terminals.serial',
+        'terminals.terminal_key',
+        'terminals.cloud_integration',
+        'terminals.last_seen_at',
+        'terminals.created_at',
+        'stores.uuid as store_uuid',
+        'stores.name as store_name',
+        'stores.address as store_address',
+        'stores.timezone as store_timezone',
+        'stores.currency as store_currency',
+        'stores.receipt_width as store_receipt_width',
+        'merchants.id as merchant_id',
+        'merchants.name as merchant_name',
+        'merchants.customer_id as customer_id',
+      ]);
+  }
+
+  /** The terminal named in a MerchantAPI path, only if it belongs to the customer. */
+  findCustomerTerminal(customerId: number, terminalKey: string) {
+    return this.terminalsWithStore()
+      .where('terminals.terminal_key', '=', terminalKey)
+      .where('merchants.customer_id', '=', customerId)
+      .executeTakeFirst();
+  }
+
+  findTerminalByKey(terminalKey: string) {
+    return this.terminalsWithStore().where('terminals.terminal_key', '=', terminalKey).executeTakeFirst();
+  }
+
+  findTerminalById(id: number) {
+    return this.terminalsWithStore().where('terminals.id', '=', id).executeTakeFirst();
+  }
+
+  findTerminalByTokenHash(hash: string) {
+    return this.terminalsWithStore().where('terminals.device_token_hash', '=', hash).executeTakeFirst();
+  }
+
+  async countTerminals(customerId: number) {
+    const row = await this.db
+      .selectFrom('terminals')
+      .innerJoin('stores', 'stores.uuid', 'terminals.store_uuid')
+      .innerJoin('merchants', 'merchants.id', 'stores.merchant_id')
+      .where('merchants.customer_id', '=', customerId)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  pageTerminals(customerId: number, offset: number, limit: number) {
+    return this.terminalsWithStore()
+      .where('merchants.customer_id', '=', customerId)
+      .orderBy('terminals.id')
+      .offset(offset)
+      .limit(limit)
+      .execute();
+  }
+
+  listAllTerminals(storeUuid?: string) {
+    let q = this.terminalsWithStore().orderBy('terminals.id');
+    if (storeUuid !== undefined) q = q.where('terminals.store_uuid', '=', storeUuid);
+    return q.execute();
+  }
+
+  /** Writes the last-seen times the platform kept in memory, one statement per terminal. */
+  async recordLastSeen(seen: Map<number, number>) {
+    for (const [id, at] of seen) {
+      await this.db
+        .updateTable('terminals')
+        .set({ last_seen_at: at })
+        .where('id', '=', id)
+        .where((eb) => eb.or([eb('last_seen_at', 'is', null), eb('last_seen_at', '<', at)]))
+        .execute();
+    }
+  }
+}
+
+export type TerminalView = NonNullable<Awaited<ReturnType<OnboardingRepository['findTerminalById']>>>;

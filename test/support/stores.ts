@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, inject } from 'vitest';
+import { migrateToLatest, openStore, type Dialect, type Store } from '../../src/store/database.js';
+
+export const DIALECTS: Dialect[] = ['sqlite', 'postgres'];
+
+export interface TestDatabase {
+  url: string;
+  store: Store;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database of its own: a temporary SQLite file, or a new PostgreSQL database
+ * that is dropped afterwards, so test files and runs never see each other's rows. */
+export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'cloudpos-test-'));
+    const url = `sqlite:${join(dir, 'test.sqlite')}`;
+    const store = openStore(url);
+    await migrateToLatest(store);
+    return {
+      url,
+      store,
+      drop: async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const adminUrl = inject('pgAdminUrl');
+  const name = `cloudpos_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const store = openStore(url.toString(), { poolSize: 10 });
+  await migrateToLatest(store);
+  return {
+    url: url.toString(),
+    store,
+    drop: async () => {
+      await store.close();
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** Runs a block of tests once per store: SQLite always, PostgreSQL when it is there (see global-setup). */
+export function describeEachStore(title: string, body: (dialect: Dialect) => void) {
+  for (const dialect of DIALECTS) {
+    const skip = dialect === 'postgres' && !inject('pgAvailable');
+    describe.skipIf(skip)(`${title} [${dialect}]`, () => body(dialect));
+  }
+}
+
+/** A database for the enclosing describe block. */
+export function useTestDatabase(dialect: Dialect): () => TestDatabase {
+  let db: TestDatabase | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase(dialect);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+  return () => {
+    if (!db) throw new Error('database not ready');
+    return db;
+  };
+}
