@@ -9,6 +9,9 @@ import { apiKeyRoutes } from './merchant-api/apikeys.js';
 import { installApiKeyAuth } from './merchant-api/auth.js';
 import { storeRoutes } from './merchant-api/stores.js';
 import { terminalRoutes } from './merchant-api/terminals.js';
+import { transactionRoutes } from './merchant-api/transactions.js';
+import { deviceRoutes } from './device-api/routes.js';
+import { installIdempotency } from './http/idempotency.js';
 import { createPlatform, type Platform, type PlatformOptions } from './platform.js';
 import type { Store } from './store/database.js';
 
@@ -71,6 +74,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       tags: [
         { name: 'API keys', description: 'Rotate API keys without help from the operators' },
         { name: 'Stores and terminals', description: "The customer's stores and terminals across its merchants" },
+        { name: 'Transactions', description: 'Payments, refunds and pre-authorizations pushed to one terminal' },
+        { name: 'Device API', description: 'The terminal side: configuration, the next transaction (long poll), the card presented' },
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -91,12 +96,29 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(async (merchantApi) => {
     installApiKeyAuth(merchantApi, platform.apiKeys);
+    installIdempotency(merchantApi, platform.idempotency, platform.now);
     await merchantApi.register(apiKeyRoutes(platform.apiKeys));
     await merchantApi.register(storeRoutes(platform.onboarding.repo));
     await merchantApi.register(terminalRoutes(platform.onboarding.repo, platform.presence));
+    await merchantApi.register(transactionRoutes(platform.transactions));
   });
 
+  await app.register(
+    deviceRoutes({
+      auth: platform.deviceAuth,
+      transactions: platform.transactions,
+      notifier: platform.notifier,
+      presence: platform.presence,
+      pollIntervalMs: config.POLL_INTERVAL_MS,
+      longPollMaxS: config.LONG_POLL_MAX_S,
+      environment: config.CLOUDPOS_ENV,
+      closing: platform.closing,
+    }),
+    { prefix: '/device/v1' },
+  );
+
   app.addHook('onReady', async () => platform.start());
-  app.addHook('onClose', async () => platform.stop());
+  // Stop first so held long polls answer at once instead of delaying the shutdown.
+  app.addHook('preClose', async () => platform.stop());
   return app;
 }

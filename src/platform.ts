@@ -1,13 +1,23 @@
+import { sql } from 'kysely';
+import type { Acquirer } from './acquirer/acquirer.js';
+import { SandboxAcquirer } from './acquirer/sandbox.js';
 import type { Config } from './config.js';
+import { IDEMPOTENCY_TTL_MS } from './http/idempotency.js';
 import { ApiKeyService } from './services/api-keys.js';
+import { DeviceAuth } from './services/device-auth.js';
+import { InProcessNotifier, type TerminalNotifier } from './services/notifier.js';
 import { OnboardingService } from './services/onboarding.js';
 import { TerminalPresence } from './services/presence.js';
+import { TransactionService } from './services/transactions.js';
 import type { Store } from './store/database.js';
-import { sql } from 'kysely';
+import { IdempotencyRepository } from './store/idempotency-repository.js';
 
 export interface PlatformOptions {
   /** The platform's clock; tests move it to cross validity and expiry limits. */
   now?: () => number;
+  /** A real acquirer connector; the sandbox acquirer otherwise. */
+  acquirer?: Acquirer;
+  notifier?: TerminalNotifier;
 }
 
 const PRESENCE_FLUSH_MS = 5_000;
@@ -15,9 +25,23 @@ const PRESENCE_FLUSH_MS = 5_000;
 /** The use cases of the platform wired to one store, and the background work they need. */
 export function createPlatform(store: Store, config: Config, options: PlatformOptions = {}) {
   const now = options.now ?? Date.now;
+  if (!options.acquirer && config.CLOUDPOS_ENV === 'production') {
+    throw new Error('CLOUDPOS_ENV=production needs a real acquirer connector: the sandbox acquirer decides by test card only');
+  }
+  const acquirer = options.acquirer ?? new SandboxAcquirer({ timeoutMs: config.ACQUIRER_TIMEOUT_MS, slowMs: config.SANDBOX_SLOW_MS });
+  const notifier = options.notifier ?? new InProcessNotifier();
   const onboarding = new OnboardingService(store, now);
   const apiKeys = new ApiKeyService(store, now, config.AUTH_CACHE_MS);
   const presence = new TerminalPresence(onboarding.repo, now, Math.max(3 * config.POLL_INTERVAL_MS, 2 * PRESENCE_FLUSH_MS));
+  const deviceAuth = new DeviceAuth(onboarding.repo, now, config.AUTH_CACHE_MS);
+  const idempotency = new IdempotencyRepository(store.db);
+  const transactions = new TransactionService(store, onboarding.repo, acquirer, notifier, {
+    now,
+    expiryMs: config.TRANSACTION_EXPIRY_MS,
+    maxAmountMinor: config.MAX_AMOUNT_MINOR,
+    acquirerTimeoutMs: config.ACQUIRER_TIMEOUT_MS,
+  });
+  const closing = new AbortController();
   const timers: NodeJS.Timeout[] = [];
 
   const every = (ms: number, job: () => Promise<unknown>) => {
@@ -37,17 +61,28 @@ export function createPlatform(store: Store, config: Config, options: PlatformOp
     store,
     config,
     now,
+    acquirer,
+    notifier,
     onboarding,
     apiKeys,
     presence,
+    deviceAuth,
+    idempotency,
+    transactions,
+    closing: closing.signal,
     ping: () => sql`select 1`.execute(store.db),
     start() {
       every(PRESENCE_FLUSH_MS, () => presence.flush());
+      every(Math.min(5_000, Math.max(250, config.TRANSACTION_EXPIRY_MS / 4)), () => transactions.expireDue());
+      every(Math.max(1_000, config.ACQUIRER_TIMEOUT_MS), () => transactions.recoverAbandoned());
+      every(60 * 60 * 1000, () => idempotency.deleteOlderThan(now() - 2 * IDEMPOTENCY_TTL_MS));
     },
     async stop() {
+      closing.abort();
       for (const t of timers) clearInterval(t);
       await presence.flush().catch(() => {});
       await apiKeys.flushUsage().catch(() => {});
+      await notifier.close();
     },
   };
 }

@@ -1,11 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 
-/** `page` from 1 and `size` from 1 to 100 (default 10), as the guide's Pagination section says. */
+/** `page` from 1 and `size` from 1 to 100 (default 10), as the guide's Pagination section says.
+ * Whole numbers are `number` + `multipleOf: 1`, not `integer`: query strings are converted before
+ * validation, and TypeBox converts "1.5" to the integer 1, which would silently accept `size=1.5`. */
 export const PageQuery = Type.Object(
   {
-    page: Type.Optional(Type.Integer({ minimum: 1, default: 1, description: 'Requested page; the first page is 1.' })),
-    size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Entries per page, at most 100.' })),
+    page: Type.Optional(Type.Number({ minimum: 1, multipleOf: 1, default: 1, description: 'Requested page, a whole number; the first page is 1.' })),
+    size: Type.Optional(Type.Number({ minimum: 1, maximum: 100, multipleOf: 1, default: 10, description: 'Entries per page, a whole number, at most 100.' })),
   },
   { additionalProperties: true },
 );

@@ -33,9 +33,14 @@ export const Timestamp = (description?: string) =>
 export const iso = (ms: number | null | undefined): string | undefined =>
   ms === null || ms === undefined ? undefined : new Date(ms).toISOString();
 
-/** Problem responses documented for a route, by status code. */
+/** Problem responses documented for a route, by status code: as `application/problem+json` (the
+ * content type they are sent with) and by reference, so the document names one ProblemDetails. */
 export function problems(...codes: number[]): Record<number, TSchema> {
   const out: Record<number, TSchema> = {};
-  for (const code of codes) out[code] = ProblemDetails;
+  const response = {
+    description: 'Problem details (RFC 9457)',
+    content: { 'application/problem+json': { schema: Type.Ref('ProblemDetails') } },
+  };
+  for (const code of codes) out[code] = response as unknown as TSchema;
   return out;
 }

@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { IdempotencyRepository } from '../store/idempotency-repository.js';
+import { problem } from './problem.js';
+
+/** A replayed response is answered for this long; rows are swept after twice that. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+const REPLAYED_HEADERS = ['content-type', 'location'];
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    idempotencyKey: string | null;
+  }
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+const fingerprint = (request: FastifyRequest) =>
+  createHash('sha256').update(`${request.method} ${request.url.split('?')[0]}\n${canonical(request.body ?? null)}`).digest('hex');
+
+/** `Idempotency-Key` on any POST: the same key and body answer the first response again, the same
+ * key with another body is a 422, and a key whose first request is still running is a 409.
+ * Keys are the customer's own. Only successful responses are kept: a failed request changed
+ * nothing, so its retry runs again. */
+export function installIdempotency(app: FastifyInstance, repo: IdempotencyRepository, now: () => number) {
+  app.decorateRequest('idempotencyKey', null);
+
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.method !== 'POST') return;
+    const header = request.headers['idempotency-key'];
+    if (header === undefined) return;
+    const key = Array.isArray(header) ? header[0]! : header;
+    if (key.length < 1 || key.length > 255) throw problem('VALIDATION_FAILED', 'Idempotency-Key must be 1 to 255 characters.');
+    const customerId = request.caller.customerId;
+    const hash = fingerprint(request);
+    const at = now();
+    let claimed = await repo.claim(customerId, key, hash, at);
+    if (!claimed) {
+      const previous = await repo.find(customerId, key);
+      if (previous && previous.created_at < at - IDEMPOTENCY_TTL_MS) {
+        await repo.release(customerId, key);
+        claimed = await repo.claim(customerId, key, hash, at);
+      }
+      if (!claimed) {
+        if (!previous || previous.request_hash !== hash) {
+          throw problem('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for another request; use a new key for a new request.');
+        }
+        if (previous.response_status === null) {
+          throw problem('IDEMPOTENCY_IN_PROGRESS', 'The first request with this Idempotency-Key is still being handled; retry shortly.');
+        }
+        const headers = JSON.parse(previous.response_headers ?? '{}') as Record<string, string>;
+        reply.code(previous.response_status).headers(headers).header('Idempotent-Replayed', 'true');
+        return reply.send(previous.response_body);
+      }
+    }
+    request.idempotencyKey = key;
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const key = request.idempotencyKey;
+    if (key === null) return payload;
+    request.idempotencyKey = null;
+    if (reply.statusCode >= 200 && reply.statusCode < 300) {
+      const headers: Record<string, string> = {};
+      for (const name of REPLAYED_HEADERS) {
+        const v = reply.getHeader(name);
+        if (v !== undefined) headers[name] = String(v);
+      }
+      await repo.complete(request.caller.customerId, key, reply.statusCode, typeof payload === 'string' ? payload : '', headers);
+    } else {
+      await repo.release(request.caller.customerId, key);
+    }
+    return payload;
+  });
+}

@@ -1,0 +1,62 @@
+/** Wakes terminals that long-poll for their next transaction. Behind an interface so that a
+ * transaction created through one server instance can wake a terminal held by another
+ * (PostgreSQL LISTEN/NOTIFY); in-process is enough for a single instance. */
+export interface TerminalNotifier {
+  notify(terminalId: number): void;
+  /** Calls `listener` on every notification for the terminal until the returned function is called. */
+  subscribe(terminalId: number, listener: () => void): () => void;
+  close(): Promise<void>;
+}
+
+export class InProcessNotifier implements TerminalNotifier {
+  private readonly listeners = new Map<number, Set<() => void>>();
+
+  notify(terminalId: number) {
+    const set = this.listeners.get(terminalId);
+    if (!set) return;
+    for (const listener of [...set]) listener();
+  }
+
+  subscribe(terminalId: number, listener: () => void) {
+    let set = this.listeners.get(terminalId);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(terminalId, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(terminalId) === set) this.listeners.delete(terminalId);
+    };
+  }
+
+  get waiting(): number {
+    let n = 0;
+    for (const set of this.listeners.values()) n += set.size;
+    return n;
+  }
+
+  async close() {
+    this.listeners.clear();
+  }
+}
+
+/** Resolves on the first notification for the terminal, after `ms`, or when `signal` aborts. */
+export function waitForNotification(notifier: TerminalNotifier, terminalId: number, ms: number, signal?: AbortSignal): { ready: Promise<'notified' | 'timeout' | 'aborted'>; cancel: () => void } {
+  let cancel = () => {};
+  const ready = new Promise<'notified' | 'timeout' | 'aborted'>((resolve) => {
+    const done = (why: 'notified' | 'timeout' | 'aborted') => {
+      clearTimeout(timer);
+      unsubscribe();
+      signal?.removeEventListener('abort', onAbort);
+      resolve(why);
+    };
+    const onAbort = () => done('aborted');
+    const timer = setTimeout(() => done('timeout'), ms);
+    const unsubscribe = notifier.subscribe(terminalId, () => done('notified'));
+    if (signal?.aborted) done('aborted');
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    cancel = () => done('aborted');
+  });
+  return { ready, cancel };
+}
