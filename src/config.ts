@@ -36,13 +36,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
+  // Value.Convert turns "80.5" into the integer 80: whole numbers are checked before conversion.
+  const notWhole = Object.entries(ConfigSchema.properties)
+    .filter(([key, schema]) => (schema as { type?: string }).type === 'integer' && typeof raw[key] === 'string' && !/^-?\d+$/.test((raw[key] as string).trim()))
+    .map(([key]) => key);
   const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw));
   const errors = [...Value.Errors(ConfigSchema, converted)];
-  if (errors.length > 0) {
-    const lines = errors.map((e) => {
+  if (errors.length > 0 || notWhole.length > 0) {
+    const lines = notWhole.map((key) => `  ${key}=${JSON.stringify(env[key] ?? '')}: must be a whole number`);
+    for (const e of errors) {
       const key = e.instancePath.replace(/^\//, '') || String((e.params as { requiredProperties?: string[] }).requiredProperties ?? '');
-      return `  ${key}=${JSON.stringify(env[key] ?? '')}: ${e.message}`;
-    });
+      if (!notWhole.includes(key)) lines.push(`  ${key}=${JSON.stringify(env[key] ?? '')}: ${e.message}`);
+    }
     throw new ConfigError(`invalid configuration:\n${[...new Set(lines)].join('\n')}`);
   }
   const config = converted as Config;
