@@ -27,6 +27,8 @@ export interface PlatformSetup {
   clock?: boolean;
   /** adds routes before the app is ready (fault injection) */
   extend?: (app: FastifyInstance) => void;
+  /** collects every log line the app writes, at trace level */
+  logs?: string[];
 }
 
 /** The real HTTP app on a fresh database of the given dialect, for the enclosing describe block. */
@@ -36,7 +38,13 @@ export function usePlatform(dialect: Dialect, setup: PlatformSetup = {}): () => 
     const db = await createTestDatabase(dialect);
     const config = loadConfig({ LOG_LEVEL: 'silent', AUTH_CACHE_MS: '0', ...setup.env, DATABASE_URL: db.url });
     const clock = setup.clock ? new TestClock() : undefined;
-    const app = await buildApp({ config, store: db.store, ...(clock && { now: clock.now }) });
+    const logs = setup.logs;
+    const app = await buildApp({
+      config,
+      store: db.store,
+      ...(clock && { now: clock.now }),
+      ...(logs && { logger: { level: 'trace', stream: { write: (line: string) => void logs.push(line) } } }),
+    });
     setup.extend?.(app);
     await app.ready();
     platform = { app, db, config, clock };
