@@ -11,6 +11,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     idempotencyKey: string | null;
   }
+  interface FastifyContextConfig {
+    /** The response carries a secret shown only once: keep no copy of it to replay. */
+    secretResponse?: boolean;
+  }
 }
 
 function canonical(value: unknown): string {
@@ -55,6 +59,10 @@ export function installIdempotency(app: FastifyInstance, repo: IdempotencyReposi
         if (previous.response_status === null) {
           throw problem('IDEMPOTENCY_IN_PROGRESS', 'The first request with this Idempotency-Key is still being handled; retry shortly.');
         }
+        if (previous.response_body === null) {
+          const { id } = JSON.parse(previous.response_headers ?? '{}') as { id?: unknown };
+          throw problem('SECRET_NOT_REPLAYABLE', `The first request with this Idempotency-Key created ${String(id)}; its secret was shown once and is not kept. Revoke it and create another one if that response was lost.`);
+        }
         const headers = JSON.parse(previous.response_headers ?? '{}') as Record<string, string>;
         reply.code(previous.response_status).headers(headers).header('Idempotent-Replayed', 'true');
         return reply.send(previous.response_body);
@@ -73,7 +81,14 @@ export function installIdempotency(app: FastifyInstance, repo: IdempotencyReposi
         const v = reply.getHeader(name);
         if (v !== undefined) headers[name] = String(v);
       }
-      await repo.complete(request.caller.customerId, key, reply.statusCode, typeof payload === 'string' ? payload : '', headers);
+      const body = typeof payload === 'string' ? payload : '';
+      if (request.routeOptions.config.secretResponse) {
+        // Only the id of what was created: enough to tell the retry what happened.
+        const { id } = JSON.parse(body) as { id?: unknown };
+        await repo.complete(request.caller.customerId, key, reply.statusCode, null, { id: String(id) });
+      } else {
+        await repo.complete(request.caller.customerId, key, reply.statusCode, body, headers);
+      }
     } else {
       await repo.release(request.caller.customerId, key);
     }

@@ -23,6 +23,7 @@ export const ERROR_KINDS = {
   TRANSACTION_CLOSED: { status: 409, title: 'Transaction no longer open' },
   TRANSITION_NOT_ALLOWED: { status: 409, title: 'Conflict' },
   IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'Request in progress' },
+  SECRET_NOT_REPLAYABLE: { status: 409, title: 'Secret shown once' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload Too Large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported Media Type' },
   UNPROCESSABLE: { status: 422, title: 'Unprocessable Content' },

@@ -71,6 +71,7 @@ export const apiKeyRoutes =
     app.post(
       '/apikeys',
       {
+        config: { secretResponse: true },
         schema: {
           operationId: 'createApiKey',
           tags: ['API keys'],

@@ -17,7 +17,7 @@ export class IdempotencyRepository {
     return this.db.selectFrom('idempotency_keys').selectAll().where('customer_id', '=', customerId).where('key', '=', key).executeTakeFirst();
   }
 
-  complete(customerId: number, key: string, status: number, body: string, headers: Record<string, string>) {
+  complete(customerId: number, key: string, status: number, body: string | null, headers: Record<string, string>) {
     return this.db
       .updateTable('idempotency_keys')
       .set({ response_status: status, response_body: body, response_headers: JSON.stringify(headers) })

@@ -1,0 +1,112 @@
+import { expect, it } from 'vitest';
+import { isProblem, merchantApi } from '../support/http.js';
+import { onboard, usePlatform } from '../support/platform.js';
+import { describeEachStore } from '../support/stores.js';
+import { deviceApi, purchase } from '../support/terminal.js';
+
+describeEachStore('device API', (dialect) => {
+  const ctx = usePlatform(dialect, { env: { LONG_POLL_MAX_S: '2', POLL_INTERVAL_MS: '1000', AUTH_CACHE_MS: '0' } });
+
+  it('authenticates terminals by device token: 401 missing, 403 invalid', async () => {
+    const c = await onboard(ctx().app);
+    const missing = await ctx().app.inject({ method: 'GET', url: '/device/v1/config' });
+    expect(missing.statusCode).toBe(401);
+    expect(isProblem(missing)).toBe(true);
+    const wrong = await deviceApi(ctx().app, 'cpos_dev_nope').config();
+    expect(wrong.statusCode).toBe(403);
+    expect(isProblem(wrong)).toBe(true);
+    // An API key is not a device token, and a device token is not an API key.
+    expect((await deviceApi(ctx().app, c.apiKey).config()).statusCode).toBe(403);
+    expect((await merchantApi(ctx().app, c.terminals[0]!.deviceToken)('GET', '/stores')).statusCode).toBe(403);
+  });
+
+  it('gives the terminal its configuration', async () => {
+    const c = await onboard(ctx().app);
+    const res = await deviceApi(ctx().app, c.terminals[0]!.deviceToken).config();
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      terminal: { id: c.terminals[0]!.id, manufacturer: 'SUNMI', model: 'P2lite' },
+      cloud_integration: true,
+      poll_interval_ms: 1000,
+      long_poll_max_wait_s: 2,
+      store: { uuid: c.stores[0], timezone: 'Europe/Amsterdam' },
+      receipt_width: 24,
+      currencies: ['EUR'],
+    });
+  });
+
+  it('answers 204 when nothing is pending, and 200 with the transaction, which becomes RETRIEVED', async () => {
+    const c = await onboard(ctx().app);
+    const device = deviceApi(ctx().app, c.terminals[0]!.deviceToken);
+    expect((await device.next()).statusCode).toBe(204);
+    const created = await merchantApi(ctx().app, c.apiKey)('POST', `/terminals/${c.terminals[0]!.id}/transactions`, purchase(4.2));
+    const got = await device.next();
+    expect(got.statusCode).toBe(200);
+    expect(got.json()).toEqual(created.json());
+    // Asked again (the answer was lost), the terminal gets the same transaction, not a new one.
+    expect((await device.next()).json().id).toBe(created.json().id);
+    // …and the customer system can no longer replace it.
+    expect((await merchantApi(ctx().app, c.apiKey)('POST', `/terminals/${c.terminals[0]!.id}/transactions`, purchase(1))).statusCode).toBe(409);
+  });
+
+  it('wakes a long-polling terminal the moment a transaction is created for it', async () => {
+    const c = await onboard(ctx().app, { terminalsPerStore: 2 });
+    const device = deviceApi(ctx().app, c.terminals[0]!.deviceToken);
+    const started = Date.now();
+    const polling = device.next(60);
+    await new Promise((r) => setTimeout(r, 200));
+    // A payment for another terminal does not wake it.
+    await merchantApi(ctx().app, c.apiKey)('POST', `/terminals/${c.terminals[1]!.id}/transactions`, purchase(1));
+    await new Promise((r) => setTimeout(r, 200));
+    const created = await merchantApi(ctx().app, c.apiKey)('POST', `/terminals/${c.terminals[0]!.id}/transactions`, purchase(2));
+    const got = await polling;
+    const elapsed = Date.now() - started;
+    expect(got.statusCode).toBe(200);
+    expect(got.json().id).toBe(created.json().id);
+    // Answered well before the poll's limit (2 s, the configured maximum for wait=60).
+    expect(elapsed).toBeLessThan(1900);
+  });
+
+  it('cuts a long wait to the configured maximum and answers 204', async () => {
+    const c = await onboard(ctx().app);
+    const started = Date.now();
+    const res = await deviceApi(ctx().app, c.terminals[0]!.deviceToken).next(60);
+    expect(res.statusCode).toBe(204);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('marks the terminal seen without a database write per poll', async () => {
+    const c = await onboard(ctx().app);
+    const api = merchantApi(ctx().app, c.apiKey);
+    const before = (await api('GET', '/terminals')).json()[0];
+    expect(before).toMatchObject({ last_seen: null, online: false });
+    await deviceApi(ctx().app, c.terminals[0]!.deviceToken).next();
+    const stored = async () =>
+      (await ctx().db.store.db.selectFrom('terminals').select('last_seen_at').where('terminal_key', '=', c.terminals[0]!.id.toLowerCase()).executeTakeFirstOrThrow()).last_seen_at;
+    expect(await stored()).toBeNull();
+    const after = (await api('GET', '/terminals')).json()[0];
+    expect(after.online).toBe(true);
+    expect(Date.now() - Date.parse(after.last_seen)).toBeLessThan(5_000);
+    await ctx().app.platform.presence.flush();
+    expect(await stored()).toBe(Date.parse(after.last_seen));
+  });
+
+  it('counts a terminal holding a long poll as online', async () => {
+    const c = await onboard(ctx().app);
+    const polling = deviceApi(ctx().app, c.terminals[0]!.deviceToken).next(2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await merchantApi(ctx().app, c.apiKey)('GET', '/terminals')).json()[0].online).toBe(true);
+    await polling;
+  });
+
+  it('does not hand one terminal another terminal’s transaction', async () => {
+    const c = await onboard(ctx().app, { terminalsPerStore: 2 });
+    const created = await merchantApi(ctx().app, c.apiKey)('POST', `/terminals/${c.terminals[0]!.id}/transactions`, purchase(1));
+    const other = deviceApi(ctx().app, c.terminals[1]!.deviceToken);
+    expect((await other.next()).statusCode).toBe(204);
+    expect((await other.get(created.json().id)).statusCode).toBe(404);
+    expect((await other.card(created.json().id)).statusCode).toBe(404);
+    expect((await other.cancel(created.json().id)).statusCode).toBe(404);
+  });
+});
