@@ -7,6 +7,7 @@ import { ApiKeyService } from './services/api-keys.js';
 import { DeviceAuth } from './services/device-auth.js';
 import { InProcessNotifier, type TerminalNotifier } from './services/notifier.js';
 import { OnboardingService } from './services/onboarding.js';
+import { PostgresNotifier } from './services/postgres-notifier.js';
 import { TerminalPresence } from './services/presence.js';
 import { TransactionService } from './services/transactions.js';
 import type { Store } from './store/database.js';
@@ -29,7 +30,8 @@ export function createPlatform(store: Store, config: Config, options: PlatformOp
     throw new Error('CLOUDPOS_ENV=production needs a real acquirer connector: the sandbox acquirer decides by test card only');
   }
   const acquirer = options.acquirer ?? new SandboxAcquirer({ timeoutMs: config.ACQUIRER_TIMEOUT_MS, slowMs: config.SANDBOX_SLOW_MS });
-  const notifier = options.notifier ?? new InProcessNotifier();
+  // Instances sharing PostgreSQL wake each other's long polls; SQLite is one instance's own.
+  const notifier: TerminalNotifier = options.notifier ?? (store.dialect === 'postgres' ? new PostgresNotifier(config.DATABASE_URL, store.db) : new InProcessNotifier());
   const onboarding = new OnboardingService(store, now);
   const apiKeys = new ApiKeyService(store, now, config.AUTH_CACHE_MS);
   const presence = new TerminalPresence(onboarding.repo, now, Math.max(3 * config.POLL_INTERVAL_MS, 2 * PRESENCE_FLUSH_MS));
@@ -71,7 +73,8 @@ export function createPlatform(store: Store, config: Config, options: PlatformOp
     transactions,
     closing: closing.signal,
     ping: () => sql`select 1`.execute(store.db),
-    start() {
+    async start() {
+      await notifier.start?.();
       every(PRESENCE_FLUSH_MS, () => presence.flush());
       every(Math.min(5_000, Math.max(250, config.TRANSACTION_EXPIRY_MS / 4)), () => transactions.expireDue());
       every(Math.max(1_000, config.ACQUIRER_TIMEOUT_MS), () => transactions.recoverAbandoned());

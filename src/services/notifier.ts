@@ -2,6 +2,7 @@
  * transaction created through one server instance can wake a terminal held by another
  * (PostgreSQL LISTEN/NOTIFY); in-process is enough for a single instance. */
 export interface TerminalNotifier {
+  start?(): Promise<void>;
   notify(terminalId: number): void;
   /** Calls `listener` on every notification for the terminal until the returned function is called. */
   subscribe(terminalId: number, listener: () => void): () => void;
@@ -28,6 +29,11 @@ export class InProcessNotifier implements TerminalNotifier {
       set.delete(listener);
       if (set.size === 0 && this.listeners.get(terminalId) === set) this.listeners.delete(terminalId);
     };
+  }
+
+  /** Wakes every listener (they look again for themselves). */
+  notifyAll() {
+    for (const id of [...this.listeners.keys()]) this.notify(id);
   }
 
   get waiting(): number {
