@@ -48,7 +48,7 @@ export const SANDBOX_CARDS: readonly SandboxCard[] = [
 
 /** How any other Luhn-valid card is decided, as published with the table. */
 export const SANDBOX_OTHER_CARDS_RULE =
-  'Any other Luhn-valid card: approved, unless the amount in minor units ends in 51 (e.g. 10.51 EUR), then declined (DO_NOT_HONOUR). A number failing Luhn is declined (INVALID_CARD).';
+  'Any other Luhn-valid card: approved, unless the amount in minor units ends in 51 (e.g. 10.51 EUR), then declined (DO_NOT_HONOUR). A number failing the Luhn check never reaches the acquirer: the device API refuses it (422).';
 
 export type SandboxAcquirerOptions = {
   /** How long the TIMEOUT card keeps the caller waiting before AcquirerUnavailableError. */

@@ -409,7 +409,10 @@ export class TransactionService {
     if (!found.ok) return found;
     const t = found.value.transaction;
     const moved = await this.move(t, 'RELEASE');
-    if (!moved.ok) return err('TRANSITION_NOT_ALLOWED', `Only an AUTHORIZED pre-authorization can be released, once; ${id} is a ${t.type} that is ${moved.ok ? '' : (await this.repo.findById(id))!.status}.`);
+    if (!moved.ok) {
+      const now = (await this.repo.findById(id))!;
+      return err('TRANSITION_NOT_ALLOWED', `Only an AUTHORIZED pre-authorization can be released, once; ${id} is a ${now.type} that is ${now.status}.`);
+    }
     return ok({ terminal: found.value.terminal, transaction: moved.value });
   }
 
