@@ -117,6 +117,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     { prefix: '/device/v1' },
   );
 
+  await app.register(import('./simulator/screen-routes.js'));
   app.addHook('onReady', async () => platform.start());
   // Stop first so held long polls answer at once instead of delaying the shutdown.
   app.addHook('preClose', async () => platform.stop());

@@ -1,6 +1,7 @@
 import { runAdmin, ADMIN_USAGE } from './cli/admin.js';
 import { ConfigError, loadConfig } from './config.js';
 import { serve } from './server.js';
+import { runTerminalCommand, TERMINAL_USAGE } from './simulator/terminal-cli.js';
 
 const USAGE = `usage: cloudpos <command>
 
@@ -8,7 +9,9 @@ const USAGE = `usage: cloudpos <command>
   admin …               onboard customers, merchants, stores, terminals and API keys
   terminal run|qr …     the terminal simulator
 
-${ADMIN_USAGE}`;
+${ADMIN_USAGE}
+
+${TERMINAL_USAGE}`;
 
 const io = { out: (line: string) => process.stdout.write(`${line}\n`), err: (line: string) => process.stderr.write(`${line}\n`) };
 
@@ -22,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'admin':
         return await runAdmin(rest, loadConfig(), io);
+      case 'terminal':
+        return await runTerminalCommand(rest, { ...io, color: process.stdout.isTTY === true && !process.env.NO_COLOR });
       case undefined:
       case 'help':
       case '--help':

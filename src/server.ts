@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
+import { firstRunBanner, onboardDemoIfEmpty } from './first-run.js';
 import { migrateToLatest, openStore } from './store/database.js';
 
 /** Starts the platform: migrations, the HTTP server, graceful shutdown. */
 export async function serve(config: Config, io: { out: (line: string) => void }) {
   const store = openStore(config.DATABASE_URL);
   await migrateToLatest(store);
+  // Before listening, so the demo terminal exists by the time anyone can call.
+  const demo = config.CLOUDPOS_ENV === 'sandbox' ? await onboardDemoIfEmpty(store) : undefined;
   const app = await buildApp({
     config,
     store,
@@ -25,6 +28,9 @@ export async function serve(config: Config, io: { out: (line: string) => void })
   const scheme = config.TLS_CERT_FILE ? 'https' : 'http';
   const base = `${scheme}://${config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST}:${port}`;
   io.out(`cloudpos listening on ${base} (${store.dialect}, ${config.CLOUDPOS_ENV})\nAPI reference: ${base}/docs`);
+  if (config.CLOUDPOS_ENV === 'sandbox') io.out(`Terminal simulator: ${base}/simulator`);
+  // Straight to stdout, not through the logger: shown whatever the log level, and only this once.
+  if (demo) io.out(firstRunBanner(demo, base));
 
   let closing = false;
   const shutdown = async (signal: string) => {

@@ -1,0 +1,374 @@
+/**
+ * The terminal app's behaviour as a pure state machine: `step(state, event)` answers the next state
+ * and the effects the shell must carry out (HTTP calls, timers, prompts, the screen). No I/O here,
+ * so every rule — configuration first, backoff, long poll or plain polling, noticing a cancellation
+ * while waiting for the card, keeping an unreported card result — is unit-tested directly.
+ */
+
+export type EntryMode = 'CONTACTLESS' | 'CHIP' | 'SWIPE';
+export const ENTRY_MODES: readonly EntryMode[] = ['CONTACTLESS', 'CHIP', 'SWIPE'];
+
+/** What the app needs from `GET /device/v1/config`. */
+export interface TerminalConfig {
+  terminal: { id: string; manufacturer: string; model: string; serial: string };
+  cloud_integration: boolean;
+  poll_interval_ms: number;
+  long_poll_max_wait_s: number;
+}
+
+/** What the app needs from a transaction as the device API shows it. */
+export interface DeviceTransaction {
+  id: string;
+  type: string;
+  amount: { value: number; currency: string };
+  status: string;
+  merchant_order_reference?: string;
+  result?: 'APPROVED' | 'DECLINED';
+  cancel_reason?: string;
+  receipt?: string;
+}
+
+export interface PresentedCard {
+  number: string;
+  expiry: string;
+  entry_mode: EntryMode;
+}
+
+/** The card report while it is being sent. The full number lives only here, in memory. */
+export interface CardReport {
+  transaction: DeviceTransaction;
+  card: PresentedCard;
+}
+
+/** What may be written to disk about a card result not yet reported: never the full number. */
+export interface PendingRecord {
+  version: 1;
+  terminal_id: string;
+  transaction_id: string;
+  type: string;
+  amount: { value: number; currency: string };
+  entry_mode: EntryMode;
+  card_last4: string;
+  presented_at: string;
+}
+
+export type Phase =
+  | { kind: 'stopped_before_start' }
+  | { kind: 'loading_config'; attempt: number }
+  | { kind: 'config_failed'; attempt: number; reason: string }
+  /** a result from a previous run is on disk: ask the platform how it ended before polling */
+  | { kind: 'resolving_pending'; record: PendingRecord; failures: number; reason?: string }
+  | { kind: 'idle'; failures: number; reason?: string }
+  | { kind: 'awaiting_card'; transaction: DeviceTransaction; failures: number; reason?: string }
+  | { kind: 'reporting'; report: CardReport; failures: number; saved: boolean; reason?: string }
+  | { kind: 'cancelling'; transaction: DeviceTransaction; failures: number; reason?: string }
+  | { kind: 'stopped'; exit_code: number };
+
+export interface AppOptions {
+  /** present this card to every payment by itself (`--card`) */
+  auto_card?: PresentedCard;
+  /** stop after one finished transaction (`--once`) */
+  once: boolean;
+  /** backoff of retries: base, doubled per failure, capped */
+  retry_base_ms: number;
+  retry_max_ms: number;
+}
+
+export interface AppState {
+  /** changes whenever the phase kind changes; the shell drops answers that belong to an older one */
+  seq: number;
+  options: AppOptions;
+  config?: TerminalConfig;
+  phase: Phase;
+}
+
+export type Failure = { offline: true; reason: string } | { offline: false; status: number; reason: string };
+
+export type AppEvent =
+  | { type: 'START' }
+  | { type: 'TIMER' }
+  /** `restored`: a result an earlier run kept on disk for this terminal, resolved before polling */
+  | { type: 'CONFIG_LOADED'; config: TerminalConfig; restored?: PendingRecord | undefined }
+  | { type: 'CONFIG_FAILED'; failure: Failure }
+  | { type: 'POLLED'; transaction: DeviceTransaction | null }
+  | { type: 'POLL_FAILED'; failure: Failure }
+  | { type: 'FETCHED'; transaction: DeviceTransaction | null }
+  | { type: 'FETCH_FAILED'; failure: Failure }
+  | { type: 'CARD_CHOSEN'; card: PresentedCard }
+  | { type: 'OPERATOR_CANCELLED' }
+  | { type: 'CARD_REPORTED'; transaction: DeviceTransaction }
+  | { type: 'CARD_REPORT_FAILED'; failure: Failure }
+  | { type: 'TERMINAL_CANCEL_DONE'; transaction: DeviceTransaction | null }
+  | { type: 'TERMINAL_CANCEL_FAILED'; failure: Failure };
+
+export type Notice =
+  | { kind: 'config'; config: TerminalConfig }
+  | { kind: 'transaction'; transaction: DeviceTransaction }
+  | { kind: 'outcome'; transaction: DeviceTransaction }
+  | { kind: 'cancelled'; transaction: DeviceTransaction; by: 'platform' | 'terminal' }
+  | { kind: 'message'; text: string };
+
+export type Effect =
+  | { type: 'LOAD_CONFIG' }
+  /** `GET next`; wait_s 0 is a plain poll */
+  | { type: 'POLL'; wait_s: number }
+  | { type: 'FETCH'; transaction_id: string }
+  | { type: 'ASK_CARD'; transaction: DeviceTransaction }
+  | { type: 'REPORT_CARD'; report: CardReport }
+  | { type: 'CANCEL_ON_TERMINAL'; transaction_id: string }
+  /** dispatch TIMER after ms (dropped when the phase changed meanwhile) */
+  | { type: 'SLEEP'; ms: number }
+  | { type: 'SAVE_PENDING'; record: PendingRecord }
+  | { type: 'CLEAR_PENDING'; transaction_id: string }
+  | { type: 'NOTIFY'; notice: Notice }
+  | { type: 'EXIT'; code: number };
+
+export type Step = { state: AppState; effects: Effect[] };
+
+export type Status = 'loading configuration' | 'configuration failed' | 'offline' | 'connected · polling' | 'stopped';
+
+export function initialState(options: AppOptions): AppState {
+  return { seq: 0, options, phase: { kind: 'stopped_before_start' } };
+}
+
+/** Retry delay after `failures` consecutive failures (1 → base). */
+export function backoff(options: Pick<AppOptions, 'retry_base_ms' | 'retry_max_ms'>, failures: number): number {
+  return Math.min(options.retry_max_ms, options.retry_base_ms * 2 ** Math.max(0, failures - 1));
+}
+
+/** The status bar: blue while connected and polling, red offline, amber when the configuration failed. */
+export function statusOf(state: AppState): Status {
+  const p = state.phase;
+  switch (p.kind) {
+    case 'stopped_before_start':
+    case 'loading_config':
+      return 'loading configuration';
+    case 'config_failed':
+      return 'configuration failed';
+    case 'stopped':
+      return 'stopped';
+    default:
+      return p.failures > 0 ? 'offline' : 'connected · polling';
+  }
+}
+
+/** The safe part of a card report: what a restarted terminal needs to ask how the payment ended. */
+export function pendingRecord(terminalId: string, report: CardReport, at: Date): PendingRecord {
+  const t = report.transaction;
+  return {
+    version: 1,
+    terminal_id: terminalId,
+    transaction_id: t.id,
+    type: t.type,
+    amount: t.amount,
+    entry_mode: report.card.entry_mode,
+    card_last4: report.card.number.slice(-4),
+    presented_at: at.toISOString(),
+  };
+}
+
+/** Finished = the platform will not change the outcome any more from the terminal's side. */
+export function isFinished(t: DeviceTransaction): boolean {
+  return t.result !== undefined || t.status === 'CANCELLED';
+}
+
+export function approved(t: DeviceTransaction): boolean {
+  return t.result === 'APPROVED';
+}
+
+function pollEffect(config: TerminalConfig): Effect {
+  return config.long_poll_max_wait_s > 0 ? { type: 'POLL', wait_s: config.long_poll_max_wait_s } : { type: 'POLL', wait_s: 0 };
+}
+
+function to(state: AppState, phase: Phase, effects: Effect[], config = state.config): Step {
+  const seq = phase.kind === state.phase.kind ? state.seq : state.seq + 1;
+  return { state: { ...state, seq, phase, ...(config && { config }) }, effects };
+}
+
+/** Back to the idle screen, polling at once; or the end of a `--once` run. */
+function done(state: AppState, config: TerminalConfig, finished: DeviceTransaction | null, extra: Effect[]): Step {
+  if (state.options.once && finished) {
+    const code = approved(finished) ? 0 : 1;
+    return to(state, { kind: 'stopped', exit_code: code }, [...extra, { type: 'EXIT', code }], config);
+  }
+  return to(state, { kind: 'idle', failures: 0 }, [...extra, pollEffect(config)], config);
+}
+
+/** A new transaction on screen: ask for the card (or present the `--card` one) and watch for a cancellation. */
+function showTransaction(state: AppState, config: TerminalConfig, t: DeviceTransaction): Step {
+  const notice: Effect = { type: 'NOTIFY', notice: { kind: 'transaction', transaction: t } };
+  const auto = state.options.auto_card;
+  if (auto) {
+    const report = { transaction: t, card: auto };
+    return to(state, { kind: 'reporting', report, failures: 0, saved: false }, [notice, { type: 'REPORT_CARD', report }], config);
+  }
+  return to(state, { kind: 'awaiting_card', transaction: t, failures: 0 }, [
+    notice,
+    { type: 'ASK_CARD', transaction: t },
+    { type: 'SLEEP', ms: config.poll_interval_ms },
+  ], config);
+}
+
+export function step(state: AppState, event: AppEvent): Step {
+  const p = state.phase;
+  const o = state.options;
+  const config = state.config;
+  const stay: Step = { state, effects: [] };
+
+  if (event.type === 'START') {
+    return p.kind === 'stopped_before_start' ? to(state, { kind: 'loading_config', attempt: 1 }, [{ type: 'LOAD_CONFIG' }]) : stay;
+  }
+
+  switch (p.kind) {
+    case 'loading_config':
+      if (event.type === 'CONFIG_LOADED') {
+        const c = event.config;
+        if (!c.cloud_integration) {
+          return to(state, { kind: 'config_failed', attempt: p.attempt, reason: 'cloud integration is off for this terminal' }, [
+            { type: 'SLEEP', ms: backoff(o, p.attempt) },
+          ], c);
+        }
+        const shown: Effect = { type: 'NOTIFY', notice: { kind: 'config', config: c } };
+        const record = event.restored;
+        if (record && record.terminal_id === c.terminal.id) {
+          return to(state, { kind: 'resolving_pending', record, failures: 0 }, [shown, { type: 'FETCH', transaction_id: record.transaction_id }], c);
+        }
+        return to(state, { kind: 'idle', failures: 0 }, [shown, pollEffect(c)], c);
+      }
+      if (event.type === 'CONFIG_FAILED') {
+        return to(state, { kind: 'config_failed', attempt: p.attempt, reason: event.failure.reason }, [{ type: 'SLEEP', ms: backoff(o, p.attempt) }]);
+      }
+      return stay;
+
+    case 'config_failed':
+      if (event.type === 'TIMER') return to(state, { kind: 'loading_config', attempt: p.attempt + 1 }, [{ type: 'LOAD_CONFIG' }]);
+      return stay;
+
+    case 'resolving_pending': {
+      if (!config) return stay;
+      if (event.type === 'FETCHED') {
+        const clear: Effect = { type: 'CLEAR_PENDING', transaction_id: p.record.transaction_id };
+        const t = event.transaction;
+        if (t && isFinished(t)) return done(state, config, t, [clear, { type: 'NOTIFY', notice: { kind: 'outcome', transaction: t } }]);
+        // Not finished: the card never reached the platform. Its number was not kept, so the
+        // transaction comes back through `next` and the card is asked for again.
+        return to(state, { kind: 'idle', failures: 0 }, [
+          clear,
+          { type: 'NOTIFY', notice: { kind: 'message', text: `the card of transaction ${p.record.transaction_id} never reached the platform: present it again` } },
+          pollEffect(config),
+        ]);
+      }
+      if (event.type === 'FETCH_FAILED') {
+        const failures = p.failures + 1;
+        return to(state, { ...p, failures, reason: event.failure.reason }, [{ type: 'SLEEP', ms: backoff(o, failures) }]);
+      }
+      if (event.type === 'TIMER') return to(state, p, [{ type: 'FETCH', transaction_id: p.record.transaction_id }]);
+      return stay;
+    }
+
+    case 'idle': {
+      if (!config) return stay;
+      if (event.type === 'POLLED') {
+        if (event.transaction) return showTransaction(state, config, event.transaction);
+        const recovered: Phase = { kind: 'idle', failures: 0 };
+        // Long poll: ask again at once. Plain polling: wait the configured interval first.
+        return to(state, recovered, [config.long_poll_max_wait_s > 0 ? pollEffect(config) : { type: 'SLEEP', ms: config.poll_interval_ms }]);
+      }
+      if (event.type === 'POLL_FAILED') {
+        if (!event.failure.offline && (event.failure.status === 401 || event.failure.status === 403)) {
+          // The token stopped working: the configuration has to be loaded again.
+          return to(state, { kind: 'config_failed', attempt: 1, reason: event.failure.reason }, [{ type: 'SLEEP', ms: backoff(o, 1) }]);
+        }
+        const failures = p.failures + 1;
+        return to(state, { kind: 'idle', failures, reason: event.failure.reason }, [{ type: 'SLEEP', ms: backoff(o, failures) }]);
+      }
+      if (event.type === 'TIMER') return to(state, p, [{ type: 'POLL', wait_s: p.failures > 0 ? 0 : config.long_poll_max_wait_s }]);
+      return stay;
+    }
+
+    case 'awaiting_card': {
+      if (!config) return stay;
+      const t = p.transaction;
+      if (event.type === 'CARD_CHOSEN') {
+        const report = { transaction: t, card: event.card };
+        return to(state, { kind: 'reporting', report, failures: 0, saved: false }, [{ type: 'REPORT_CARD', report }]);
+      }
+      if (event.type === 'OPERATOR_CANCELLED') {
+        return to(state, { kind: 'cancelling', transaction: t, failures: 0 }, [{ type: 'CANCEL_ON_TERMINAL', transaction_id: t.id }]);
+      }
+      if (event.type === 'TIMER') return to(state, p, [{ type: 'FETCH', transaction_id: t.id }]);
+      if (event.type === 'FETCHED') {
+        const now = event.transaction;
+        if (now?.result) return done(state, config, now, [{ type: 'NOTIFY', notice: { kind: 'outcome', transaction: now } }]);
+        if (!now || now.status === 'CANCELLED') {
+          const cancelled = now ?? { ...t, status: 'CANCELLED' };
+          return done(state, config, cancelled, [{ type: 'NOTIFY', notice: { kind: 'cancelled', transaction: cancelled, by: 'platform' } }]);
+        }
+        return to(state, { ...p, failures: 0 }, [{ type: 'SLEEP', ms: config.poll_interval_ms }]);
+      }
+      if (event.type === 'FETCH_FAILED') {
+        const failures = p.failures + 1;
+        return to(state, { ...p, failures, reason: event.failure.reason }, [{ type: 'SLEEP', ms: Math.max(config.poll_interval_ms, backoff(o, failures)) }]);
+      }
+      return stay;
+    }
+
+    case 'reporting': {
+      if (!config) return stay;
+      const r = p.report;
+      const clear: Effect[] = p.saved ? [{ type: 'CLEAR_PENDING', transaction_id: r.transaction.id }] : [];
+      if (event.type === 'CARD_REPORTED') {
+        return done(state, config, event.transaction, [...clear, { type: 'NOTIFY', notice: { kind: 'outcome', transaction: event.transaction } }]);
+      }
+      if (event.type === 'CARD_REPORT_FAILED') {
+        const f = event.failure;
+        if (f.offline || f.status >= 500) {
+          // Nobody knows whether the platform got the card: keep the report and send it again.
+          const failures = p.failures + 1;
+          const save: Effect[] = p.saved ? [] : [{ type: 'SAVE_PENDING', record: pendingRecord(config.terminal.id, r, new Date()) }];
+          return to(state, { ...p, failures, saved: true, reason: f.reason }, [...save, { type: 'SLEEP', ms: backoff(o, failures) }]);
+        }
+        if (f.status === 409 || f.status === 404) {
+          const cancelled = { ...r.transaction, status: 'CANCELLED' };
+          return done(state, config, cancelled, [...clear, { type: 'NOTIFY', notice: { kind: 'cancelled', transaction: cancelled, by: 'platform' } }]);
+        }
+        // Refused card (expired, not Luhn-valid, …): the transaction is still open.
+        const message: Effect = { type: 'NOTIFY', notice: { kind: 'message', text: `card refused: ${f.reason}` } };
+        if (o.auto_card) {
+          return to(state, { kind: 'cancelling', transaction: r.transaction, failures: 0 }, [...clear, message, { type: 'CANCEL_ON_TERMINAL', transaction_id: r.transaction.id }]);
+        }
+        return to(state, { kind: 'awaiting_card', transaction: r.transaction, failures: 0 }, [
+          ...clear,
+          message,
+          { type: 'ASK_CARD', transaction: r.transaction },
+          { type: 'SLEEP', ms: config.poll_interval_ms },
+        ]);
+      }
+      if (event.type === 'TIMER') return to(state, p, [{ type: 'REPORT_CARD', report: r }]);
+      return stay;
+    }
+
+    case 'cancelling': {
+      if (!config) return stay;
+      if (event.type === 'TERMINAL_CANCEL_DONE') {
+        const t = event.transaction ?? { ...p.transaction, status: 'CANCELLED' };
+        if (t.status !== 'CANCELLED') return done(state, config, t, [{ type: 'NOTIFY', notice: { kind: 'outcome', transaction: t } }]);
+        return done(state, config, t, [{ type: 'NOTIFY', notice: { kind: 'cancelled', transaction: t, by: 'terminal' } }]);
+      }
+      if (event.type === 'TERMINAL_CANCEL_FAILED') {
+        const f = event.failure;
+        if (!f.offline && f.status === 409) {
+          // A card was presented after all: learn how it ended.
+          return to(state, { kind: 'awaiting_card', transaction: p.transaction, failures: 0 }, [{ type: 'FETCH', transaction_id: p.transaction.id }]);
+        }
+        const failures = p.failures + 1;
+        return to(state, { ...p, failures, reason: f.reason }, [{ type: 'SLEEP', ms: backoff(o, failures) }]);
+      }
+      if (event.type === 'TIMER') return to(state, p, [{ type: 'CANCEL_ON_TERMINAL', transaction_id: p.transaction.id }]);
+      return stay;
+    }
+
+    default:
+      return stay;
+  }
+}

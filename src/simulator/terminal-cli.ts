@@ -1,0 +1,390 @@
+import { createInterface, type Interface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import QRCode from 'qrcode';
+import { SANDBOX_CARDS } from '../acquirer/sandbox.js';
+import { DeviceClient } from './device-client.js';
+import { DEFAULT_STATE_DIR, PendingStore } from './pending-store.js';
+import {
+  type AppEvent,
+  type AppState,
+  type DeviceTransaction,
+  type Effect,
+  ENTRY_MODES,
+  type EntryMode,
+  type Notice,
+  type PresentedCard,
+  initialState,
+  statusOf,
+  step,
+} from './terminal-app.js';
+
+export interface TerminalIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** operator input for the card prompt; process.stdin by default */
+  input?: Readable;
+  /** colour the status bar (a TTY) */
+  color?: boolean;
+}
+
+export const TERMINAL_USAGE = `usage: cloudpos terminal <run|qr> [options]
+
+  run --server URL --token DEVICE_TOKEN [--card NUMBER] [--entry CONTACTLESS|CHIP|SWIPE] [--once] [--state DIR]
+      behaves like the terminal app: loads its configuration, polls for payments, asks for a test
+      card (or presents --card by itself) and prints the receipt. --once stops after one finished
+      transaction: exit 0 when approved, 1 otherwise. A card result that could not be reported is
+      kept in --state DIR (default ${DEFAULT_STATE_DIR}) and sent when the server is back.
+  qr --token DEVICE_TOKEN [--server URL]
+      prints the identifiers JSON the terminal's QR code carries.
+
+--server defaults to http://localhost:8080; --token may come from CLOUDPOS_DEVICE_TOKEN instead
+(a token on the command line is visible to other users of the machine).`;
+
+const OPTIONS = {
+  server: { type: 'string' },
+  token: { type: 'string' },
+  card: { type: 'string' },
+  entry: { type: 'string' },
+  expiry: { type: 'string' },
+  once: { type: 'boolean' },
+  state: { type: 'string' },
+  'retry-ms': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** A card expiry a few years ahead, so the default test card never expires. */
+export function defaultExpiry(now = new Date()): string {
+  return `12/${String((now.getUTCFullYear() + 3) % 100).padStart(2, '0')}`;
+}
+
+const DEFAULT_CARD = SANDBOX_CARDS[0]!;
+const ENTRY_WORDS: Record<string, EntryMode> = { '1': 'CONTACTLESS', t: 'CONTACTLESS', tap: 'CONTACTLESS', '2': 'CHIP', i: 'CHIP', insert: 'CHIP', '3': 'SWIPE', s: 'SWIPE', swipe: 'SWIPE' };
+
+export function parseEntryMode(answer: string, fallback: EntryMode): EntryMode | undefined {
+  const a = answer.trim().toLowerCase();
+  if (a === '') return fallback;
+  return ENTRY_WORDS[a] ?? ENTRY_MODES.find((m) => m.toLowerCase() === a);
+}
+
+/** The operator's answer to the card prompt: a line number of the list, a card number, or x to cancel. */
+export function parseCardAnswer(answer: string): { card: string } | { cancel: true } | undefined {
+  const a = answer.trim().toLowerCase();
+  if (a === '') return { card: DEFAULT_CARD.number };
+  if (a === 'x' || a === 'cancel') return { cancel: true };
+  if (/^\d{1,2}$/.test(a)) {
+    const c = SANDBOX_CARDS[Number(a) - 1];
+    return c ? { card: c.number } : undefined;
+  }
+  const digits = a.replace(/[\s-]/g, '');
+  return /^\d{12,19}$/.test(digits) ? { card: digits } : undefined;
+}
+
+export function formatAmount(amount: { value: number; currency: string }): string {
+  try {
+    const digits = new Intl.NumberFormat('en', { style: 'currency', currency: amount.currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    return `${amount.value.toFixed(digits)} ${amount.currency}`;
+  } catch {
+    return `${amount.value} ${amount.currency}`;
+  }
+}
+
+/** Lines from the operator's input, read one at a time; null once the input ended. */
+class LineReader {
+  private readonly lines: string[] = [];
+  private readonly waiting: Array<(line: string | null) => void> = [];
+  private ended = false;
+  private readonly rl: Interface;
+
+  constructor(private readonly input: Readable) {
+    this.rl = createInterface({ input, terminal: false });
+    this.rl.on('line', (line) => {
+      const w = this.waiting.shift();
+      if (w) w(line);
+      else this.lines.push(line);
+    });
+    this.rl.on('close', () => {
+      this.ended = true;
+      for (const w of this.waiting.splice(0)) w(null);
+    });
+  }
+
+  read(signal: AbortSignal): Promise<string | null | 'aborted'> {
+    if (this.lines.length > 0) return Promise.resolve(this.lines.shift()!);
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const onLine = (line: string | null) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(line);
+      };
+      const onAbort = () => {
+        const i = this.waiting.indexOf(onLine);
+        if (i >= 0) this.waiting.splice(i, 1);
+        resolve('aborted');
+      };
+      if (signal.aborted) return resolve('aborted');
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(onLine);
+    });
+  }
+
+  close() {
+    this.rl.close();
+    // A paused stdin pipe still holds the event loop open: let go of it, the run is over.
+    if (this.input === process.stdin) process.stdin.destroy();
+  }
+}
+
+const COLORS: Record<string, string> = {
+  'connected · polling': '\x1b[44;97m',
+  offline: '\x1b[41;97m',
+  'configuration failed': '\x1b[43;30m',
+  'loading configuration': '\x1b[100;97m',
+  stopped: '\x1b[100;97m',
+};
+
+interface RunOptions {
+  server: string;
+  token: string;
+  card?: PresentedCard;
+  entry?: EntryMode;
+  expiry: string;
+  once: boolean;
+  stateDir: string;
+  retryBaseMs: number;
+}
+
+/** The I/O shell around the pure state machine: carries out its effects and draws its state. */
+export async function runTerminal(o: RunOptions, io: TerminalIo): Promise<number> {
+  const client = new DeviceClient({ server: o.server, token: o.token });
+  const pending = new PendingStore(o.stateDir);
+  let state: AppState = initialState({ once: o.once, retry_base_ms: o.retryBaseMs, retry_max_ms: Math.max(o.retryBaseMs, 10_000), ...(o.card && { auto_card: o.card }) });
+  let scope = new AbortController();
+  let reader: LineReader | undefined;
+  let lastStatus = '';
+  let stopped = false;
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => {
+    finish = (code) => {
+      stopped = true;
+      resolve(code);
+    };
+  });
+  const paint = (text: string, status: string) => (io.color ? `${COLORS[status] ?? ''} ${text} \x1b[0m` : `[ ${text} ]`);
+
+  const drawStatus = () => {
+    const status = statusOf(state);
+    const p = state.phase;
+    const reason = 'reason' in p && p.reason && status !== 'connected · polling' ? ` ${p.reason}` : '';
+    const where =
+      status === 'connected · polling' && state.config
+        ? ` ${state.config.terminal.id} · ${state.config.long_poll_max_wait_s > 0 ? `long poll ${state.config.long_poll_max_wait_s} s` : `every ${state.config.poll_interval_ms} ms`}`
+        : '';
+    const line = `${paint(status, status)}${where}${reason}`;
+    if (line !== lastStatus && status !== 'stopped') io.out(line);
+    lastStatus = line;
+  };
+
+  const notify = (n: Notice) => {
+    switch (n.kind) {
+      case 'config': {
+        const t = n.config.terminal;
+        io.out(`terminal ${t.id} · QR ${JSON.stringify({ manufacturer: t.manufacturer, model: t.model, serial: t.serial })}`);
+        return;
+      }
+      case 'transaction':
+        io.out(`\n>> ${n.transaction.type} ${formatAmount(n.transaction.amount)}  (transaction ${n.transaction.id}${n.transaction.merchant_order_reference ? `, order ${n.transaction.merchant_order_reference}` : ''})`);
+        return;
+      case 'outcome': {
+        const t = n.transaction;
+        const outcome = t.result ?? `${t.status}${t.cancel_reason ? ` (${t.cancel_reason})` : ''}`;
+        io.out(`<< ${t.type} ${formatAmount(t.amount)}: ${outcome}${t.result ? ` · status ${t.status}` : ''}`);
+        if (t.receipt) io.out(`\n${t.receipt.replace(/\n+$/, '')}\n`);
+        return;
+      }
+      case 'cancelled':
+        io.out(`<< ${n.transaction.type} ${formatAmount(n.transaction.amount)}: CANCELLED ${n.by === 'platform' ? 'by the platform' : 'on the terminal'}${n.transaction.cancel_reason ? ` (${n.transaction.cancel_reason})` : ''}`);
+        return;
+      case 'message':
+        io.out(n.text);
+    }
+  };
+
+  const askCard = async (t: DeviceTransaction, signal: AbortSignal): Promise<AppEvent | undefined> => {
+    reader ??= new LineReader(io.input ?? process.stdin);
+    io.out(`Present a test card for ${formatAmount(t.amount)} (x cancels on the terminal):`);
+    SANDBOX_CARDS.forEach((c, i) => io.out(`  ${String(i + 1).padStart(2)}) ${c.number.padEnd(19)}  ${c.description}`));
+    for (;;) {
+      io.out(`Card [1: ${DEFAULT_CARD.number}]:`);
+      const line = await reader.read(signal);
+      if (line === 'aborted') return undefined;
+      if (line === null) {
+        io.out('no operator input: cancelling on the terminal');
+        return { type: 'OPERATOR_CANCELLED' };
+      }
+      const answer = parseCardAnswer(line);
+      if (!answer) {
+        io.out('  not a card of the list nor a card number');
+        continue;
+      }
+      if ('cancel' in answer) return { type: 'OPERATOR_CANCELLED' };
+      let entry = o.entry;
+      while (!entry) {
+        io.out('Entry mode 1) CONTACTLESS (tap)  2) CHIP (insert)  3) SWIPE [1]:');
+        const e = await reader.read(signal);
+        if (e === 'aborted') return undefined;
+        entry = e === null ? 'CONTACTLESS' : parseEntryMode(e, 'CONTACTLESS');
+      }
+      return { type: 'CARD_CHOSEN', card: { number: answer.card, expiry: o.expiry, entry_mode: entry } };
+    }
+  };
+
+  const dispatch = (event: AppEvent, seq?: number) => {
+    if (stopped || (seq !== undefined && seq !== state.seq)) return; // the run is over, or the screen is gone
+    const before = state.seq;
+    const result = step(state, event);
+    state = result.state;
+    if (state.seq !== before) {
+      scope.abort();
+      scope = new AbortController();
+    }
+    drawStatus();
+    for (const effect of result.effects) perform(effect);
+  };
+
+  const perform = (e: Effect) => {
+    const seq = state.seq;
+    const signal = scope.signal;
+    const answer = (event: AppEvent) => dispatch(event, seq);
+    switch (e.type) {
+      case 'LOAD_CONFIG':
+        void client.config(signal).then((a) =>
+          answer(a.ok ? { type: 'CONFIG_LOADED', config: a.value, restored: pending.load(a.value.terminal.id) } : { type: 'CONFIG_FAILED', failure: a.failure }),
+        );
+        return;
+      case 'POLL':
+        void client.next(e.wait_s, signal).then((a) => answer(a.ok ? { type: 'POLLED', transaction: a.value } : { type: 'POLL_FAILED', failure: a.failure }));
+        return;
+      case 'FETCH':
+        void client.transaction(e.transaction_id, signal).then((a) =>
+          answer(
+            a.ok
+              ? { type: 'FETCHED', transaction: a.value }
+              : !a.failure.offline && a.failure.status === 404
+                ? { type: 'FETCHED', transaction: null }
+                : { type: 'FETCH_FAILED', failure: a.failure },
+          ),
+        );
+        return;
+      case 'ASK_CARD':
+        void askCard(e.transaction, signal).then((event) => event && answer(event));
+        return;
+      case 'REPORT_CARD':
+        // Not tied to the screen's signal: a card report is never abandoned halfway.
+        void client.presentCard(e.report.transaction.id, e.report.card).then((a) =>
+          answer(a.ok ? { type: 'CARD_REPORTED', transaction: a.value } : { type: 'CARD_REPORT_FAILED', failure: a.failure }),
+        );
+        return;
+      case 'CANCEL_ON_TERMINAL':
+        void client.cancel(e.transaction_id).then((a) =>
+          answer(a.ok ? { type: 'TERMINAL_CANCEL_DONE', transaction: a.value } : { type: 'TERMINAL_CANCEL_FAILED', failure: a.failure }),
+        );
+        return;
+      case 'SLEEP': {
+        const timer = setTimeout(() => answer({ type: 'TIMER' }), e.ms);
+        signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+        return;
+      }
+      case 'SAVE_PENDING':
+        try {
+          pending.save(e.record);
+          io.out(`result of transaction ${e.record.transaction_id} not reported yet: kept in ${pending.fileOf(e.record.terminal_id)}, sent when the server is back`);
+        } catch (err) {
+          io.err(`could not keep the pending result on disk: ${(err as Error).message}`);
+        }
+        return;
+      case 'CLEAR_PENDING':
+        if (state.config) pending.clear(state.config.terminal.id, e.transaction_id);
+        return;
+      case 'NOTIFY':
+        notify(e.notice);
+        return;
+      case 'EXIT':
+        finish(e.code);
+        return;
+    }
+  };
+
+  const onSignal = () => {
+    if (state.phase.kind === 'reporting') io.err('stopping with a card result not reported yet: it is kept on disk (without the card number)');
+    finish(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    dispatch({ type: 'START' });
+    return await finished;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    scope.abort();
+    reader?.close();
+  }
+}
+
+/** `cloudpos terminal run|qr …` */
+export async function runTerminalCommand(argv: string[], io: TerminalIo, env: Record<string, string | undefined> = process.env): Promise<number> {
+  const [action, ...rest] = argv;
+  let values;
+  try {
+    values = parseArgs({ args: rest, options: OPTIONS, allowPositionals: false, strict: true }).values;
+  } catch (e) {
+    io.err(`${(e as Error).message}\n\n${TERMINAL_USAGE}`);
+    return 2;
+  }
+  if (values.help || (action !== 'run' && action !== 'qr')) {
+    (values.help ? io.out : io.err)(TERMINAL_USAGE);
+    return values.help ? 0 : 2;
+  }
+  const server = values.server ?? env.CLOUDPOS_SERVER ?? 'http://localhost:8080';
+  const token = values.token ?? env.CLOUDPOS_DEVICE_TOKEN;
+  const usage = (why: string) => {
+    io.err(`${why}\n\n${TERMINAL_USAGE}`);
+    return 2;
+  };
+  if (!/^https?:\/\/[^\s]+$/.test(server)) return usage(`--server must be an http(s) URL, not ${JSON.stringify(server)}`);
+  if (!token) return usage('--token is required (the device token issued when the terminal was registered)');
+
+  if (action === 'qr') {
+    const a = await new DeviceClient({ server, token }).config();
+    if (!a.ok) {
+      io.err(`configuration failed: ${a.failure.reason}`);
+      return 1;
+    }
+    const t = a.value.terminal;
+    const json = JSON.stringify({ manufacturer: t.manufacturer, model: t.model, serial: t.serial });
+    io.out(json);
+    if (io.color) io.out(await QRCode.toString(json, { type: 'utf8' }));
+    return 0;
+  }
+
+  const expiry = values.expiry ?? defaultExpiry();
+  if (!/^(0[1-9]|1[0-2])\/\d\d$/.test(expiry)) return usage('--expiry must be MM/YY');
+  let entry: EntryMode | undefined;
+  if (values.entry !== undefined) {
+    entry = ENTRY_MODES.find((m) => m === values.entry!.toUpperCase());
+    if (!entry) return usage('--entry must be CONTACTLESS, CHIP or SWIPE');
+  }
+  let card: PresentedCard | undefined;
+  if (values.card !== undefined) {
+    const number = values.card.replace(/[\s-]/g, '');
+    if (!/^\d{12,19}$/.test(number)) return usage('--card must be a card number of 12 to 19 digits');
+    card = { number, expiry, entry_mode: entry ?? 'CONTACTLESS' };
+  }
+  const retry = values['retry-ms'] === undefined ? 500 : Number(values['retry-ms']);
+  if (!Number.isInteger(retry) || retry < 10) return usage('--retry-ms must be a whole number of milliseconds, at least 10');
+  return runTerminal(
+    { server, token, ...(card && { card }), ...(entry && { entry }), expiry, once: values.once ?? false, stateDir: values.state ?? DEFAULT_STATE_DIR, retryBaseMs: retry },
+    io,
+  );
+}
