@@ -8,6 +8,8 @@ export type Answer<T> = { ok: true; value: T } | { ok: false; failure: Failure }
 export interface DeviceClientOptions {
   server: string;
   token: string;
+  /** where the device API lives: `/device/v1`, or a sandbox simulator session's own mount */
+  devicePath?: string;
   /** timeout of short calls (config, fetch, cancel) */
   timeoutMs?: number;
   /** timeout of the card report: the platform waits on the acquirer before it answers */
@@ -20,32 +22,32 @@ export class DeviceClient {
   private readonly cardTimeoutMs: number;
 
   constructor(private readonly options: DeviceClientOptions) {
-    this.base = options.server.replace(/\/+$/, '');
+    this.base = options.server.replace(/\/+$/, '') + (options.devicePath ?? '/device/v1');
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.cardTimeoutMs = options.cardTimeoutMs ?? 60_000;
   }
 
   config(signal?: AbortSignal) {
-    return this.call<TerminalConfig>('GET', '/device/v1/config', { signal });
+    return this.call<TerminalConfig>('GET', '/config', { signal });
   }
 
   /** `wait_s` 0 is a plain poll; otherwise the platform holds the request up to that long. */
   next(waitS: number, signal?: AbortSignal) {
     const query = waitS > 0 ? `?wait=${waitS}` : '';
-    return this.call<DeviceTransaction | null>('GET', `/device/v1/transactions/next${query}`, { signal, timeoutMs: this.timeoutMs + waitS * 1000 });
+    return this.call<DeviceTransaction | null>('GET', `/transactions/next${query}`, { signal, timeoutMs: this.timeoutMs + waitS * 1000 });
   }
 
   transaction(id: string, signal?: AbortSignal) {
-    return this.call<DeviceTransaction>('GET', `/device/v1/transactions/${encodeURIComponent(id)}`, { signal });
+    return this.call<DeviceTransaction>('GET', `/transactions/${encodeURIComponent(id)}`, { signal });
   }
 
   presentCard(id: string, card: { number: string; expiry: string; entry_mode: EntryMode }, signal?: AbortSignal) {
     const body = { entry_mode: card.entry_mode, card: { number: card.number, expiry: card.expiry } };
-    return this.call<DeviceTransaction>('POST', `/device/v1/transactions/${encodeURIComponent(id)}/card`, { body, signal, timeoutMs: this.cardTimeoutMs });
+    return this.call<DeviceTransaction>('POST', `/transactions/${encodeURIComponent(id)}/card`, { body, signal, timeoutMs: this.cardTimeoutMs });
   }
 
   cancel(id: string, signal?: AbortSignal) {
-    return this.call<DeviceTransaction>('POST', `/device/v1/transactions/${encodeURIComponent(id)}/cancel`, { body: {}, signal });
+    return this.call<DeviceTransaction>('POST', `/transactions/${encodeURIComponent(id)}/cancel`, { body: {}, signal });
   }
 
   private async call<T>(method: 'GET' | 'POST', path: string, o: { body?: unknown; signal?: AbortSignal | undefined; timeoutMs?: number }): Promise<Answer<T>> {

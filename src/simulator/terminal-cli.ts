@@ -31,6 +31,7 @@ export interface TerminalIo {
 export const TERMINAL_USAGE = `usage: cloudpos terminal <run|qr> [options]
 
   run --server URL --token DEVICE_TOKEN [--card NUMBER] [--entry CONTACTLESS|CHIP|SWIPE] [--once] [--state DIR]
+      [--terminal ID]
       behaves like the terminal app: loads its configuration, polls for payments, asks for a test
       card (or presents --card by itself) and prints the receipt. --once stops after one finished
       transaction: exit 0 when approved, 1 otherwise. A card result that could not be reported is
@@ -39,7 +40,8 @@ export const TERMINAL_USAGE = `usage: cloudpos terminal <run|qr> [options]
       prints the identifiers JSON the terminal's QR code carries.
 
 --server defaults to http://localhost:8080; --token may come from CLOUDPOS_DEVICE_TOKEN instead
-(a token on the command line is visible to other users of the machine).`;
+(a token on the command line is visible to other users of the machine). Without a token, against a
+sandbox server, run acts as the sandbox's only terminal (or --terminal ID) through a simulator session.`;
 
 const OPTIONS = {
   server: { type: 'string' },
@@ -50,6 +52,7 @@ const OPTIONS = {
   once: { type: 'boolean' },
   state: { type: 'string' },
   'retry-ms': { type: 'string' },
+  terminal: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -146,6 +149,7 @@ const COLORS: Record<string, string> = {
 interface RunOptions {
   server: string;
   token: string;
+  devicePath?: string;
   card?: PresentedCard;
   entry?: EntryMode;
   expiry: string;
@@ -156,7 +160,7 @@ interface RunOptions {
 
 /** The I/O shell around the pure state machine: carries out its effects and draws its state. */
 export async function runTerminal(o: RunOptions, io: TerminalIo): Promise<number> {
-  const client = new DeviceClient({ server: o.server, token: o.token });
+  const client = new DeviceClient({ server: o.server, token: o.token, ...(o.devicePath && { devicePath: o.devicePath }) });
   const pending = new PendingStore(o.stateDir);
   let state: AppState = initialState({ once: o.once, retry_base_ms: o.retryBaseMs, retry_max_ms: Math.max(o.retryBaseMs, 10_000), ...(o.card && { auto_card: o.card }) });
   let scope = new AbortController();
@@ -353,10 +357,17 @@ export async function runTerminalCommand(argv: string[], io: TerminalIo, env: Re
     return 2;
   };
   if (!/^https?:\/\/[^\s]+$/.test(server)) return usage(`--server must be an http(s) URL, not ${JSON.stringify(server)}`);
-  if (!token) return usage('--token is required (the device token issued when the terminal was registered)');
+  let session: { token: string; devicePath: string } | undefined;
+  if (!token) {
+    if (action === 'qr') return usage('--token is required (the device token issued when the terminal was registered)');
+    const opened = await sandboxSession(server, values.terminal);
+    if (typeof opened === 'string') return usage(opened);
+    session = opened;
+    io.out(`no --token: acting as sandbox terminal ${opened.terminalId} through a simulator session`);
+  }
 
   if (action === 'qr') {
-    const a = await new DeviceClient({ server, token }).config();
+    const a = await new DeviceClient({ server, token: token! }).config();
     if (!a.ok) {
       io.err(`configuration failed: ${a.failure.reason}`);
       return 1;
@@ -384,7 +395,33 @@ export async function runTerminalCommand(argv: string[], io: TerminalIo, env: Re
   const retry = values['retry-ms'] === undefined ? 500 : Number(values['retry-ms']);
   if (!Number.isInteger(retry) || retry < 10) return usage('--retry-ms must be a whole number of milliseconds, at least 10');
   return runTerminal(
-    { server, token, ...(card && { card }), ...(entry && { entry }), expiry, once: values.once ?? false, stateDir: values.state ?? DEFAULT_STATE_DIR, retryBaseMs: retry },
+    { server, ...(session ?? { token: token! }), ...(card && { card }), ...(entry && { entry }), expiry, once: values.once ?? false, stateDir: values.state ?? DEFAULT_STATE_DIR, retryBaseMs: retry },
     io,
   );
+}
+
+/** A sandbox lets a terminal be simulated without its device token (which only the operator saw):
+ * the platform opens a session for one of its terminals, as it does for the browser screen. */
+async function sandboxSession(server: string, wanted?: string): Promise<{ token: string; devicePath: string; terminalId: string } | string> {
+  const base = server.replace(/\/+$/, '');
+  const noToken = '--token is required (the device token issued when the terminal was registered)';
+  try {
+    const list = await fetch(`${base}/simulator/api/terminals`, { signal: AbortSignal.timeout(10_000) });
+    if (list.status === 404) return `${noToken}: ${server} is not a sandbox, so it opens no simulator sessions`;
+    if (!list.ok) return `${noToken}: ${server} answered ${list.status}`;
+    const terminals = (await list.json()) as Array<{ id: string }>;
+    const chosen = wanted ?? (terminals.length === 1 ? terminals[0]!.id : undefined);
+    if (!chosen) return `${noToken}, or --terminal ID to pick one of the sandbox's terminals: ${terminals.map((t) => t.id).join(', ') || '(none registered)'}`;
+    const res = await fetch(`${base}/simulator/api/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ terminal: chosen }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!res.ok) return `no simulator session for terminal ${chosen}: ${res.status} ${((await res.json().catch(() => ({}))) as { detail?: string }).detail ?? ''}`;
+    const body = (await res.json()) as { token: string; terminal: { id: string } };
+    return { token: body.token, devicePath: '/simulator/api/device', terminalId: body.terminal.id };
+  } catch (e) {
+    return `${noToken}: ${server} cannot be reached (${(e as Error).message})`;
+  }
 }

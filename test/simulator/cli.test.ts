@@ -71,6 +71,21 @@ describe('cloudpos terminal run against a real server', () => {
   };
   const status = async (i: number, id: string) => (await api()('GET', `/terminals/${terminal(i).id}/transactions/${id}`)).json();
 
+  it('runs without a device token against a sandbox, as the terminal --terminal names', async () => {
+    const base = ['terminal', 'run', '--server', `http://127.0.0.1:${port}`, '--state', stateDir, '--card', '4111111111111111', '--once'];
+    // Four terminals: it must be told which one to be.
+    const ambiguous = spawnCloudpos(base, {});
+    running.push(ambiguous);
+    expect(await ambiguous.exit).toBe(2);
+    expect(ambiguous.output()).toContain(terminal(3).id);
+    const sim = spawnCloudpos([...base, '--terminal', terminal(3).id.toLowerCase()], {});
+    running.push(sim);
+    await sim.waitFor(/connected · polling/);
+    const id = await pay(3, 3.5, 'cli-session');
+    expect(await sim.exit).toBe(0);
+    expect(await status(3, id)).toMatchObject({ status: 'CLEARED', result: 'APPROVED' });
+  });
+
   it('approves with --card 4111111111111111 --once: exit 0, the receipt printed, CLEARED/APPROVED', async () => {
     const sim = simulator(0, ['--card', '4111111111111111', '--once']);
     await sim.waitFor(/connected · polling/);
