@@ -75,6 +75,10 @@ export const deviceRoutes =
   (o: DeviceApiOptions): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.decorateRequest('terminal', null as unknown as TerminalView);
+    const held = new Set<AbortController>();
+    o.closing.addEventListener('abort', () => {
+      for (const poll of held) poll.abort();
+    });
     app.addHook('onRequest', async (request) => {
       const token = bearer(request);
       if (!token) throw problem('DEVICE_TOKEN_MISSING', 'Send the device token as Authorization: Bearer <token>.');
@@ -121,9 +125,16 @@ export const deviceRoutes =
         const pk = Number(terminal.id);
         const waitMs = Math.min(request.query.wait ?? 0, o.longPollMaxS) * 1000;
         const deadline = Date.now() + waitMs;
+        // Ends a held poll when the terminal goes away or the server stops. Not AbortSignal.any with
+        // the long-lived `closing` signal: on Node 20 every poll would stay referenced from it.
         const gone = new AbortController();
-        reply.raw.once('close', () => gone.abort());
-        const signal = AbortSignal.any([gone.signal, o.closing]);
+        const signal = gone.signal;
+        const abort = () => gone.abort();
+        if (waitMs > 0) {
+          if (o.closing.aborted) gone.abort();
+          held.add(gone);
+          reply.raw.once('close', abort);
+        }
         o.presence.pollStarted(pk);
         try {
           for (;;) {
@@ -138,6 +149,8 @@ export const deviceRoutes =
             if (!waiter || (await waiter.ready) !== 'notified') return reply.code(204).send(null);
           }
         } finally {
+          held.delete(gone);
+          reply.raw.off('close', abort);
           o.presence.pollEnded(pk);
         }
       },

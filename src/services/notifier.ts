@@ -6,13 +6,18 @@ export interface TerminalNotifier {
   notify(terminalId: number): void;
   /** Calls `listener` on every notification for the terminal until the returned function is called. */
   subscribe(terminalId: number, listener: () => void): () => void;
+  /** Calls `listener` on every notification, whatever the terminal, and with null when
+   * notifications may have been missed (so anything known about any terminal must be forgotten). */
+  watch?(listener: (terminalId: number | null) => void): () => void;
   close(): Promise<void>;
 }
 
 export class InProcessNotifier implements TerminalNotifier {
   private readonly listeners = new Map<number, Set<() => void>>();
+  private readonly watchers = new Set<(terminalId: number | null) => void>();
 
   notify(terminalId: number) {
+    for (const watcher of this.watchers) watcher(terminalId);
     const set = this.listeners.get(terminalId);
     if (!set) return;
     for (const listener of [...set]) listener();
@@ -33,7 +38,13 @@ export class InProcessNotifier implements TerminalNotifier {
 
   /** Wakes every listener (they look again for themselves). */
   notifyAll() {
+    for (const watcher of this.watchers) watcher(null);
     for (const id of [...this.listeners.keys()]) this.notify(id);
+  }
+
+  watch(listener: (terminalId: number | null) => void) {
+    this.watchers.add(listener);
+    return () => void this.watchers.delete(listener);
   }
 
   get waiting(): number {

@@ -69,6 +69,10 @@ export class PostgresNotifier implements TerminalNotifier {
     return this.local.subscribe(terminalId, listener);
   }
 
+  watch(listener: (terminalId: number | null) => void) {
+    return this.local.watch(listener);
+  }
+
   async close() {
     this.closed = true;
     await this.local.close();

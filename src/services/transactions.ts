@@ -50,6 +50,13 @@ export function newTransactionId(): string {
 
 const asState = (t: TransactionRow) => ({ type: t.type as TransactionType, status: t.status as PublicStatus, stage: t.stage as TerminalStage });
 
+/** How long the "nothing pending" hint of an idle poll is trusted. SQLite serves one instance, whose
+ * notifier sees every creation. Instances sharing PostgreSQL learn of each other's creations by
+ * LISTEN/NOTIFY a moment after the commit, and a lost listening connection may miss some: trust
+ * the hint briefly there, so a missed creation costs a short poll at most this long. */
+const IDLE_HINT_SQLITE_MS = 10_000;
+const IDLE_HINT_SHARED_MS = 1_000;
+
 type CreateError =
   | 'NOT_FOUND'
   | 'INVALID_AMOUNT'
@@ -66,6 +73,10 @@ type CreateError =
 export class TransactionService {
   readonly repo: TransactionRepository;
   private readonly inflight = new Map<string, Promise<Result<TransactionRow, never>>>();
+  /** Terminals a poll found with nothing to do, and when: the "nothing pending" hint. */
+  private readonly idle = new Map<number, number>();
+  private idleHintMs = 0;
+  private notifications = 0;
 
   constructor(
     private readonly store: Store,
@@ -75,6 +86,16 @@ export class TransactionService {
     private readonly settings: TransactionSettings,
   ) {
     this.repo = new TransactionRepository(store.db);
+    // Only a creation makes a terminal busy, and every creation is followed by a notification for
+    // its terminal: a notifier that reports them all lets an idle poll skip the database.
+    if (notifier.watch) {
+      this.idleHintMs = store.dialect === 'sqlite' ? IDLE_HINT_SQLITE_MS : IDLE_HINT_SHARED_MS;
+      notifier.watch((terminalId) => {
+        this.notifications++;
+        if (terminalId === null) this.idle.clear();
+        else this.idle.delete(terminalId);
+      });
+    }
   }
 
   private get lockRows() {
@@ -252,9 +273,17 @@ export class TransactionService {
    * lost payment), else the pending one, which becomes RETRIEVED. */
   async next(terminal: TerminalView): Promise<TransactionRow | null> {
     const pk = Number(terminal.id);
+    const idleSince = this.idle.get(pk);
+    if (idleSince !== undefined && this.settings.now() - idleSince < this.idleHintMs) return null;
     for (let attempt = 0; attempt < 5; attempt++) {
+      const seen = this.notifications;
       const active = await this.repo.findActive(pk);
-      if (!active) return null;
+      if (!active) {
+        // A creation that committed while we looked is notified after its commit, so after this
+        // check: it clears the hint again. Any notification meanwhile: no hint this time.
+        if (this.idleHintMs > 0 && this.notifications === seen) this.idle.set(pk, this.settings.now());
+        return null;
+      }
       if (active.stage !== 'PENDING') return active;
       const now = this.settings.now();
       if (active.expires_at <= now) {

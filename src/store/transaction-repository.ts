@@ -1,4 +1,5 @@
 import type { TransitionPlan } from '../domain/transaction-lifecycle.js';
+import { compiledOnce } from './compiled-once.js';
 import type { Executor } from './executor.js';
 import type { NewTransaction, TransactionRow, TransactionsTable } from './schema.js';
 
@@ -14,6 +15,14 @@ type Changes = Partial<Omit<TransactionsTable, 'id' | 'status' | 'stage' | 'resu
 
 export class TransactionRepository {
   constructor(private readonly db: Executor) {}
+
+  // The queries of every poll and every status read, compiled once.
+  private readonly activeOf = compiledOnce((terminalId: number) =>
+    this.db.selectFrom('transactions').selectAll().where('terminal_id', '=', terminalId).where('stage', '<>', 'DONE'),
+  );
+  private readonly ofTerminal = compiledOnce((terminalId: number, id: string) =>
+    this.db.selectFrom('transactions').selectAll().where('id', '=', id).where('terminal_id', '=', terminalId),
+  );
 
   async insert(row: NewTransaction, event: { actor: string; detail?: string }, db: Executor) {
     await db.insertInto('transactions').values(row).execute();
@@ -38,13 +47,13 @@ export class TransactionRepository {
   }
 
   /** A transaction of one terminal, seen by its customer. */
-  findForTerminal(terminalId: number, id: string, db: Executor = this.db) {
-    return db.selectFrom('transactions').selectAll().where('id', '=', id).where('terminal_id', '=', terminalId).executeTakeFirst();
+  async findForTerminal(terminalId: number, id: string, db: Executor = this.db) {
+    return (await this.ofTerminal(db, terminalId, id))[0];
   }
 
   /** The transaction the terminal has in hand or waiting for it (at most one: a unique index). */
-  findActive(terminalId: number, db: Executor = this.db) {
-    return db.selectFrom('transactions').selectAll().where('terminal_id', '=', terminalId).where('stage', '<>', 'DONE').executeTakeFirst();
+  async findActive(terminalId: number, db: Executor = this.db) {
+    return (await this.activeOf(db, terminalId))[0];
   }
 
   /** Locks a row for the rest of the database transaction (PostgreSQL; SQLite writers are serial). */

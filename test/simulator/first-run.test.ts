@@ -79,7 +79,7 @@ describe('first run of npm start on an empty sandbox database', () => {
     const migrate = spawnCloudpos(['admin', 'customer', 'list'], { DATABASE_URL: `sqlite:${join(dir, 'twice.sqlite')}` });
     expect(await migrate.exit).toBe(0);
     const [x, y] = [serve('twice.sqlite'), serve('twice.sqlite')];
-    await Promise.all([x.waitFor(/Terminal simulator: /, 20_000), y.waitFor(/Terminal simulator: /, 20_000)]);
+    await Promise.all([x.waitFor(/Terminal simulator: /, 60_000), y.waitFor(/Terminal simulator: /, 60_000)]);
     await new Promise((r) => setTimeout(r, 300));
     const banners = [x, y].filter((p) => /^API-Key: /m.test(p.output()));
     expect(banners).toHaveLength(1);
@@ -90,5 +90,5 @@ describe('first run of npm start on an empty sandbox database', () => {
     } finally {
       await store.close();
     }
-  });
+  }, 90_000);
 });
