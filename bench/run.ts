@@ -1,0 +1,238 @@
+/** `npm run bench [-- --quick] [--profile] [--db=sqlite,postgres] [--only=1,2,...]`
+ *
+ * Runs the scenarios of issue 5 against the platform (`node bin/cloudpos.js serve`, a child process)
+ * and, for every figure, a baseline in the same run: a bare Fastify app (bench/baseline-server.ts)
+ * spawned the same way. Load comes from this process. Writes bench/RESULTS.md and prints the same. */
+import { execFileSync, execSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { spawnServer, type Server } from './lib.js';
+import { formatSummary } from './profile-summary.js';
+import { createRate, fleetScale, idlePollRate, mixed, pickupLatency, statusRate, type Row, type Settings } from './scenarios.js';
+import { seed, type Seeded } from './seed.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(root);
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const quick = flag('quick');
+const profile = flag('profile');
+const dbs = (option('db') ?? 'sqlite,postgres').split(',');
+const only = new Set((option('only') ?? '1,2,3,4,5,6').split(','));
+// Another build of the platform to measure instead (an A/B of a change): its bin/cloudpos.js.
+const platformBin = process.env.BENCH_PLATFORM_BIN ?? 'bin/cloudpos.js';
+const pgAdminUrl = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+// 10,000 long-polling connections need as many descriptors in this process: raise the limit
+// (the bench runs as root) by running again under a shell that raised it.
+const openFiles = Number(/Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? 0);
+if (openFiles < 30_000 && !process.env.CLOUDPOS_BENCH_REEXEC) {
+  try {
+    execFileSync('sh', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"', 'sh', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+      stdio: 'inherit',
+      env: { ...process.env, CLOUDPOS_BENCH_REEXEC: '1' },
+    });
+    process.exit(0);
+  } catch (e) {
+    process.exit((e as { status?: number }).status ?? 1);
+  }
+}
+
+const settings: Settings = quick
+  ? {
+      quick,
+      seconds: 1,
+      warmup: 0.3,
+      rounds: 1,
+      connections: 32,
+      pickupTerminals: 100,
+      payments: 100,
+      paymentsPerSecond: 100,
+      fleetTerminals: 1_000,
+      fleetHoldS: 1.5,
+      mixedTerminals: 200,
+      mixedIntervalS: 1,
+      mixedSeconds: 1.5,
+      mixedCreatesPerS: 20,
+      mixedStatusPerS: 50,
+    }
+  : {
+      quick,
+      seconds: 5,
+      warmup: 2,
+      rounds: 2,
+      connections: 32,
+      pickupTerminals: 1_000,
+      payments: 1_000,
+      paymentsPerSecond: 100,
+      fleetTerminals: 10_000,
+      fleetHoldS: 60,
+      mixedTerminals: 2_000,
+      mixedIntervalS: 5,
+      mixedSeconds: 30,
+      mixedCreatesPerS: 20,
+      mixedStatusPerS: 100,
+    };
+
+const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const profileRoot = join('bench', 'profiles', stamp);
+const profiles: Array<{ title: string; file: string }> = [];
+
+interface Database {
+  url: string;
+  drop(): Promise<void>;
+}
+
+async function createDatabase(dialect: string): Promise<Database> {
+  if (dialect === 'sqlite') {
+    const dir = join('bench', '.data', `${stamp}-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    return { url: `sqlite:${join(dir, 'bench.sqlite')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `cloudpos_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: pgAdminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(pgAdminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: pgAdminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+async function platformServer(db: string, url: string, scenario: string): Promise<Server> {
+  const dir = join(profileRoot, `${db}-${scenario}`);
+  const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, platformBin, 'serve'] : [platformBin, 'serve'];
+  const server = await spawnServer('platform', nodeArgs, { DATABASE_URL: url, LOG_LEVEL: 'warn', CLOUDPOS_ENV: 'sandbox' });
+  return {
+    ...server,
+    async stop() {
+      await server.stop();
+      if (profile && existsSync(dir)) {
+        for (const f of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) profiles.push({ title: `${db}, scenario ${scenario}`, file: join(dir, f) });
+      }
+    },
+  };
+}
+
+async function runDialect(dialect: string): Promise<Row[]> {
+  const s = settings;
+  const database = await createDatabase(dialect);
+  const rows: Row[] = [];
+  let baseline: Server | undefined;
+  try {
+    // Terminal layout: [0] holds the transaction read in 1; then the pickup terminals, the mixed
+    // terminals, and the fleet (polled idle in 2, long-polling in 5, given new payments in 3).
+    const pickupFrom = 1;
+    const mixedFrom = pickupFrom + s.pickupTerminals;
+    const fleetFrom = mixedFrom + s.mixedTerminals;
+    const count = fleetFrom + s.fleetTerminals;
+    const t0 = performance.now();
+    const seeded: Seeded = await seed(database.url, count);
+    log(`${dialect}: ${count} terminals registered in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const pickup = seeded.terminals.slice(pickupFrom, mixedFrom);
+    const mixedTerminals = seeded.terminals.slice(mixedFrom, fleetFrom);
+    const fleet = seeded.terminals.slice(fleetFrom);
+    baseline = await spawnServer('baseline', ['--import', 'tsx', 'bench/baseline-server.ts'], { DATABASE_URL: database.url });
+    const base = baseline;
+
+    // The full run gives each scenario a fresh platform process; the quick run shares one.
+    const shared = quick ? await platformServer(dialect, database.url, 'all') : undefined;
+    const scenario = async (n: string, run: (platform: Server) => Promise<Row[]>) => {
+      if (!only.has(n)) return;
+      const platform = shared ?? (await platformServer(dialect, database.url, n));
+      try {
+        log(`${dialect}: scenario ${n}`);
+        rows.push(...(await run(platform)));
+      } finally {
+        if (!shared) await platform.stop();
+      }
+    };
+    await scenario('1', (p) => statusRate(dialect, s, p, base, seeded, seeded.terminals[0]!));
+    await scenario('2', (p) => idlePollRate(dialect, s, p, base, fleet));
+    await scenario('4', (p) => pickupLatency(dialect, s, p, base, seeded, pickup));
+    await scenario('5', (p) => fleetScale(dialect, s, p, base, fleet));
+    await scenario('6', (p) => mixed(dialect, s, p, base, seeded, mixedTerminals));
+    // Last: it leaves pending payments on the fleet's terminals.
+    await scenario('3', (p) => createRate(dialect, s, p, base, seeded, fleet));
+    await shared?.stop();
+  } finally {
+    await baseline?.stop();
+    await database.drop();
+  }
+  return rows;
+}
+
+function table(rows: Row[]): string {
+  const head = ['db', 'scenario', 'value', 'baseline (same run)', 'ratio', 'target', 'met', 'what was measured'];
+  const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
+  const order = (r: Row) => r.scenario;
+  for (const r of [...rows].sort((a, b) => order(a).localeCompare(order(b), 'en', { numeric: true }) || a.db.localeCompare(b.db))) {
+    lines.push(`| ${[r.db, r.scenario, r.value, r.baseline, r.ratio, r.target, r.met, r.metric].map((c) => c.replace(/\|/g, '/')).join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+function machine(): string {
+  const cpu = cpus();
+  let commit = 'unknown';
+  try {
+    commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+    if (execSync('git status --porcelain -- src', { encoding: 'utf8' }).trim()) commit += ' + uncommitted changes in src/';
+  } catch {}
+  return [
+    `- date: ${new Date().toISOString()}`,
+    `- machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()} (shared, noisy: read the ratios)`,
+    `- node ${process.version}, fastify ${JSON.parse(readFileSync('node_modules/fastify/package.json', 'utf8')).version as string}, commit ${commit}`,
+    ...(platformBin === 'bin/cloudpos.js' ? [] : [`- platform measured: ${platformBin}`]),
+    `- mode: ${quick ? 'quick (`npm run bench -- --quick`)' : 'full (`npm run bench`)'}; rate runs ${settings.rounds} × ${settings.seconds} s after ${settings.warmup} s warm-up, ${settings.connections} connections, best round of each side${profile ? '; the platform ran under node --cpu-prof (a few % slower)' : ''}`,
+  ].join('\n');
+}
+
+const started = performance.now();
+const rows: Row[] = [];
+for (const dialect of dbs) {
+  if (dialect === 'postgres') {
+    try {
+      const c = new pg.Client({ connectionString: pgAdminUrl });
+      await c.connect();
+      await c.end();
+    } catch (e) {
+      log(`PostgreSQL at ${pgAdminUrl} does not answer (${String(e)}): skipped`);
+      continue;
+    }
+  }
+  rows.push(...(await runDialect(dialect)));
+}
+
+const result = `# cloudpos benchmarks
+
+${machine()}
+- took ${((performance.now() - started) / 1000).toFixed(0)} s
+
+The platform (\`node bin/cloudpos.js serve\`, LOG_LEVEL=warn, other settings at their defaults) and
+the baseline (a bare Fastify ${'app'} in bench/baseline-server.ts: a JSON \`GET /ping\`, and \`POST /insert\`
+doing one durable INSERT through the same driver) each run as a child process; the load comes from the
+bench process. A fresh platform process serves each scenario (the quick run shares one). See bench/README.md for what each
+scenario does.
+
+${table(rows)}
+`;
+const profileText = profiles.length
+  ? `\n## CPU profiles (self time, top frames)\n\n${profiles.map((p) => `### ${p.title}\n\n${p.file}\n\n${formatSummary(p.file, 15)}\n`).join('\n')}`
+  : '';
+writeFileSync(join('bench', quick ? 'RESULTS-quick.md' : 'RESULTS.md'), result + profileText);
+process.stdout.write(`${result}${profileText}\n`);

@@ -1,0 +1,397 @@
+/** The six scenarios of issue 5. Each takes running servers and returns rows for the table. */
+import { setMaxListeners } from 'node:events';
+import { Pool } from 'undici';
+import { call, cannon, memoryOf, paced, percentile, sleep, type CannonRequest, type RateResult, type Server } from './lib.js';
+import type { Seeded } from './seed.js';
+
+export interface Row {
+  db: string;
+  scenario: string;
+  metric: string;
+  value: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  met: 'yes' | 'NO' | '—';
+}
+
+export interface Settings {
+  quick: boolean;
+  seconds: number;
+  warmup: number;
+  rounds: number;
+  connections: number;
+  pickupTerminals: number;
+  payments: number;
+  paymentsPerSecond: number;
+  fleetTerminals: number;
+  fleetHoldS: number;
+  mixedTerminals: number;
+  mixedIntervalS: number;
+  mixedSeconds: number;
+  mixedCreatesPerS: number;
+  mixedStatusPerS: number;
+}
+
+export type Terminal = Seeded['terminals'][number];
+
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+const rate = (r: RateResult) => `${Math.round(r.rps)} req/s`;
+const jsonHeaders = { 'content-type': 'application/json' };
+
+function rateRow(db: string, scenario: string, metric: string, p: RateResult, b: RateResult, target: number): Row {
+  const ratio = p.rps / b.rps;
+  const bad = p.bad + b.bad;
+  return {
+    db,
+    scenario,
+    metric: `${metric} (p99 ${ms(p.p99)} vs ${ms(b.p99)})${bad ? `, ${bad} non-2xx/errors` : ''}`,
+    value: rate(p),
+    baseline: rate(b),
+    ratio: `${(ratio * 100).toFixed(0)}%`,
+    target: `≥ ${target * 100}%`,
+    met: ratio >= target && p.bad === 0 ? 'yes' : 'NO',
+  };
+}
+
+/** Rounds of baseline then platform runs; each side keeps its best round (the least disturbed by
+ * the machine's other tenants). */
+async function compare(s: Settings, runs: Array<{ base: string; next: () => CannonRequest }>): Promise<RateResult[]> {
+  for (const r of runs) await cannon(r.base, r.next, s.warmup, s.connections);
+  const best: RateResult[] = runs.map(() => ({ rps: 0, p50: 0, p99: 0, total: 0, bad: 0 }));
+  for (let round = 0; round < s.rounds; round++) {
+    for (const [i, r] of runs.entries()) {
+      const res = await cannon(r.base, r.next, s.seconds, s.connections);
+      if (res.rps > best[i]!.rps) best[i] = { ...res, bad: Math.max(res.bad, best[i]!.bad) };
+      else best[i]!.bad = Math.max(best[i]!.bad, res.bad);
+    }
+  }
+  return best;
+}
+
+const cycle = <T>(items: T[]) => {
+  let i = 0;
+  return () => items[i++ % items.length]!;
+};
+
+/** 1. GET one transaction's status (and GET /stores) vs a bare Fastify JSON route. */
+export async function statusRate(db: string, s: Settings, platform: Server, baseline: Server, seeded: Seeded, terminal: Terminal): Promise<Row[]> {
+  const pool = new Pool(platform.base, { connections: 2 });
+  const created = await call(pool, 'POST', `/terminals/${terminal.id}/transactions`, { 'api-key': seeded.apiKey }, {
+    type: 'PURCHASE',
+    merchant_order_reference: 'bench-status',
+    amount: { value: 12.34, currency: 'EUR' },
+  });
+  await pool.close();
+  if (created.status !== 201) throw new Error(`creating the transaction to read failed: ${created.status} ${created.text}`);
+  const txPath = `/terminals/${terminal.id}/transactions/${created.json().id as string}`;
+  const key = { 'api-key': seeded.apiKey };
+  const [b, p, stores] = await compare(s, [
+    { base: baseline.base, next: () => ({ method: 'GET', path: '/ping', headers: key }) },
+    { base: platform.base, next: () => ({ method: 'GET', path: txPath, headers: key }) },
+    { base: platform.base, next: () => ({ method: 'GET', path: '/stores', headers: key }) },
+  ]);
+  return [
+    rateRow(db, '1 GET transaction status', 'GET /terminals/{id}/transactions/{txid} vs bare GET', p!, b!, 0.6),
+    rateRow(db, '1 GET /stores', 'GET /stores (issue 2) vs bare GET', stores!, b!, 0.6),
+  ];
+}
+
+/** 2. A terminal's poll with nothing pending, spread over `terminals` (each device token its own). */
+export async function idlePollRate(db: string, s: Settings, platform: Server, baseline: Server, terminals: Terminal[]): Promise<Row[]> {
+  const headers = terminals.map((t) => ({ authorization: `Bearer ${t.token}` }));
+  const nextB = cycle(headers);
+  const nextP = cycle(headers);
+  const [b, p] = await compare(s, [
+    { base: baseline.base, next: () => ({ method: 'GET', path: '/ping', headers: nextB() }) },
+    { base: platform.base, next: () => ({ method: 'GET', path: '/device/v1/transactions/next', headers: nextP() }) },
+  ]);
+  return [rateRow(db, '2 idle poll', `GET /device/v1/transactions/next, nothing pending, ${terminals.length} terminals round robin, vs bare GET`, p!, b!, 0.7)];
+}
+
+/** 3. Creating transactions, round robin over `terminals`, vs one durable INSERT per request. */
+export async function createRate(db: string, s: Settings, platform: Server, baseline: Server, seeded: Seeded, terminals: Terminal[]): Promise<Row[]> {
+  let n = 0;
+  const body = (i: number) => JSON.stringify({ type: 'PURCHASE', merchant_order_reference: `bench-${i}`, amount: { value: 12.34, currency: 'EUR' } });
+  const headers = { ...jsonHeaders, 'api-key': seeded.apiKey };
+  let m = 0;
+  const [b, p] = await compare(s, [
+    { base: baseline.base, next: () => ({ method: 'POST', path: '/insert', headers, body: body(m++) }) },
+    { base: platform.base, next: () => ({ method: 'POST', path: `/terminals/${terminals[n % terminals.length]!.id}/transactions`, headers, body: body(n++) }) },
+  ]);
+  const superseding = Math.max(0, n - terminals.length);
+  const row = rateRow(db, '3 create transaction', `POST /terminals/{id}/transactions over ${terminals.length} terminals (${n} created, ${superseding} superseded a pending one) vs bare durable INSERT`, p!, b!, 0.7);
+  return [row];
+}
+
+/** A terminal that long-polls until stopped, and hands each transaction it receives to `onTransaction`. */
+function longPoller(pool: Pool, t: Terminal, wait: number, signal: AbortSignal, counts: { polls: number; errors: number; unexpected: string[] }, onTransaction?: (tx: { id: string }, at: number) => Promise<void>, beforePoll?: () => void) {
+  const headers = { authorization: `Bearer ${t.token}` };
+  return (async () => {
+    while (!signal.aborted) {
+      try {
+        beforePoll?.();
+        const res = await call(pool, 'GET', `/device/v1/transactions/next?wait=${wait}`, headers, undefined, signal);
+        const at = performance.now();
+        counts.polls++;
+        if (res.status === 200 && onTransaction) await onTransaction(res.json() as { id: string }, at);
+        else if (res.status !== 204) {
+          counts.errors++;
+          if (counts.unexpected.length < 5) counts.unexpected.push(`${res.status} ${res.text.slice(0, 200)}`);
+        }
+      } catch (e) {
+        if (signal.aborted) return;
+        counts.errors++;
+        if (counts.unexpected.length < 5) counts.unexpected.push(String(e));
+        await sleep(100);
+      }
+    }
+  })();
+}
+
+async function ramp(n: number, start: (i: number) => void) {
+  for (let i = 0; i < n; i++) {
+    start(i);
+    if (i % 250 === 249) await sleep(25);
+  }
+}
+
+/** The round trip of a bare Fastify GET at the same pace: the floor for latency figures. */
+async function baselineLatency(baseline: Server, count: number, perSecond: number) {
+  const pool = new Pool(baseline.base, { connections: 64 });
+  const r = await paced(count, perSecond, async () => {
+    const res = await call(pool, 'GET', '/ping', {});
+    if (res.status !== 200) throw new Error(String(res.status));
+  });
+  await pool.close();
+  return r.latencies;
+}
+
+/** 4. Pickup latency: terminals long-poll, payments go to random idle terminals at a steady pace;
+ * from sending the POST to the terminal holding the transaction. The terminal then cancels it on
+ * its side and polls again. */
+export async function pickupLatency(db: string, s: Settings, platform: Server, baseline: Server, seeded: Seeded, terminals: Terminal[]): Promise<Row[]> {
+  const polls = new Pool(platform.base, { connections: terminals.length + 16 });
+  const customer = new Pool(platform.base, { connections: 32 });
+  const stop = new AbortController();
+  setMaxListeners(0, stop.signal); // every terminal's request listens to it
+  const counts = { polls: 0, errors: 0, unexpected: [] as string[] };
+  const sentAt = new Map<number, number>();
+  const eligibleAt = new Float64Array(terminals.length);
+  const pickups: number[] = [];
+  const loops: Promise<void>[] = [];
+  await ramp(terminals.length, (i) => {
+    const t = terminals[i]!;
+    loops.push(
+      longPoller(
+        polls,
+        t,
+        30,
+        stop.signal,
+        counts,
+        async (tx, at) => {
+          const sent = sentAt.get(i);
+          if (sent !== undefined) pickups.push(at - sent);
+          const c = await call(polls, 'POST', `/device/v1/transactions/${tx.id}/cancel`, { authorization: `Bearer ${t.token}` }, undefined, stop.signal);
+          if (c.status !== 200) counts.errors++;
+          sentAt.delete(i);
+        },
+        // A terminal is chosen again only once its next poll has surely reached the server.
+        () => (eligibleAt[i] = performance.now() + 250),
+      ),
+    );
+  });
+  await sleep(s.quick ? 500 : 1500);
+  const creates = await paced(s.payments, s.paymentsPerSecond, async (k) => {
+    let i = Math.floor(Math.random() * terminals.length);
+    for (let tries = 0; sentAt.has(i) || eligibleAt[i]! > performance.now(); tries++) {
+      if (tries > 10 * terminals.length) throw new Error('no idle terminal');
+      i = (i + 1) % terminals.length;
+    }
+    sentAt.set(i, performance.now());
+    const res = await call(customer, 'POST', `/terminals/${terminals[i]!.id}/transactions`, { 'api-key': seeded.apiKey }, {
+      type: 'PURCHASE',
+      merchant_order_reference: `pickup-${k}`,
+      amount: { value: 1, currency: 'EUR' },
+    });
+    if (res.status !== 201) {
+      sentAt.delete(i);
+      throw new Error(`${res.status} ${res.text}`);
+    }
+  });
+  const deadline = performance.now() + 5000;
+  while (sentAt.size > 0 && performance.now() < deadline) await sleep(20);
+  const missed = sentAt.size;
+  stop.abort();
+  await Promise.allSettled(loops);
+  await polls.destroy();
+  await customer.destroy();
+  const base = await baselineLatency(baseline, s.payments, s.paymentsPerSecond);
+  const errors = counts.errors + creates.errors + missed;
+  const p50 = percentile(pickups, 50);
+  const p99 = percentile(pickups, 99);
+  const bp50 = percentile(base, 50);
+  const bp99 = percentile(base, 99);
+  const detail = `${pickups.length} payments at ${s.paymentsPerSecond}/s to ${terminals.length} long-polling terminals; POST answered p50 ${ms(percentile(creates.latencies, 50))} p99 ${ms(percentile(creates.latencies, 99))}${errors ? `; ${errors} errors/missed ${counts.unexpected.join(' | ')}` : ''}`;
+  return [
+    { db, scenario: '4 pickup latency p50', metric: `POST → terminal holds it; ${detail}`, value: ms(p50), baseline: `${ms(bp50)} (bare GET round trip)`, ratio: `${(p50 / bp50).toFixed(1)}×`, target: '≤ 5 ms', met: p50 <= 5 && errors === 0 ? 'yes' : 'NO' },
+    { db, scenario: '4 pickup latency p99', metric: 'same run', value: ms(p99), baseline: `${ms(bp99)} (bare GET round trip)`, ratio: `${(p99 / bp99).toFixed(1)}×`, target: '≤ 20 ms', met: p99 <= 20 && errors === 0 ? 'yes' : 'NO' },
+  ];
+}
+
+/** 5. Fleet scale: every terminal holds a long poll (wait=30) for `fleetHoldS` seconds. */
+export async function fleetScale(db: string, s: Settings, platform: Server, baseline: Server, terminals: Terminal[]): Promise<Row[]> {
+  const idle = memoryOf(platform.pid);
+  const baseIdle = memoryOf(baseline.pid);
+  const pool = new Pool(platform.base, { connections: terminals.length + 16 });
+  const stop = new AbortController();
+  setMaxListeners(0, stop.signal); // every terminal's request listens to it
+  const counts = { polls: 0, errors: 0, unexpected: [] as string[] };
+  let peak = idle.rss;
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, memoryOf(platform.pid).rss);
+    } catch {}
+  }, 200);
+  const loops: Promise<void>[] = [];
+  const started = performance.now();
+  await ramp(terminals.length, (i) => loops.push(longPoller(pool, terminals[i]!, 30, stop.signal, counts)));
+  const rampS = (performance.now() - started) / 1000;
+  await sleep(s.fleetHoldS * 1000);
+  const hwm = memoryOf(platform.pid).hwm;
+  clearInterval(sampler);
+  stop.abort();
+  await Promise.allSettled(loops);
+  await pool.destroy();
+  peak = Math.max(peak, hwm);
+  return [
+    {
+      db,
+      scenario: '5 fleet memory',
+      metric: `${terminals.length} terminals long-polling (wait=30) for ${s.fleetHoldS} s after a ${rampS.toFixed(1)} s ramp; peak VmRSS (VmHWM), idle ${idle.rss.toFixed(0)} MB`,
+      value: `${peak.toFixed(0)} MB`,
+      baseline: `${baseIdle.rss.toFixed(0)} MB (bare Fastify, idle)`,
+      ratio: `${(peak / baseIdle.rss).toFixed(1)}×`,
+      target: '≤ 300 MB',
+      met: peak <= 300 ? 'yes' : 'NO',
+    },
+    {
+      db,
+      scenario: '5 fleet errors',
+      metric: `${counts.polls} polls answered (204 at wait's end) ${counts.unexpected.join(' | ')}`,
+      value: String(counts.errors),
+      baseline: '—',
+      ratio: '—',
+      target: '0',
+      met: counts.errors === 0 ? 'yes' : 'NO',
+    },
+  ];
+}
+
+/** 6. Mixed: terminals short-poll every `mixedIntervalS`; customer systems create payments for idle
+ * terminals and read the status of recent ones; a terminal presents an approving card to each
+ * payment it gets. p99 latency per kind of request. */
+export async function mixed(db: string, s: Settings, platform: Server, baseline: Server, seeded: Seeded, terminals: Terminal[]): Promise<Row[]> {
+  const term = new Pool(platform.base, { connections: Math.min(terminals.length, 1000) });
+  const customer = new Pool(platform.base, { connections: 32 });
+  const lat: Record<'poll (nothing)' | 'poll (delivers)' | 'card' | 'create' | 'status', number[]> = {
+    'poll (nothing)': [],
+    'poll (delivers)': [],
+    card: [],
+    create: [],
+    status: [],
+  };
+  let errors = 0;
+  const unexpected: string[] = [];
+  const fail = (what: string) => {
+    errors++;
+    if (unexpected.length < 5) unexpected.push(what);
+  };
+  const busy = new Set<number>();
+  const recent: string[] = [];
+  const end = performance.now() + s.mixedSeconds * 1000;
+  const key = { 'api-key': seeded.apiKey };
+
+  const terminalLoop = async (i: number) => {
+    const t = terminals[i]!;
+    const auth = { authorization: `Bearer ${t.token}` };
+    await sleep(Math.random() * s.mixedIntervalS * 1000);
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      try {
+        const res = await call(term, 'GET', '/device/v1/transactions/next', auth);
+        const dt = performance.now() - t0;
+        if (res.status === 200) {
+          lat['poll (delivers)'].push(dt);
+          const tx = res.json() as { id: string };
+          const c0 = performance.now();
+          const card = await call(term, 'POST', `/device/v1/transactions/${tx.id}/card`, auth, { entry_mode: 'CONTACTLESS', card: { number: '4111111111111111', expiry: '12/30' } });
+          lat.card.push(performance.now() - c0);
+          if (card.status !== 200) fail(`card ${card.status} ${card.text.slice(0, 120)}`);
+          busy.delete(i);
+        } else if (res.status === 204) lat['poll (nothing)'].push(dt);
+        else fail(`poll ${res.status}`);
+      } catch (e) {
+        fail(String(e));
+      }
+      await sleep(Math.max(0, s.mixedIntervalS * 1000 - (performance.now() - t0)));
+    }
+  };
+
+  const loops = terminals.map((_, i) => terminalLoop(i));
+  const creates = paced(Math.floor(s.mixedSeconds * s.mixedCreatesPerS), s.mixedCreatesPerS, async (k) => {
+    let i = Math.floor(Math.random() * terminals.length);
+    while (busy.has(i)) i = (i + 1) % terminals.length;
+    busy.add(i);
+    const t0 = performance.now();
+    const res = await call(customer, 'POST', `/terminals/${terminals[i]!.id}/transactions`, key, { type: 'PURCHASE', merchant_order_reference: `mixed-${k}`, amount: { value: 7.5, currency: 'EUR' } });
+    lat.create.push(performance.now() - t0);
+    if (res.status !== 201) {
+      busy.delete(i);
+      fail(`create ${res.status} ${res.text.slice(0, 120)}`);
+      return;
+    }
+    recent.push(`/terminals/${terminals[i]!.id}/transactions/${res.json().id as string}`);
+    if (recent.length > 500) recent.shift();
+  });
+  const reads = (async () => {
+    while (recent.length === 0 && performance.now() < end) await sleep(10);
+    await paced(Math.floor(((end - performance.now()) / 1000) * s.mixedStatusPerS), s.mixedStatusPerS, async () => {
+      const t0 = performance.now();
+      const res = await call(customer, 'GET', recent[Math.floor(Math.random() * recent.length)]!, key);
+      lat.status.push(performance.now() - t0);
+      if (res.status !== 200) fail(`status ${res.status}`);
+    });
+  })();
+  await Promise.all([...loops, creates, reads]);
+  await term.close();
+  await customer.close();
+  const totalPerS = terminals.length / s.mixedIntervalS + s.mixedCreatesPerS + s.mixedStatusPerS;
+  const base = await baselineLatency(baseline, Math.floor(totalPerS * Math.min(s.mixedSeconds, s.quick ? 1 : 10)), totalPerS);
+  const bp99 = percentile(base, 99);
+  const rows: Row[] = [];
+  for (const [kind, values] of Object.entries(lat)) {
+    const p99 = percentile(values, 99);
+    rows.push({
+      db,
+      scenario: `6 mixed: ${kind}`,
+      metric: `${values.length} requests, p50 ${ms(percentile(values, 50))}, p99`,
+      value: ms(p99),
+      baseline: `${ms(bp99)} (bare GET p99 at ${Math.round(totalPerS)}/s)`,
+      ratio: `${(p99 / bp99).toFixed(1)}×`,
+      target: 'report',
+      met: '—',
+    });
+  }
+  rows.push({
+    db,
+    scenario: '6 mixed: errors',
+    metric: `${terminals.length} terminals polling every ${s.mixedIntervalS} s, ${s.mixedCreatesPerS} payments/s, ${s.mixedStatusPerS} status reads/s for ${s.mixedSeconds} s ${unexpected.join(' | ')}`,
+    value: String(errors),
+    baseline: '—',
+    ratio: '—',
+    target: '0',
+    met: errors === 0 ? 'yes' : 'NO',
+  });
+  return rows;
+}
