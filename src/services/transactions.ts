@@ -22,6 +22,9 @@ import { TransactionRepository, type TransactionFilter } from '../store/transact
 import type { Caller } from './api-keys.js';
 import type { TerminalNotifier } from './notifier.js';
 
+/** What a transaction's view needs of its terminal. */
+export type StoreOfTransaction = Pick<TerminalView, 'store_uuid' | 'store_name'>;
+
 export interface CreateTransaction {
   type: TransactionType;
   merchant_order_reference: string;
@@ -109,13 +112,13 @@ export class TransactionService {
     return terminal ? ok(terminal) : err('NOT_FOUND', `There is no terminal ${terminalId}.`);
   }
 
-  async find(caller: Caller, terminalId: string, id: string): Promise<Result<{ terminal: TerminalView; transaction: TransactionRow }, 'NOT_FOUND'>> {
-    const terminal = await this.terminalOf(caller, terminalId);
-    if (!terminal.ok) return terminal;
-    const transaction = /^\d{1,40}$/.test(id) ? await this.repo.findForTerminal(Number(terminal.value.id), id) : undefined;
-    if (!transaction) return err('NOT_FOUND', `There is no transaction ${id} on terminal ${terminalId}.`);
-    return ok({ terminal: terminal.value, transaction: await this.expireIfDue(transaction) });
+  async find(caller: Caller, terminalId: string, id: string): Promise<Result<{ terminal: StoreOfTransaction; transaction: TransactionRow }, 'NOT_FOUND'>> {
+    const parts = parseTerminalId(terminalId);
+    const found = parts && /^\d{1,40}$/.test(id) ? await this.repo.findForCustomer(caller.customerId, terminalKey(parts), id) : undefined;
+    if (!found) return err('NOT_FOUND', `There is no transaction ${id} on terminal ${terminalId}.`);
+    return ok({ terminal: found.store, transaction: await this.expireIfDue(found.transaction) });
   }
+
 
   async create(caller: Caller, terminalId: string, input: CreateTransaction): Promise<Result<{ terminal: TerminalView; transaction: TransactionRow }, CreateError>> {
     const found = await this.terminalOf(caller, terminalId);
@@ -414,7 +417,7 @@ export class TransactionService {
   }
 
   /** Completes an authorized pre-authorization without the card, for at most the authorized amount. */
-  async capture(caller: Caller, terminalId: string, id: string, amount?: { value: number; currency: string }): Promise<Result<{ terminal: TerminalView; transaction: TransactionRow }, 'NOT_FOUND' | 'TRANSITION_NOT_ALLOWED' | 'INVALID_AMOUNT' | 'UNKNOWN_CURRENCY' | 'CURRENCY_NOT_ACCEPTED' | 'CAPTURE_EXCEEDS_AUTHORIZATION'>> {
+  async capture(caller: Caller, terminalId: string, id: string, amount?: { value: number; currency: string }): Promise<Result<{ terminal: StoreOfTransaction; transaction: TransactionRow }, 'NOT_FOUND' | 'TRANSITION_NOT_ALLOWED' | 'INVALID_AMOUNT' | 'UNKNOWN_CURRENCY' | 'CURRENCY_NOT_ACCEPTED' | 'CAPTURE_EXCEEDS_AUTHORIZATION'>> {
     const found = await this.find(caller, terminalId, id);
     if (!found.ok) return found;
     const t = found.value.transaction;
@@ -433,7 +436,7 @@ export class TransactionService {
     return ok({ terminal: found.value.terminal, transaction: moved.value });
   }
 
-  async release(caller: Caller, terminalId: string, id: string): Promise<Result<{ terminal: TerminalView; transaction: TransactionRow }, 'NOT_FOUND' | 'TRANSITION_NOT_ALLOWED'>> {
+  async release(caller: Caller, terminalId: string, id: string): Promise<Result<{ terminal: StoreOfTransaction; transaction: TransactionRow }, 'NOT_FOUND' | 'TRANSITION_NOT_ALLOWED'>> {
     const found = await this.find(caller, terminalId, id);
     if (!found.ok) return found;
     const t = found.value.transaction;

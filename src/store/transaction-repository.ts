@@ -23,6 +23,17 @@ export class TransactionRepository {
   private readonly ofTerminal = compiledOnce((terminalId: number, id: string) =>
     this.db.selectFrom('transactions').selectAll().where('id', '=', id).where('terminal_id', '=', terminalId),
   );
+  private readonly ofCustomerTerminal = compiledOnce((customerId: number, terminalKey: string, id: string) =>
+    this.db
+      .selectFrom('transactions')
+      .innerJoin('terminals', 'terminals.id', 'transactions.terminal_id')
+      .innerJoin('stores', 'stores.uuid', 'terminals.store_uuid')
+      .selectAll('transactions')
+      .select(['stores.uuid as store_uuid', 'stores.name as store_name'])
+      .where('transactions.id', '=', id)
+      .where('terminals.terminal_key', '=', terminalKey)
+      .where('transactions.customer_id', '=', customerId),
+  );
 
   async insert(row: NewTransaction, event: { actor: string; detail?: string }, db: Executor) {
     await db.insertInto('transactions').values(row).execute();
@@ -49,6 +60,15 @@ export class TransactionRepository {
   /** A transaction of one terminal, seen by its customer. */
   async findForTerminal(terminalId: number, id: string, db: Executor = this.db) {
     return (await this.ofTerminal(db, terminalId, id))[0];
+  }
+
+  /** A transaction on the terminal a MerchantAPI path names, with its store: one round trip for a
+   * status read (the customer's own, or nothing). */
+  async findForCustomer(customerId: number, terminalKey: string, id: string) {
+    const row = (await this.ofCustomerTerminal(this.db, customerId, terminalKey, id))[0];
+    if (!row) return undefined;
+    const { store_uuid, store_name, ...transaction } = row;
+    return { transaction: transaction as TransactionRow, store: { store_uuid, store_name } };
   }
 
   /** The transaction the terminal has in hand or waiting for it (at most one: a unique index). */
