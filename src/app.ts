@@ -10,7 +10,7 @@ import { installApiKeyAuth } from './merchant-api/auth.js';
 import { storeRoutes } from './merchant-api/stores.js';
 import { terminalRoutes } from './merchant-api/terminals.js';
 import { transactionRoutes } from './merchant-api/transactions.js';
-import { deviceRoutes } from './device-api/routes.js';
+import { deviceRoutesOf } from './device-api/routes.js';
 import { installIdempotency } from './http/idempotency.js';
 import { createPlatform, type Platform, type PlatformOptions } from './platform.js';
 import type { Store } from './store/database.js';
@@ -103,19 +103,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await merchantApi.register(transactionRoutes(platform.transactions));
   });
 
-  await app.register(
-    deviceRoutes({
-      auth: platform.deviceAuth,
-      transactions: platform.transactions,
-      notifier: platform.notifier,
-      presence: platform.presence,
-      pollIntervalMs: config.POLL_INTERVAL_MS,
-      longPollMaxS: config.LONG_POLL_MAX_S,
-      environment: config.CLOUDPOS_ENV,
-      closing: platform.closing,
-    }),
-    { prefix: '/device/v1' },
-  );
+  await app.register(deviceRoutesOf(platform), { prefix: '/device/v1' });
 
   await app.register(import('./simulator/screen-routes.js'));
   app.addHook('onReady', async () => platform.start());

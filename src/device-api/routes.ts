@@ -11,6 +11,7 @@ import { waitForNotification, type TerminalNotifier } from '../services/notifier
 import type { TerminalPresence } from '../services/presence.js';
 import type { TransactionService } from '../services/transactions.js';
 import type { TerminalView } from '../store/onboarding-repository.js';
+import type { Platform } from '../platform.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -213,3 +214,18 @@ export const deviceRoutes =
       },
     );
   };
+
+/** The device API wired to the platform; `auth` decides who the caller is (device token by default). */
+export function deviceRoutesOf(platform: Platform, auth: DeviceAuth = platform.deviceAuth) {
+  const { config } = platform;
+  return deviceRoutes({
+    auth,
+    transactions: platform.transactions,
+    notifier: platform.notifier,
+    presence: platform.presence,
+    pollIntervalMs: config.POLL_INTERVAL_MS,
+    longPollMaxS: config.LONG_POLL_MAX_S,
+    environment: config.CLOUDPOS_ENV,
+    closing: platform.closing,
+  });
+}

@@ -5,7 +5,7 @@ import type { FastifyReply } from 'fastify';
 import QRCode from 'qrcode';
 import { Type } from 'typebox';
 import { SANDBOX_CARDS } from '../acquirer/sandbox.js';
-import { deviceRoutes } from '../device-api/routes.js';
+import { deviceRoutesOf } from '../device-api/routes.js';
 import { err, ok, type Result } from '../domain/result.js';
 import { formatTerminalId } from '../domain/terminal-id.js';
 import { problem } from '../http/problem.js';
@@ -93,8 +93,7 @@ function identifiers(t: Pick<TerminalView, 'manufacturer' | 'model' | 'serial'>)
 /** Registered from app.ts; adds nothing outside the sandbox, so /simulator answers 404 there. */
 export const simulatorScreen: FastifyPluginAsyncTypebox = async (app) => {
   const platform = app.platform;
-  const config = platform.config;
-  if (config.CLOUDPOS_ENV !== 'sandbox') return;
+  if (platform.config.CLOUDPOS_ENV !== 'sandbox') return;
   const repo = platform.onboarding.repo;
   const sessions = new SimulatorSessions(platform.now);
   const files = new Map<string, Buffer>();
@@ -155,19 +154,7 @@ export const simulatorScreen: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  await app.register(
-    deviceRoutes({
-      auth: new SessionAuth(sessions, repo, platform.now),
-      transactions: platform.transactions,
-      notifier: platform.notifier,
-      presence: platform.presence,
-      pollIntervalMs: config.POLL_INTERVAL_MS,
-      longPollMaxS: config.LONG_POLL_MAX_S,
-      environment: config.CLOUDPOS_ENV,
-      closing: platform.closing,
-    }),
-    { prefix: '/simulator/api/device' },
-  );
+  await app.register(deviceRoutesOf(platform, new SessionAuth(sessions, repo, platform.now)), { prefix: '/simulator/api/device' });
 };
 
 export default simulatorScreen;
