@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDatabase, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
@@ -31,15 +32,54 @@ export function openStore(url: string, options: { poolSize?: number } = {}): Sto
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: pgTypes });
+    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: pgTypes, Client: PreparingClient });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
   throw new Error(`unsupported DATABASE_URL ${JSON.stringify(url)}: use sqlite:PATH or postgres://…`);
+}
+
+/** Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE), waiting for it under
+ * busy_timeout. A deferred transaction that reads and then writes while another process (the
+ * admin CLI, a second server) holds the lock fails at once with SQLITE_BUSY instead of waiting. */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection) {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: SqliteDialectConfig) {
+    super(settings);
+  }
+  override createDriver() {
+    return new ImmediateSqliteDriver(this.settings);
+  }
+}
+
+/** PostgreSQL parses and plans every unnamed query again. The platform's queries are few and
+ * fixed, so each connection prepares a query once under a name derived from its text and then
+ * only binds and executes it. Queries with many parameters (batch writes of varying size) stay
+ * unnamed, so the statements a connection keeps stay bounded. */
+class PreparingClient extends pg.Client {
+  private static readonly MAX_PARAMETERS = 32;
+  private static readonly names = new Map<string, string>();
+
+  override query(config: unknown, values?: unknown, callback?: unknown): never {
+    if (typeof config === 'string' && Array.isArray(values) && values.length <= PreparingClient.MAX_PARAMETERS && typeof callback !== 'function') {
+      let name = PreparingClient.names.get(config);
+      if (!name) {
+        name = `cp_${createHash('sha1').update(config).digest('hex').slice(0, 20)}`;
+        if (PreparingClient.names.size < 2_000) PreparingClient.names.set(config, name);
+      }
+      return (super.query as (c: unknown) => never)({ name, text: config, values });
+    }
+    return (super.query as (c: unknown, v?: unknown, cb?: unknown) => never)(config, values, callback);
+  }
 }
 
 /** Kysely prepares every query it runs, and preparing costs SQLite more than running a small
