@@ -141,12 +141,11 @@ export class TransactionService {
     try {
       const outcome = await this.store.db.transaction().execute(async (tx): Promise<Result<TransactionRow, CreateError>> => {
         const now = this.settings.now();
-        await this.repo.lockTerminal(terminalPk, tx, this.lockRows);
+        const active = await this.repo.lockTerminalFindActive(terminalPk, tx, this.lockRows);
         if (input.reference) {
           const checked = await this.checkRefund(caller, input.reference.id, minor.value, currency, tx);
           if (!checked.ok) return checked;
         }
-        const active = await this.repo.findActive(terminalPk, tx);
         if (active) {
           const busy = err('TERMINAL_BUSY', `Terminal ${formatTerminalId(terminal)} is busy with transaction ${active.id}: it has been fetched by the terminal already.`);
           if (active.stage !== 'PENDING') return busy;

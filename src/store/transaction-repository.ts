@@ -82,9 +82,13 @@ export class TransactionRepository {
     return (forUpdate ? q.forUpdate() : q).executeTakeFirst();
   }
 
-  lockTerminal(terminalId: number, db: Executor, forUpdate: boolean) {
-    const q = db.selectFrom('terminals').select('id').where('id', '=', terminalId);
-    return (forUpdate ? q.forUpdate() : q).executeTakeFirst();
+  /** Takes the terminal's row lock, then answers its open transaction. Two statements on purpose:
+   * a locking join would, after waiting for the lock, still see the transactions of its own
+   * snapshot and miss the one the previous lock holder just created. Only PostgreSQL needs the
+   * lock: a SQLite transaction holds the database's write lock from its start. */
+  async lockTerminalFindActive(terminalId: number, db: Executor, lockRows: boolean): Promise<TransactionRow | undefined> {
+    if (lockRows) await db.selectFrom('terminals').select('id').where('id', '=', terminalId).forUpdate().execute();
+    return this.findActive(terminalId, db);
   }
 
   /** Runs a planned transition as a compare-and-set and records it. False: someone moved first. */
