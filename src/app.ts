@@ -4,6 +4,7 @@ import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-prov
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
 import { installErrorHandling, routePattern } from './http/errors.js';
+import { problem, sendProblem } from './http/problem.js';
 import { ProblemDetails, StoreRef } from './http/schemas.js';
 import { apiKeyRoutes } from './merchant-api/apikeys.js';
 import { installApiKeyAuth } from './merchant-api/auth.js';
@@ -85,12 +86,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/healthz', { schema: { hide: true } }, async (request, reply) => {
     try {
       await platform.ping();
       return { status: 'ok' };
     } catch {
-      return reply.code(503).type('application/problem+json').send({ type: 'urn:cloudpos:problem:service-unavailable', title: 'Service Unavailable', status: 503, detail: 'The database does not answer.', instance: '/healthz' });
+      return sendProblem(reply, request, problem('SERVICE_UNAVAILABLE', 'The database does not answer.'));
     }
   });
 
