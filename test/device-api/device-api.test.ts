@@ -52,7 +52,6 @@ describeEachStore('device API', (dialect) => {
   it('wakes a long-polling terminal the moment a transaction is created for it', async () => {
     const c = await onboard(ctx().app, { terminalsPerStore: 2 });
     const device = deviceApi(ctx().app, c.terminals[0]!.deviceToken);
-    const started = Date.now();
     const polling = device.next(60);
     await new Promise((r) => setTimeout(r, 200));
     // A payment for another terminal does not wake it.
@@ -60,11 +59,9 @@ describeEachStore('device API', (dialect) => {
     await new Promise((r) => setTimeout(r, 200));
     const created = await merchantApi(ctx().app, c.apiKey)('POST', `/terminals/${c.terminals[0]!.id}/transactions`, purchase(2));
     const got = await polling;
-    const elapsed = Date.now() - started;
+    // A held poll that runs out answers 204 without looking again: a 200 means it was woken.
     expect(got.statusCode).toBe(200);
     expect(got.json().id).toBe(created.json().id);
-    // Answered well before the poll's limit (2 s, the configured maximum for wait=60).
-    expect(elapsed).toBeLessThan(1900);
   });
 
   it('cuts a long wait to the configured maximum and answers 204', async () => {

@@ -31,15 +31,13 @@ describe.skipIf(!inject('pgAvailable'))('two server instances on one PostgreSQL 
   it('wakes a terminal long-polling one instance when another creates its transaction', async () => {
     const c = await onboard(a);
     for (let i = 0; i < 5; i++) {
-      const started = Date.now();
       const polling = deviceApi(b, c.terminals[0]!.deviceToken).next(10);
       await new Promise((r) => setTimeout(r, 100));
       const created = await merchantApi(a, c.apiKey)('POST', `/terminals/${c.terminals[0]!.id}/transactions`, purchase(i + 1, `x${i}`));
       const got = await polling;
+      // A held poll that runs out answers 204 without looking again: a 200 means it was woken.
       expect(got.statusCode).toBe(200);
       expect(got.json().id).toBe(created.json().id);
-      // Well before the 10 s the poll would otherwise be held.
-      expect(Date.now() - started).toBeLessThan(5_000);
       await merchantApi(a, c.apiKey)('DELETE', String(created.headers.location));
     }
   });
