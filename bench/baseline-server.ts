@@ -38,6 +38,19 @@ if (url.startsWith('sqlite:')) {
 
 app.get('/ping', async () => ({ status: 'ok', id: '5456485215432746823746654987115', amount: { value: 12.34, currency: 'EUR' } }));
 
+// Holds a request like a long poll with nothing to deliver: the fleet scenario's memory baseline.
+app.get('/device/v1/transactions/next', async (request, reply) => {
+  const wait = Math.min(Number((request.query as { wait?: string }).wait ?? 0), 30);
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, wait * 1000);
+    reply.raw.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  return reply.code(204).send();
+});
+
 app.post('/insert', async (request, reply) => {
   const id = randomBytes(12).toString('hex');
   await insert(id, 1, JSON.stringify(request.body), Date.now());
