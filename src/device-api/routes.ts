@@ -136,7 +136,8 @@ export const deviceRoutes =
           held.add(gone);
           reply.raw.once('close', abort);
         }
-        o.presence.pollStarted(pk);
+        // A held poll keeps the terminal online while it waits; a plain poll was marked seen already.
+        if (waitMs > 0) o.presence.pollStarted(pk);
         try {
           for (;;) {
             const remaining = deadline - Date.now();
@@ -152,7 +153,7 @@ export const deviceRoutes =
         } finally {
           held.delete(gone);
           reply.raw.off('close', abort);
-          o.presence.pollEnded(pk);
+          if (waitMs > 0) o.presence.pollEnded(pk);
         }
       },
     );

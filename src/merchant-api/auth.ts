@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { problem } from '../http/problem.js';
 import type { ApiKeyService, Caller } from '../services/api-keys.js';
 
@@ -6,10 +6,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     caller: Caller;
   }
-}
-
-export function callerOf(request: FastifyRequest): Caller {
-  return request.caller;
 }
 
 /** Every MerchantAPI request carries `API-Key`: missing → 401, anything but a valid key → 403. */

@@ -6,7 +6,6 @@ import { problem, unwrap } from '../http/problem.js';
 import { problems, Timestamp } from '../http/schemas.js';
 import { Amount, Transaction, TransactionStatus, TransactionTypeSchema, transactionView } from '../http/transaction-view.js';
 import type { TransactionService } from '../services/transactions.js';
-import type { Money } from '../domain/money.js';
 
 const TerminalParams = Type.Object({
   terminalId: Type.String({ description: '{manufacturer}-{model}-{serial}, case-insensitive', examples: ['SUNMI-P2lite-PL0919CQ00305'] }),
@@ -39,7 +38,6 @@ const ListQuery = Type.Object({
   created_to: Type.Optional(Timestamp('Created before')),
 });
 
-const money = (m: Money) => ({ value: m.value, currency: m.currency });
 const idempotencyHeader = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Retry safely: the same key and body answer the first response again' })),
 });
@@ -184,7 +182,7 @@ export const transactionRoutes =
       async (request) => {
         const amount = request.body.amount;
         const captured = unwrap(
-          await transactions.capture(request.caller, request.params.terminalId, request.params.transactionId, amount && money(amount)),
+          await transactions.capture(request.caller, request.params.terminalId, request.params.transactionId, amount),
         );
         return transactionView(captured.transaction, captured.terminal);
       },
@@ -227,7 +225,7 @@ export const transactionRoutes =
           terminal_id: formatTerminalId(day.terminal),
           date: day.date,
           timezone: day.timezone,
-          currencies: day.totals.currencies.map((c) => ({ ...c, net_total: money(c.net_total) })),
+          currencies: day.totals.currencies,
           receipt: day.receipt,
         };
         if (/text\/plain/.test(accept) && !/application\/json/.test(accept)) {

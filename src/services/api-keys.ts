@@ -4,6 +4,7 @@ import type { Store } from '../store/database.js';
 import { ApiKeyRepository } from '../store/api-key-repository.js';
 import { OnboardingRepository } from '../store/onboarding-repository.js';
 import type { ApiKey } from '../store/schema.js';
+import { ExpiringCache } from './expiring-cache.js';
 
 export interface Validity {
   from?: number | null;
@@ -15,8 +16,6 @@ export interface Caller {
   keyId: number;
 }
 
-type CachedKey = { key: ApiKey; fetchedAt: number };
-
 /** API keys: issuing, listing, revoking, and checking the key of every MerchantAPI request.
  * A checked key is trusted for `cacheMs` so a busy integration costs no query per request;
  * revoking through this process forgets it at once, another instance within `cacheMs`.
@@ -24,7 +23,7 @@ type CachedKey = { key: ApiKey; fetchedAt: number };
 export class ApiKeyService {
   private readonly keys: ApiKeyRepository;
   private readonly onboarding: OnboardingRepository;
-  private readonly cache = new Map<string, CachedKey>();
+  private readonly cache: ExpiringCache<ApiKey>;
   private readonly lastWritten = new Map<number, number>();
   private readonly lastUsed = new Map<number, number>();
   static readonly USAGE_WRITE_INTERVAL_MS = 60_000;
@@ -32,8 +31,9 @@ export class ApiKeyService {
   constructor(
     private readonly store: Store,
     private readonly now: () => number,
-    private readonly cacheMs: number,
+    cacheMs: number,
   ) {
+    this.cache = new ExpiringCache(cacheMs, 10_000);
     this.keys = new ApiKeyRepository(store.db);
     this.onboarding = new OnboardingRepository(store.db);
   }
@@ -63,18 +63,8 @@ export class ApiKeyService {
   async authenticate(presented: string): Promise<Result<Caller, 'API_KEY_INVALID'>> {
     const now = this.now();
     const hash = hashSecret(presented);
-    let cached = this.cache.get(hash);
-    if (!cached || now - cached.fetchedAt > this.cacheMs) {
-      const key = await this.keys.findByHash(hash);
-      if (!key) {
-        this.cache.delete(hash);
-        return err('API_KEY_INVALID', 'Invalid API Key.');
-      }
-      cached = { key, fetchedAt: now };
-      this.cache.set(hash, cached);
-      if (this.cache.size > 10_000) this.cache.delete(this.cache.keys().next().value!);
-    }
-    const { key } = cached;
+    const key = await this.cache.get(hash, now, () => this.keys.findByHash(hash));
+    if (!key) return err('API_KEY_INVALID', 'Invalid API Key.');
     // The index found the row by its hash; compare again in constant time all the same.
     if (!sameDigest(key.key_hash, hash)) return err('API_KEY_INVALID', 'Invalid API Key.');
     if (key.revoked_at !== null) return err('API_KEY_INVALID', 'Invalid API Key: it has been revoked.');

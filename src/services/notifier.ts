@@ -47,12 +47,6 @@ export class InProcessNotifier implements TerminalNotifier {
     return () => void this.watchers.delete(listener);
   }
 
-  get waiting(): number {
-    let n = 0;
-    for (const set of this.listeners.values()) n += set.size;
-    return n;
-  }
-
   async close() {
     this.listeners.clear();
   }

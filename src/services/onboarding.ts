@@ -1,21 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { currencyDigits } from '../domain/money.js';
 import { err, ok, type Result } from '../domain/result.js';
-import { formatTerminalId, terminalKey } from '../domain/terminal-id.js';
+import { isValidTimeZone, RECEIPT_MAX_WIDTH, RECEIPT_MIN_WIDTH } from '../domain/receipt.js';
+import { checkTerminalParts, formatTerminalId, terminalKey } from '../domain/terminal-id.js';
 import { DEVICE_TOKEN_PREFIX, hashSecret, newSecret } from '../secrets.js';
 import type { Store } from '../store/database.js';
 import { OnboardingRepository } from '../store/onboarding-repository.js';
 
 export type OnboardingError = 'NOT_FOUND' | 'VALIDATION_FAILED' | 'CONFLICT';
-
-export function validTimezone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** What the operators ("Customer Care") do when they onboard a customer. */
 export class OnboardingService {
@@ -51,12 +43,12 @@ export class OnboardingService {
   }) {
     const timezone = input.timezone ?? 'Europe/Amsterdam';
     const currency = (input.currency ?? 'EUR').toUpperCase();
-    const receiptWidth = input.receiptWidth ?? 24;
+    const receiptWidth = input.receiptWidth ?? RECEIPT_MIN_WIDTH;
     if (!input.name.trim()) return err('VALIDATION_FAILED', '--name must not be empty');
-    if (!validTimezone(timezone)) return err('VALIDATION_FAILED', `unknown timezone ${timezone} (use an IANA name such as Europe/Amsterdam)`);
+    if (!isValidTimeZone(timezone)) return err('VALIDATION_FAILED', `unknown timezone ${timezone} (use an IANA name such as Europe/Amsterdam)`);
     if (currencyDigits(currency) === undefined) return err('VALIDATION_FAILED', `unknown currency ${currency} (use an ISO 4217 code such as EUR)`);
-    if (!Number.isInteger(receiptWidth) || receiptWidth < 24 || receiptWidth > 48) {
-      return err('VALIDATION_FAILED', '--receipt-width must be a whole number from 24 to 48');
+    if (!Number.isInteger(receiptWidth) || receiptWidth < RECEIPT_MIN_WIDTH || receiptWidth > RECEIPT_MAX_WIDTH) {
+      return err('VALIDATION_FAILED', `--receipt-width must be a whole number from ${RECEIPT_MIN_WIDTH} to ${RECEIPT_MAX_WIDTH}`);
     }
     if (!(await this.repo.findMerchant(input.merchantId))) return err('NOT_FOUND', `no merchant ${input.merchantId}`);
     const store = {
@@ -74,14 +66,9 @@ export class OnboardingService {
   }
 
   async registerTerminal(input: { storeUuid: string; manufacturer: string; model: string; serial: string }) {
-    const parts = { manufacturer: input.manufacturer.trim(), model: input.model.trim(), serial: input.serial.trim() };
-    const ident = /^[A-Za-z0-9_.]+$/;
-    if (!ident.test(parts.manufacturer) || !ident.test(parts.serial)) {
-      return err('VALIDATION_FAILED', 'manufacturer and serial take letters, digits, "_" and "." (no "-": it separates the parts of a terminal id)');
-    }
-    if (!/^[A-Za-z0-9_.-]+$/.test(parts.model) || parts.model.startsWith('-') || parts.model.endsWith('-')) {
-      return err('VALIDATION_FAILED', 'model takes letters, digits, "_", "." and inner "-"');
-    }
+    const checked = checkTerminalParts({ manufacturer: input.manufacturer.trim(), model: input.model.trim(), serial: input.serial.trim() });
+    if (!checked.ok) return err('VALIDATION_FAILED', checked.detail);
+    const parts = checked.value;
     if (!(await this.repo.findStore(input.storeUuid))) return err('NOT_FOUND', `no store ${input.storeUuid}`);
     const key = terminalKey(parts);
     if (await this.repo.findTerminalByKey(key)) return err('CONFLICT', `terminal ${formatTerminalId(parts)} is already registered`);
