@@ -4,7 +4,7 @@
  * them take seconds, not one durable commit each. */
 import { ApiKeyService } from '../src/services/api-keys.js';
 import { OnboardingService } from '../src/services/onboarding.js';
-import { migrateToLatest, openStore, type Store } from '../src/store/database.js';
+import { migrateToLatest, openDatabase, type Database } from '../src/db/database.js';
 
 export interface Seeded {
   apiKey: string;
@@ -18,7 +18,7 @@ function must<T>(r: { ok: true; value: T } | { ok: false; detail: string }): T {
 }
 
 export async function seed(url: string, terminals: number): Promise<Seeded> {
-  const store = openStore(url);
+  const store = openDatabase(url);
   try {
     await migrateToLatest(store);
     const onboarding = new OnboardingService(store);
@@ -26,11 +26,11 @@ export async function seed(url: string, terminals: number): Promise<Seeded> {
     const merchant = must(await onboarding.createMerchant(customer.id, 'Bench Merchant'));
     const shop = must(await onboarding.createStore({ merchantId: merchant.id, name: 'Bench Store', address: 'Damrak 1', currency: 'EUR' }));
     const registered = await store.db.transaction().execute(async (tx) => {
-      const inTx = new OnboardingService({ db: tx, dialect: store.dialect, close: async () => {} } satisfies Store);
+      const inTx = new OnboardingService({ db: tx, dialect: store.dialect, close: async () => {} } satisfies Database);
       const out: Seeded['terminals'] = [];
       for (let i = 0; i < terminals; i++) {
         const t = must(await inTx.registerTerminal({ storeUuid: shop.uuid, manufacturer: 'BENCH', model: 'T-1', serial: `S${String(i).padStart(6, '0')}` }));
-        out.push({ id: t.id, token: t.device_token, pk: t.internal_id });
+        out.push({ id: t.id, token: t.device_token, pk: t.pk });
       }
       return out;
     });

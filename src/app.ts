@@ -14,7 +14,7 @@ import { transactionRoutes } from './merchant-api/transactions.js';
 import { deviceRoutesOf } from './device-api/routes.js';
 import { installIdempotency } from './http/idempotency.js';
 import { createPlatform, type Platform, type PlatformOptions } from './platform.js';
-import type { Store } from './store/database.js';
+import type { Database } from './db/database.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,7 +24,7 @@ declare module 'fastify' {
 
 export interface AppOptions extends PlatformOptions {
   config: Config;
-  store: Store;
+  store: Database;
   logger?: FastifyServerOptions['logger'];
   https?: { cert: Buffer; key: Buffer };
 }
@@ -99,8 +99,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     installApiKeyAuth(merchantApi, platform.apiKeys);
     installIdempotency(merchantApi, platform.idempotency, platform.now);
     await merchantApi.register(apiKeyRoutes(platform.apiKeys));
-    await merchantApi.register(storeRoutes(platform.onboarding.repo));
-    await merchantApi.register(terminalRoutes(platform.onboarding.repo, platform.presence));
+    await merchantApi.register(storeRoutes(platform.onboarding));
+    await merchantApi.register(terminalRoutes(platform.onboarding, platform.presence));
     await merchantApi.register(transactionRoutes(platform.transactions));
   });
 

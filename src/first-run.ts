@@ -1,6 +1,6 @@
 import { ApiKeyService } from './services/api-keys.js';
 import { OnboardingService } from './services/onboarding.js';
-import type { Store } from './store/database.js';
+import type { Database } from './db/database.js';
 
 /** The demo the sandbox onboards on an empty database. */
 export const DEMO = {
@@ -25,13 +25,13 @@ export interface DemoSecrets {
  * demo terminal's unique id makes the second insert fail once the first commits. Either way the
  * loser rolls back, sees the customer the winner created, and prints nothing.
  */
-export async function onboardDemoIfEmpty(store: Store, now: () => number = Date.now): Promise<DemoSecrets | undefined> {
+export async function onboardDemoIfEmpty(store: Database, now: () => number = Date.now): Promise<DemoSecrets | undefined> {
   const isEmpty = async () => (await store.db.selectFrom('customers').select('id').limit(1).execute()).length === 0;
   if (!(await isEmpty())) return undefined;
   try {
     return await store.db.transaction().execute(async (tx) => {
       if ((await tx.selectFrom('customers').select('id').limit(1).execute()).length > 0) return undefined;
-      const inTx: Store = { db: tx, dialect: store.dialect, close: async () => {} };
+      const inTx: Database = { db: tx, dialect: store.dialect, close: async () => {} };
       const onboarding = new OnboardingService(inTx, now);
       const keys = new ApiKeyService(inTx, now, 0);
       const must = <T>(r: { ok: true; value: T } | { ok: false; detail: string }): T => {

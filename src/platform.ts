@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Acquirer } from './acquirer/acquirer.js';
 import { SandboxAcquirer } from './acquirer/sandbox.js';
 import type { Config } from './config.js';
@@ -9,9 +8,9 @@ import { InProcessNotifier, type TerminalNotifier } from './services/notifier.js
 import { OnboardingService } from './services/onboarding.js';
 import { PostgresNotifier } from './services/postgres-notifier.js';
 import { TerminalPresence } from './services/presence.js';
-import { TransactionService } from './services/transactions.js';
-import type { Store } from './store/database.js';
-import { IdempotencyRepository } from './store/idempotency-repository.js';
+import { ping, type Database } from './db/database.js';
+import { transactionUseCases } from './transactions/index.js';
+import { IdempotencyRepository } from './db/idempotency-repository.js';
 
 export interface PlatformOptions {
   /** The platform's clock; tests move it to cross validity and expiry limits. */
@@ -24,7 +23,7 @@ export interface PlatformOptions {
 const PRESENCE_FLUSH_MS = 5_000;
 
 /** The use cases of the platform wired to one store, and the background work they need. */
-export function createPlatform(store: Store, config: Config, options: PlatformOptions = {}) {
+export function createPlatform(store: Database, config: Config, options: PlatformOptions = {}) {
   const now = options.now ?? Date.now;
   if (!options.acquirer && config.CLOUDPOS_ENV === 'production') {
     throw new Error('CLOUDPOS_ENV=production needs a real acquirer connector: the sandbox acquirer decides by test card only');
@@ -37,13 +36,22 @@ export function createPlatform(store: Store, config: Config, options: PlatformOp
   const presence = new TerminalPresence(onboarding.repo, now, Math.max(3 * config.POLL_INTERVAL_MS, 2 * PRESENCE_FLUSH_MS));
   const deviceAuth = new DeviceAuth(onboarding.repo, now, config.AUTH_CACHE_MS);
   const idempotency = new IdempotencyRepository(store.db);
-  const transactions = new TransactionService(store, onboarding.repo, acquirer, notifier, {
-    now,
-    expiryMs: config.TRANSACTION_EXPIRY_MS,
-    maxAmountMinor: config.MAX_AMOUNT_MINOR,
-    acquirerTimeoutMs: config.ACQUIRER_TIMEOUT_MS,
-  });
   const closing = new AbortController();
+  const transactions = transactionUseCases({
+    database: store,
+    terminals: onboarding,
+    notifier,
+    presence,
+    acquirer,
+    now,
+    closing: closing.signal,
+    settings: {
+      expiryMs: config.TRANSACTION_EXPIRY_MS,
+      maxAmountMinor: config.MAX_AMOUNT_MINOR,
+      acquirerTimeoutMs: config.ACQUIRER_TIMEOUT_MS,
+      longPollMaxS: config.LONG_POLL_MAX_S,
+    },
+  });
   const timers: NodeJS.Timeout[] = [];
 
   const every = (ms: number, job: () => Promise<unknown>) => {
@@ -72,7 +80,7 @@ export function createPlatform(store: Store, config: Config, options: PlatformOp
     idempotency,
     transactions,
     closing: closing.signal,
-    ping: () => sql`select 1`.execute(store.db),
+    ping: () => ping(store),
     async start() {
       await notifier.start?.();
       every(PRESENCE_FLUSH_MS, () => presence.flush());

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { firstRunBanner, onboardDemoIfEmpty } from './first-run.js';
-import { migrateToLatest, openStore } from './store/database.js';
+import { migrateToLatest, openDatabase } from './db/database.js';
 
 /** Starts the platform: migrations, the HTTP server, graceful shutdown. */
 export async function serve(config: Config, io: { out: (line: string) => void }) {
-  const store = openStore(config.DATABASE_URL);
+  const store = openDatabase(config.DATABASE_URL);
   await migrateToLatest(store);
   // Before listening, so the demo terminal exists by the time anyone can call.
   const demo = config.CLOUDPOS_ENV === 'sandbox' ? await onboardDemoIfEmpty(store) : undefined;

@@ -1,11 +1,10 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config.js';
-import { formatTerminalId } from '../domain/terminal-id.js';
+import type { ErrorKind } from '../domain/errors.js';
 import type { Result } from '../domain/result.js';
 import { ApiKeyService } from '../services/api-keys.js';
 import { OnboardingService } from '../services/onboarding.js';
-import { migrateToLatest, openStore } from '../store/database.js';
-import { ApiKeyRepository } from '../store/api-key-repository.js';
+import { migrateToLatest, openDatabase } from '../db/database.js';
 
 export interface Io {
   out: (line: string) => void;
@@ -90,12 +89,12 @@ export async function runAdmin(argv: string[], config: Config, io: Io): Promise<
     io.out(ADMIN_USAGE);
     return positionals.length === 0 && !values.help ? 2 : 0;
   }
-  const store = openStore(config.DATABASE_URL, { poolSize: 2 });
+  const store = openDatabase(config.DATABASE_URL, { poolSize: 2 });
   try {
     await migrateToLatest(store);
     const onboarding = new OnboardingService(store);
     const keys = new ApiKeyService(store, Date.now, 0);
-    const fail = (r: Result<unknown, string>) => {
+    const fail = (r: Result<unknown, ErrorKind>) => {
       if (r.ok) throw new Error('unreachable');
       return { error: r.error, detail: r.detail };
     };
@@ -108,7 +107,7 @@ export async function runAdmin(argv: string[], config: Config, io: Io): Promise<
           return { json: r.value, text: `customer ${r.value.id} "${r.value.name}" created` };
         }
         case 'customer list': {
-          const rows = await onboarding.repo.listCustomers();
+          const rows = await onboarding.listCustomers();
           const customers = rows.map((c) => ({ id: Number(c.id), name: c.name, created_at: new Date(c.created_at).toISOString() }));
           return { json: { customers }, text: customers.map((c) => `${c.id}\t${c.name}`).join('\n') || '(no customers)' };
         }
@@ -118,7 +117,7 @@ export async function runAdmin(argv: string[], config: Config, io: Io): Promise<
           return { json: r.value, text: `merchant ${r.value.id} "${r.value.name}" created for customer ${r.value.customer_id}` };
         }
         case 'merchant list': {
-          const rows = await onboarding.repo.listMerchants(values.customer === undefined ? undefined : integer(values, 'customer'));
+          const rows = await onboarding.listMerchants(values.customer === undefined ? undefined : integer(values, 'customer'));
           const merchants = rows.map((m) => ({ id: Number(m.id), customer_id: Number(m.customer_id), name: m.name }));
           return { json: { merchants }, text: merchants.map((m) => `${m.id}\tcustomer ${m.customer_id}\t${m.name}`).join('\n') || '(no merchants)' };
         }
@@ -140,7 +139,7 @@ export async function runAdmin(argv: string[], config: Config, io: Io): Promise<
           };
         }
         case 'store list': {
-          const rows = await onboarding.repo.listAllStores(values.merchant === undefined ? undefined : integer(values, 'merchant'));
+          const rows = await onboarding.listStores(values.merchant === undefined ? undefined : integer(values, 'merchant'));
           const stores = rows.map((s) => ({ uuid: s.uuid, merchant_id: Number(s.merchant_id), name: s.name, timezone: s.timezone, currency: s.currency }));
           return { json: { stores }, text: stores.map((s) => `${s.uuid}\tmerchant ${s.merchant_id}\t${s.name}\t${s.timezone}\t${s.currency}`).join('\n') || '(no stores)' };
         }
@@ -159,11 +158,11 @@ export async function runAdmin(argv: string[], config: Config, io: Io): Promise<
           };
         }
         case 'terminal list': {
-          const rows = await onboarding.repo.listAllTerminals(values.store);
+          const rows = await onboarding.listTerminals(values.store);
           const terminals = rows.map((t) => ({
-            id: formatTerminalId(t),
-            store_uuid: t.store_uuid,
-            customer_id: Number(t.customer_id),
+            id: t.id,
+            store_uuid: t.store.uuid,
+            customer_id: t.customer_id,
             last_seen: t.last_seen_at === null ? null : new Date(t.last_seen_at).toISOString(),
           }));
           return { json: { terminals }, text: terminals.map((t) => `${t.id}\tstore ${t.store_uuid}\tlast seen ${t.last_seen ?? 'never'}`).join('\n') || '(no terminals)' };
@@ -175,7 +174,7 @@ export async function runAdmin(argv: string[], config: Config, io: Io): Promise<
         }
         case 'apikey issue': {
           const customerId = integer(values, 'customer');
-          if (!(await onboarding.repo.findCustomer(customerId))) return { error: 'NOT_FOUND', detail: `no customer ${customerId}` };
+          if (!(await onboarding.findCustomer(customerId))) return { error: 'NOT_FOUND', detail: `no customer ${customerId}` };
           const r = await keys.issue(customerId, required(values, 'label'), { from: time(values, 'valid-from'), until: time(values, 'valid-until') });
           if (!r.ok) return fail(r);
           return {
@@ -184,7 +183,7 @@ export async function runAdmin(argv: string[], config: Config, io: Io): Promise<
           };
         }
         case 'apikey list': {
-          const rows = await new ApiKeyRepository(store.db).listForCustomer(integer(values, 'customer'));
+          const rows = await keys.listForCustomer(integer(values, 'customer'));
           const apikeys = rows.map((k) => ({
             id: Number(k.id),
             label: k.label,
@@ -197,11 +196,10 @@ export async function runAdmin(argv: string[], config: Config, io: Io): Promise<
           return { json: { apikeys }, text: apikeys.map((k) => `${k.id}\t${k.prefix}…\t${k.label}${k.revoked ? '\t(revoked)' : ''}`).join('\n') || '(no keys)' };
         }
         case 'apikey revoke': {
-          // Operators may revoke any key, the last one included: a leaked key must stop at once.
           const customerId = integer(values, 'customer');
           const id = integer(values, 'id');
-          const res = await new ApiKeyRepository(store.db).revoke(customerId, id, Date.now());
-          if (Number(res.numUpdatedRows) === 0) return { error: 'NOT_FOUND', detail: `no unrevoked key ${id} of customer ${customerId}` };
+          const r = await keys.revokeAsOperator(customerId, id);
+          if (!r.ok) return fail(r);
           return { json: { id, revoked: true }, text: `API key ${id} revoked` };
         }
         default:

@@ -2,33 +2,28 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ENTRY_MODES } from '../domain/card.js';
-import { formatTerminalId } from '../domain/terminal-id.js';
+import type { Terminal } from '../domain/terminal.js';
 import { problem, unwrap } from '../http/problem.js';
 import { problems, StoreRef, Timestamp } from '../http/schemas.js';
 import { Transaction, transactionView } from '../http/transaction-view.js';
 import type { DeviceAuth } from '../services/device-auth.js';
-import { waitForNotification, type TerminalNotifier } from '../services/notifier.js';
 import type { TerminalPresence } from '../services/presence.js';
-import type { TransactionService } from '../services/transactions.js';
-import type { TerminalView } from '../store/onboarding-repository.js';
+import type { TransactionUseCases } from '../transactions/index.js';
 import type { Platform } from '../platform.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    terminal: TerminalView;
+    terminal: Terminal;
   }
 }
 
 export interface DeviceApiOptions {
   auth: DeviceAuth;
-  transactions: TransactionService;
-  notifier: TerminalNotifier;
+  transactions: TransactionUseCases;
   presence: TerminalPresence;
   pollIntervalMs: number;
   longPollMaxS: number;
   environment: string;
-  /** aborts held long polls when the server shuts down */
-  closing: AbortSignal;
 }
 
 const DeviceConfig = Type.Object(
@@ -75,18 +70,14 @@ function bearer(request: FastifyRequest): string | undefined {
 export const deviceRoutes =
   (o: DeviceApiOptions): FastifyPluginAsyncTypebox =>
   async (app) => {
-    app.decorateRequest('terminal', null as unknown as TerminalView);
-    const held = new Set<AbortController>();
-    o.closing.addEventListener('abort', () => {
-      for (const poll of held) poll.abort();
-    });
+    app.decorateRequest('terminal', null as unknown as Terminal);
     app.addHook('onRequest', async (request) => {
       const token = bearer(request);
       if (!token) throw problem('DEVICE_TOKEN_MISSING', 'Send the device token as Authorization: Bearer <token>.');
       const result = await o.auth.authenticate(token);
       if (!result.ok) throw problem('DEVICE_TOKEN_INVALID', result.detail);
       request.terminal = result.value;
-      o.presence.markSeen(Number(result.value.id));
+      o.presence.markSeen(result.value.pk);
     });
 
     app.get(
@@ -95,14 +86,14 @@ export const deviceRoutes =
       async (request) => {
         const t = request.terminal;
         return {
-          terminal: { id: formatTerminalId(t), manufacturer: t.manufacturer, model: t.model, serial: t.serial },
-          cloud_integration: t.cloud_integration === 1,
+          terminal: { id: t.id, manufacturer: t.manufacturer, model: t.model, serial: t.serial },
+          cloud_integration: t.cloud_integration,
           poll_interval_ms: o.pollIntervalMs,
           long_poll_max_wait_s: o.longPollMaxS,
-          merchant: { name: t.merchant_name },
-          store: { uuid: t.store_uuid, name: t.store_name, address: t.store_address, timezone: t.store_timezone },
-          receipt_width: t.store_receipt_width,
-          currencies: [t.store_currency],
+          merchant: { name: t.merchant.name },
+          store: { uuid: t.store.uuid, name: t.store.name, address: t.store.address, timezone: t.store.timezone },
+          receipt_width: t.store.receipt_width,
+          currencies: [t.store.currency],
           environment: o.environment,
           server_time: new Date().toISOString(),
         };
@@ -122,39 +113,8 @@ export const deviceRoutes =
         },
       },
       async (request, reply) => {
-        const terminal = request.terminal;
-        const pk = Number(terminal.id);
-        const waitMs = Math.min(request.query.wait ?? 0, o.longPollMaxS) * 1000;
-        const deadline = Date.now() + waitMs;
-        // Ends a held poll when the terminal goes away or the server stops. Not AbortSignal.any with
-        // the long-lived `closing` signal: on Node 20 every poll would stay referenced from it.
-        const gone = new AbortController();
-        const signal = gone.signal;
-        const abort = () => gone.abort();
-        if (waitMs > 0) {
-          if (o.closing.aborted) gone.abort();
-          held.add(gone);
-          reply.raw.once('close', abort);
-        }
-        // A held poll keeps the terminal online while it waits; a plain poll was marked seen already.
-        if (waitMs > 0) o.presence.pollStarted(pk);
-        try {
-          for (;;) {
-            const remaining = deadline - Date.now();
-            // Subscribe before looking, so a transaction created in between is not missed.
-            const waiter = remaining > 0 && !signal.aborted ? waitForNotification(o.notifier, pk, remaining, signal) : undefined;
-            const next = await o.transactions.next(terminal);
-            if (next) {
-              waiter?.cancel();
-              return transactionView(next, terminal);
-            }
-            if (!waiter || (await waiter.ready) !== 'notified') return reply.code(204).send(null);
-          }
-        } finally {
-          held.delete(gone);
-          reply.raw.off('close', abort);
-          if (waitMs > 0) o.presence.pollEnded(pk);
-        }
+        const next = await o.transactions.next(request.terminal, request.query.wait ?? 0, reply.raw);
+        return next ? transactionView(next, request.terminal.store) : reply.code(204).send(null);
       },
     );
 
@@ -171,9 +131,8 @@ export const deviceRoutes =
         },
       },
       async (request) => {
-        const t = await o.transactions.findForDevice(request.terminal, request.params.transactionId);
-        if (!t) throw problem('NOT_FOUND', `There is no transaction ${request.params.transactionId} for this terminal.`);
-        return transactionView(t, request.terminal);
+        const t = unwrap(await o.transactions.forTerminal(request.terminal, request.params.transactionId));
+        return transactionView(t, request.terminal.store);
       },
     );
 
@@ -193,7 +152,7 @@ export const deviceRoutes =
       },
       async (request) => {
         const done = unwrap(await o.transactions.presentCard(request.terminal, request.params.transactionId, request.body));
-        return transactionView(done, request.terminal);
+        return transactionView(done, request.terminal.store);
       },
     );
 
@@ -211,7 +170,7 @@ export const deviceRoutes =
       },
       async (request) => {
         const cancelled = unwrap(await o.transactions.cancelOnTerminal(request.terminal, request.params.transactionId));
-        return transactionView(cancelled, request.terminal);
+        return transactionView(cancelled, request.terminal.store);
       },
     );
   };
@@ -222,11 +181,9 @@ export function deviceRoutesOf(platform: Platform, auth: DeviceAuth = platform.d
   return deviceRoutes({
     auth,
     transactions: platform.transactions,
-    notifier: platform.notifier,
     presence: platform.presence,
     pollIntervalMs: config.POLL_INTERVAL_MS,
     longPollMaxS: config.LONG_POLL_MAX_S,
     environment: config.CLOUDPOS_ENV,
-    closing: platform.closing,
   });
 }

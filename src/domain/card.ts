@@ -54,10 +54,10 @@ export function last4(pan: string): string {
   return pan.slice(-4);
 }
 
-/** `'************1111'`: every character but the last four masked. */
-export function maskPan(pan: string): string {
-  if (pan.length <= 4) return '*'.repeat(pan.length);
-  return '*'.repeat(pan.length - 4) + last4(pan);
+/** `'************1111'`: how a receipt shows a card of which only the last four digits are known.
+ * Whatever is passed, at most four digits come out. */
+export function maskedCard(lastDigits: string): string {
+  return `************${String(lastDigits).replace(/\D/g, '').slice(-4)}`;
 }
 
 /** Card as a terminal reports it. The details never repeat the number. */

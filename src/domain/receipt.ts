@@ -1,4 +1,4 @@
-import type { Brand, EntryMode } from './card.js';
+import { maskedCard, type Brand, type EntryMode } from './card.js';
 import { formatAmount } from './money.js';
 import type { TransactionType } from './transaction-lifecycle.js';
 
@@ -184,8 +184,6 @@ export function outcomeLine(type: TransactionType, outcome: ReceiptOutcome): str
 export function renderReceipt(r: ReceiptInput, width: number = DEFAULT_RECEIPT_WIDTH): string {
   checkWidth(width);
   const { date, time } = localDateTime(r.transaction_datetime, r.timezone);
-  // Whatever the caller passed, at most four digits of the card reach paper.
-  const four = String(r.card_last4).replace(/\D/g, '').slice(-4);
   const lines = [
     ...headerLines(r.merchant_name, r.store_name, r.store_address, width),
     rule(width),
@@ -193,7 +191,7 @@ export function renderReceipt(r: ReceiptInput, width: number = DEFAULT_RECEIPT_W
     ...labelValue('DATE', date, width),
     ...labelValue('TIME', time, width),
     ...labelValue('TYPE', TYPE_NAME[r.type], width),
-    ...labelValue(BRAND_NAME[r.brand], `************${four}`, width),
+    ...labelValue(BRAND_NAME[r.brand], maskedCard(r.card_last4), width),
     ...labelValue('ENTRY', r.entry_mode, width),
     ...labelValue('STAN', r.stan, width),
     ...(r.authorization_code ? labelValue('AUTH CODE', r.authorization_code, width) : []),

@@ -23,13 +23,13 @@ export function terminalKey(parts: TerminalIdParts): string {
 
 /** For onboarding: parts that would not read back from their own id are refused, since a `-` in
  * the manufacturer or serial would move the split points. */
-export function checkTerminalParts(parts: TerminalIdParts): Result<TerminalIdParts, 'INVALID_TERMINAL_ID'> {
+export function checkTerminalParts(parts: TerminalIdParts): Result<TerminalIdParts, 'VALIDATION_FAILED'> {
   for (const [name, value] of Object.entries(parts)) {
     if (!value || /[\s/?#%\\]|[\u0000-\u001f\u007f]/.test(value)) {
-      return err('INVALID_TERMINAL_ID', `${name} must be non-empty, without spaces, control characters or / ? # % \\`);
+      return err('VALIDATION_FAILED', `${name} must be non-empty, without spaces, control characters or / ? # % \\`);
     }
   }
-  if (parts.manufacturer.includes('-')) return err('INVALID_TERMINAL_ID', 'manufacturer must not contain "-"');
-  if (parts.serial.includes('-')) return err('INVALID_TERMINAL_ID', 'serial must not contain "-"');
+  if (parts.manufacturer.includes('-')) return err('VALIDATION_FAILED', 'manufacturer must not contain "-"');
+  if (parts.serial.includes('-')) return err('VALIDATION_FAILED', 'serial must not contain "-"');
   return ok({ manufacturer: parts.manufacturer, model: parts.model, serial: parts.serial });
 }

@@ -1,4 +1,5 @@
 import { type Result, ok, err } from './result.js';
+import type { Transaction } from './transaction.js';
 
 export type TransactionType = 'PURCHASE' | 'REFUND' | 'PRE_AUTHORIZATION';
 export type PublicStatus = 'CREATED' | 'AUTHORIZED' | 'CLEARED' | 'CANCELLED';
@@ -125,12 +126,14 @@ export function planTransition(
   return ok(plan);
 }
 
-/** Whether the customer system or the terminal may still cancel (no card presented yet). */
-export function cancellable(stage: TerminalStage): boolean {
-  return TRANSITIONS.CANCEL_BY_CUSTOMER.from.some((s) => s.stage === stage);
-}
-
-/** No event leads out of this state. AUTHORIZED is not final: it awaits capture or release. */
-export function isFinal(status: PublicStatus, stage: TerminalStage): boolean {
-  return !LIFECYCLE_EVENTS.some((e) => TRANSITIONS[e].from.some((s) => s.status === status && s.stage === stage));
+/** Applies one event to a transaction through the table: the moved transaction and the plan the
+ * store runs as its compare-and-set, or why the event does not apply. */
+export function apply(t: Transaction, event: LifecycleEvent): Result<{ plan: TransitionPlan; next: Transaction }, 'TRANSITION_NOT_ALLOWED'> {
+  const planned = planTransition(t, event);
+  if (!planned.ok) return planned;
+  const plan = planned.value;
+  return ok({
+    plan,
+    next: { ...t, status: plan.to.status, stage: plan.to.stage, result: plan.result ?? t.result, cancel_reason: plan.cancel_reason ?? t.cancel_reason },
+  });
 }

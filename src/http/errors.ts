@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { problem, sendProblem, Problem, type ErrorKind, type FieldError } from './problem.js';
+import { problem, sendProblem, Problem, type ProblemKind, type FieldError } from './problem.js';
 
 interface ValidationIssue {
   instancePath?: string;
@@ -51,7 +51,7 @@ export function fieldErrors(issues: ValidationIssue[], context: string | undefin
   return out;
 }
 
-const FASTIFY_CODES: Record<string, ErrorKind> = {
+const FASTIFY_CODES: Record<string, ProblemKind> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'MALFORMED_BODY',
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { IdempotencyRepository } from '../store/idempotency-repository.js';
+import type { IdempotencyRepository } from '../db/idempotency-repository.js';
 import { problem } from './problem.js';
 
 /** A replayed response is answered for this long; rows are swept after twice that. */

@@ -1,7 +1,26 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorKind } from '../domain/errors.js';
+import type { Result } from '../domain/result.js';
 
-/** The one closed list of error kinds, mapped to HTTP in one place. Use cases return these kinds
- * as values (src/domain/result.ts); routes turn them into problem details (RFC 9457). */
+/** What only the HTTP layer refuses (the request itself), beside what use cases refuse. */
+type HttpErrorKind =
+  | 'MALFORMED_BODY'
+  | 'API_KEY_MISSING'
+  | 'DEVICE_TOKEN_MISSING'
+  | 'METHOD_NOT_ALLOWED'
+  | 'NOT_ACCEPTABLE'
+  | 'IDEMPOTENCY_IN_PROGRESS'
+  | 'SECRET_NOT_REPLAYABLE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL';
+
+export type ProblemKind = ErrorKind | HttpErrorKind;
+
+/** Every kind mapped to HTTP in one place (RFC 9457 problem details); a kind without a mapping
+ * does not compile. */
 export const ERROR_KINDS = {
   VALIDATION_FAILED: { status: 400, title: 'Bad Request' },
   INVALID_AMOUNT: { status: 400, title: 'Invalid amount' },
@@ -15,6 +34,7 @@ export const ERROR_KINDS = {
   NOT_FOUND: { status: 404, title: 'Not Found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method Not Allowed' },
   NOT_ACCEPTABLE: { status: 406, title: 'Not Acceptable' },
+  CONFLICT: { status: 409, title: 'Conflict' },
   KEY_IN_USE: { status: 409, title: 'Conflict' },
   LAST_VALID_KEY: { status: 409, title: 'Conflict' },
   TERMINAL_BUSY: { status: 409, title: 'Terminal busy' },
@@ -29,15 +49,11 @@ export const ERROR_KINDS = {
   REFERENCE_INVALID: { status: 422, title: 'Invalid reference' },
   REFUND_EXCEEDS_PURCHASE: { status: 422, title: 'Refund exceeds purchase' },
   CURRENCY_NOT_ACCEPTED: { status: 422, title: 'Currency not accepted' },
-  TERMINAL_NOT_CLOUD_ENABLED: { status: 422, title: 'Terminal not in cloud integration mode' },
   CAPTURE_EXCEEDS_AUTHORIZATION: { status: 422, title: 'Capture exceeds authorization' },
   INVALID_CARD: { status: 422, title: 'Invalid card' },
-  ACQUIRER_UNAVAILABLE: { status: 502, title: 'Acquirer unavailable' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'Service Unavailable' },
   INTERNAL: { status: 500, title: 'Internal Server Error' },
-} as const satisfies Record<string, { status: number; title: string }>;
-
-export type ErrorKind = keyof typeof ERROR_KINDS;
+} as const satisfies Record<ProblemKind, { status: number; title: string }>;
 
 export interface FieldError {
   /** JSON pointer into the request part named by `in` */
@@ -48,7 +64,7 @@ export interface FieldError {
 
 export class Problem extends Error {
   constructor(
-    readonly kind: ErrorKind,
+    readonly kind: ProblemKind,
     readonly detail: string,
     readonly extensions: Record<string, unknown> = {},
   ) {
@@ -59,14 +75,13 @@ export class Problem extends Error {
   }
 }
 
-export const problem = (kind: ErrorKind, detail: string, extensions?: Record<string, unknown>) =>
+export const problem = (kind: ProblemKind, detail: string, extensions?: Record<string, unknown>) =>
   new Problem(kind, detail, extensions);
 
 /** Throws the failure of a use-case result as a problem; returns the value otherwise. */
-export function unwrap<T>(result: { ok: true; value: T } | { ok: false; error: string; detail: string }): T {
+export function unwrap<T, E extends ErrorKind>(result: Result<T, E>): T {
   if (result.ok) return result.value;
-  if (!(result.error in ERROR_KINDS)) throw new Error(`unmapped error kind ${result.error}`);
-  throw problem(result.error as ErrorKind, result.detail);
+  throw problem(result.error, result.detail);
 }
 
 const kebab = (kind: string) => kind.toLowerCase().replace(/_/g, '-');

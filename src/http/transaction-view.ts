@@ -1,8 +1,8 @@
 import { Type, type Static } from 'typebox';
 import { moneyOf } from '../domain/money.js';
 import { TRANSACTION_TYPES } from '../domain/transaction-lifecycle.js';
-import type { TransactionRow } from '../store/schema.js';
-import type { TerminalView } from '../store/onboarding-repository.js';
+import type { StoreRef as Store } from '../domain/terminal.js';
+import type { Transaction as TransactionObject } from '../domain/transaction.js';
 import { iso, StoreRef, Timestamp } from './schemas.js';
 
 export const Amount = Type.Object(
@@ -45,17 +45,17 @@ export const Transaction = Type.Object(
 export type TransactionJson = Static<typeof Transaction>;
 
 /** A transaction as the guide shows it: a small set of fields at first, more once processed. */
-export function transactionView(t: TransactionRow, terminal: Pick<TerminalView, 'store_uuid' | 'store_name'>): TransactionJson {
+export function transactionView(t: TransactionObject, store: Store): TransactionJson {
   const processed = t.transaction_at !== null;
   return {
-    type: t.type as TransactionJson['type'],
+    type: t.type,
     id: t.id,
     merchant_order_reference: t.merchant_order_reference,
     creation_datetime: iso(t.created_at)!,
     amount: moneyOf(t.amount_minor, t.currency),
-    status: t.status as TransactionJson['status'],
-    ...(t.result !== null && { result: t.result as 'APPROVED' | 'DECLINED' }),
-    ...(t.cancel_reason !== null && { cancel_reason: t.cancel_reason as NonNullable<TransactionJson['cancel_reason']> }),
+    status: t.status,
+    ...(t.result !== null && { result: t.result }),
+    ...(t.cancel_reason !== null && { cancel_reason: t.cancel_reason }),
     ...(t.reference_id !== null && { reference: { id: t.reference_id } }),
     ...(processed && {
       transaction_datetime: iso(t.transaction_at),
@@ -63,7 +63,7 @@ export function transactionView(t: TransactionRow, terminal: Pick<TerminalView, 
       ...(t.brand !== null && { brand: t.brand }),
       ...(t.authorization_code !== null && { authorization_code: t.authorization_code }),
       ...(t.receipt !== null && { receipt: t.receipt }),
-      store: { uuid: terminal.store_uuid, name: terminal.store_name },
+      store: { uuid: store.uuid, name: store.name },
     }),
     ...(t.captured_minor !== null && { captured_amount: moneyOf(t.captured_minor, t.currency) }),
   };

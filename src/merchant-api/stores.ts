@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { PageQuery, pageOf, paginationHeaders, setPaginationHeaders } from '../http/pagination.js';
 import { problems } from '../http/schemas.js';
-import type { OnboardingRepository } from '../store/onboarding-repository.js';
+import type { OnboardingService } from '../services/onboarding.js';
 
 export const MerchantRef = Type.Object({ id: Type.Integer(), name: Type.String() }, { $id: 'MerchantRef', additionalProperties: false });
 
@@ -20,7 +20,7 @@ const StoreSchema = Type.Object(
 );
 
 export const storeRoutes =
-  (repo: OnboardingRepository): FastifyPluginAsyncTypebox =>
+  (onboarding: OnboardingService): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.get(
       '/stores',
@@ -36,17 +36,9 @@ export const storeRoutes =
       async (request, reply) => {
         const page = pageOf(request.query);
         const { customerId } = request.caller;
-        const [total, rows] = await Promise.all([repo.countStores(customerId), repo.pageStores(customerId, page.offset, page.size)]);
+        const { total, stores } = await onboarding.customerStores(customerId, page.offset, page.size);
         setPaginationHeaders(request, reply, total, page);
-        return rows.map((s) => ({
-          uuid: s.uuid,
-          name: s.name,
-          address: s.address,
-          timezone: s.timezone,
-          currency: s.currency,
-          receipt_width: s.receipt_width,
-          merchant: { id: Number(s.merchant_id), name: s.merchant_name },
-        }));
+        return stores;
       },
     );
   };

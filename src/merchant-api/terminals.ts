@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { formatTerminalId } from '../domain/terminal-id.js';
+import type { Terminal } from '../domain/terminal.js';
 import { PageQuery, pageOf, paginationHeaders, setPaginationHeaders } from '../http/pagination.js';
 import { iso, problems, StoreRef, Timestamp } from '../http/schemas.js';
 import type { TerminalPresence } from '../services/presence.js';
-import type { OnboardingRepository, TerminalView } from '../store/onboarding-repository.js';
+import type { OnboardingService } from '../services/onboarding.js';
 import { MerchantRef } from './stores.js';
 
 const TerminalSchema = Type.Object(
@@ -23,18 +23,18 @@ const TerminalSchema = Type.Object(
 );
 
 export const terminalRoutes =
-  (repo: OnboardingRepository, presence: TerminalPresence): FastifyPluginAsyncTypebox =>
+  (onboarding: OnboardingService, presence: TerminalPresence): FastifyPluginAsyncTypebox =>
   async (app) => {
-    const view = (t: TerminalView) => ({
-      id: formatTerminalId(t),
+    const view = (t: Terminal) => ({
+      id: t.id,
       manufacturer: t.manufacturer,
       model: t.model,
       serial: t.serial,
-      store: { uuid: t.store_uuid, name: t.store_name },
-      merchant: { id: Number(t.merchant_id), name: t.merchant_name },
-      cloud_integration: t.cloud_integration === 1,
-      last_seen: iso(presence.lastSeen(Number(t.id), t.last_seen_at)) ?? null,
-      online: presence.online(Number(t.id), t.last_seen_at),
+      store: { uuid: t.store.uuid, name: t.store.name },
+      merchant: t.merchant,
+      cloud_integration: t.cloud_integration,
+      last_seen: iso(presence.lastSeen(t.pk, t.last_seen_at)) ?? null,
+      online: presence.online(t.pk, t.last_seen_at),
     });
 
     app.get(
@@ -51,9 +51,9 @@ export const terminalRoutes =
       async (request, reply) => {
         const page = pageOf(request.query);
         const { customerId } = request.caller;
-        const [total, rows] = await Promise.all([repo.countTerminals(customerId), repo.pageTerminals(customerId, page.offset, page.size)]);
+        const { total, terminals } = await onboarding.customerTerminals(customerId, page.offset, page.size);
         setPaginationHeaders(request, reply, total, page);
-        return rows.map(view);
+        return terminals.map(view);
       },
     );
   };

@@ -1,11 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { formatTerminalId } from '../domain/terminal-id.js';
 import { PageQuery, pageOf, paginationHeaders, setPaginationHeaders } from '../http/pagination.js';
 import { problem, unwrap } from '../http/problem.js';
 import { problems, Timestamp } from '../http/schemas.js';
 import { Amount, Transaction, TransactionStatus, TransactionTypeSchema, transactionView } from '../http/transaction-view.js';
-import type { TransactionService } from '../services/transactions.js';
+import type { TransactionUseCases } from '../transactions/index.js';
 
 const TerminalParams = Type.Object({
   terminalId: Type.String({ description: '{manufacturer}-{model}-{serial}, case-insensitive', examples: ['SUNMI-P2lite-PL0919CQ00305'] }),
@@ -63,7 +62,7 @@ const DayTotals = Type.Object(
 );
 
 export const transactionRoutes =
-  (transactions: TransactionService): FastifyPluginAsyncTypebox =>
+  (transactions: TransactionUseCases): FastifyPluginAsyncTypebox =>
   async (app) => {
     const tags = ['Transactions'];
 
@@ -98,7 +97,7 @@ export const transactionRoutes =
           ),
         );
         setPaginationHeaders(request, reply, listed.total, page);
-        return listed.rows.map((t) => transactionView(t, listed.terminal));
+        return listed.transactions.map((t) => transactionView(t, listed.terminal.store));
       },
     );
 
@@ -121,10 +120,9 @@ export const transactionRoutes =
         },
       },
       async (request, reply) => {
-        const created = unwrap(await transactions.create(request.caller, request.params.terminalId, request.body));
-        const id = formatTerminalId(created.terminal);
-        reply.code(201).header('Location', `/terminals/${encodeURIComponent(id)}/transactions/${created.transaction.id}`);
-        return transactionView(created.transaction, created.terminal);
+        const { terminal, transaction } = unwrap(await transactions.create(request.caller, request.params.terminalId, request.body));
+        reply.code(201).header('Location', `/terminals/${encodeURIComponent(terminal.id)}/transactions/${transaction.id}`);
+        return transactionView(transaction, terminal.store);
       },
     );
 
@@ -140,8 +138,8 @@ export const transactionRoutes =
         },
       },
       async (request) => {
-        const { terminal, transaction } = unwrap(await transactions.find(request.caller, request.params.terminalId, request.params.transactionId));
-        return transactionView(transaction, terminal);
+        const { store, transaction } = unwrap(await transactions.status(request.caller, request.params.terminalId, request.params.transactionId));
+        return transactionView(transaction, store);
       },
     );
 
@@ -158,7 +156,7 @@ export const transactionRoutes =
         },
       },
       async (request, reply) => {
-        unwrap(await transactions.cancel(request.caller, request.params.terminalId, request.params.transactionId));
+        unwrap(await transactions.cancelByCustomer(request.caller, request.params.terminalId, request.params.transactionId));
         return reply.code(204).send(null);
       },
     );
@@ -184,7 +182,7 @@ export const transactionRoutes =
         const captured = unwrap(
           await transactions.capture(request.caller, request.params.terminalId, request.params.transactionId, amount),
         );
-        return transactionView(captured.transaction, captured.terminal);
+        return transactionView(captured.transaction, captured.store);
       },
     );
 
@@ -202,7 +200,7 @@ export const transactionRoutes =
       },
       async (request) => {
         const released = unwrap(await transactions.release(request.caller, request.params.terminalId, request.params.transactionId));
-        return transactionView(released.transaction, released.terminal);
+        return transactionView(released.transaction, released.store);
       },
     );
 
@@ -222,7 +220,7 @@ export const transactionRoutes =
         const day = unwrap(await transactions.dayTotals(request.caller, request.params.terminalId));
         const accept = request.headers.accept ?? '*/*';
         const body = {
-          terminal_id: formatTerminalId(day.terminal),
+          terminal_id: day.terminal.id,
           date: day.date,
           timezone: day.timezone,
           currencies: day.totals.currencies,

@@ -1,9 +1,8 @@
 import { err, ok, type Result } from '../domain/result.js';
 import { API_KEY_PREFIX, hashSecret, newSecret, sameDigest } from '../secrets.js';
-import type { Store } from '../store/database.js';
-import { ApiKeyRepository } from '../store/api-key-repository.js';
-import { OnboardingRepository } from '../store/onboarding-repository.js';
-import type { ApiKey } from '../store/schema.js';
+import type { Database } from '../db/database.js';
+import { ApiKeyRepository } from '../db/api-key-repository.js';
+import type { ApiKey } from '../db/schema.js';
 import { ExpiringCache } from './expiring-cache.js';
 
 export interface Validity {
@@ -18,24 +17,22 @@ export interface Caller {
 
 /** API keys: issuing, listing, revoking, and checking the key of every MerchantAPI request.
  * A checked key is trusted for `cacheMs` so a busy integration costs no query per request;
- * revoking through this process forgets it at once, another instance within `cacheMs`.
+ * revoking through this process forgets it at once; another instance trusts it up to `cacheMs` longer.
  * `lastUsage` is written at most once a minute per key. */
 export class ApiKeyService {
   private readonly keys: ApiKeyRepository;
-  private readonly onboarding: OnboardingRepository;
   private readonly cache: ExpiringCache<ApiKey>;
   private readonly lastWritten = new Map<number, number>();
   private readonly lastUsed = new Map<number, number>();
   static readonly USAGE_WRITE_INTERVAL_MS = 60_000;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Database,
     private readonly now: () => number,
     cacheMs: number,
   ) {
     this.cache = new ExpiringCache(cacheMs, 10_000);
-    this.keys = new ApiKeyRepository(store.db);
-    this.onboarding = new OnboardingRepository(store.db);
+    this.keys = new ApiKeyRepository(store);
   }
 
   async issue(customerId: number, label: string, validity: Validity = {}) {
@@ -102,7 +99,7 @@ export class ApiKeyService {
   /** Revokes a key. The customer's row lock makes two crossing revocations end with one key left. */
   async revoke(caller: Caller, keyId: number): Promise<Result<void, 'NOT_FOUND' | 'KEY_IN_USE' | 'LAST_VALID_KEY'>> {
     const outcome = await this.store.db.transaction().execute(async (tx) => {
-      await this.onboarding.lockCustomer(caller.customerId, tx, this.store.dialect === 'postgres');
+      await this.keys.lockCustomer(caller.customerId, tx);
       const now = this.now();
       const key = await this.keys.find(caller.customerId, keyId, tx);
       if (!key || key.revoked_at !== null || (key.valid_until !== null && key.valid_until <= now)) {
@@ -120,6 +117,20 @@ export class ApiKeyService {
     });
     if (!outcome.ok) return outcome;
     this.cache.delete(outcome.value);
+    return ok(undefined);
+  }
+
+  /** Every key of a customer, revoked and expired ones included (operators). */
+  listForCustomer(customerId: number) {
+    return this.keys.listForCustomer(customerId);
+  }
+
+  /** Operators may revoke any key, the last one included: a leaked key must stop. */
+  async revokeAsOperator(customerId: number, keyId: number): Promise<Result<void, 'NOT_FOUND'>> {
+    const key = await this.keys.find(customerId, keyId);
+    const res = await this.keys.revoke(customerId, keyId, this.now());
+    if (!key || Number(res.numUpdatedRows) === 0) return err('NOT_FOUND', `no unrevoked key ${keyId} of customer ${customerId}`);
+    this.cache.delete(key.key_hash);
     return ok(undefined);
   }
 }

@@ -1,12 +1,13 @@
 import { err, ok, type Result } from '../domain/result.js';
 import { hashSecret } from '../secrets.js';
-import type { OnboardingRepository, TerminalView } from '../store/onboarding-repository.js';
+import type { OnboardingRepository } from '../db/onboarding-repository.js';
+import type { Terminal } from '../domain/terminal.js';
 import { ExpiringCache } from './expiring-cache.js';
 
 /** Checks a terminal's device token. A token found is trusted for `cacheMs`, so that a fleet of
- * polling terminals costs no query per poll; a rotated token stops working within `cacheMs`. */
+ * polling terminals costs no query per poll; a rotated token may keep working for up to `cacheMs`. */
 export class DeviceAuth {
-  private readonly cache: ExpiringCache<TerminalView>;
+  private readonly cache: ExpiringCache<Terminal>;
 
   constructor(
     private readonly repo: OnboardingRepository,
@@ -16,7 +17,7 @@ export class DeviceAuth {
     this.cache = new ExpiringCache(cacheMs, 50_000);
   }
 
-  async authenticate(token: string): Promise<Result<TerminalView, 'DEVICE_TOKEN_INVALID'>> {
+  async authenticate(token: string): Promise<Result<Terminal, 'DEVICE_TOKEN_INVALID'>> {
     const hash = hashSecret(token);
     const terminal = await this.cache.get(hash, this.now(), () => this.repo.findTerminalByTokenHash(hash));
     if (!terminal) return err('DEVICE_TOKEN_INVALID', 'Invalid device token.');

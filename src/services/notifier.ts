@@ -9,10 +9,15 @@ export interface TerminalNotifier {
   /** Calls `listener` on every notification, whatever the terminal, and with null when
    * notifications may have been missed (so anything known about any terminal must be forgotten). */
   watch?(listener: (terminalId: number | null) => void): () => void;
+  /** How long "no notification for this terminal" may be trusted to mean "nothing was created
+   * for it": what this notifier sees of other writers, and how late. */
+  readonly completenessMs: number;
   close(): Promise<void>;
 }
 
 export class InProcessNotifier implements TerminalNotifier {
+  /** One instance sees every creation (SQLite serves one instance), at once. */
+  readonly completenessMs = 10_000;
   private readonly listeners = new Map<number, Set<() => void>>();
   private readonly watchers = new Set<(terminalId: number | null) => void>();
 

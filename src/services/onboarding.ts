@@ -2,19 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { currencyDigits } from '../domain/money.js';
 import { err, ok, type Result } from '../domain/result.js';
 import { isValidTimeZone, RECEIPT_MAX_WIDTH, RECEIPT_MIN_WIDTH } from '../domain/receipt.js';
-import { checkTerminalParts, formatTerminalId, terminalKey } from '../domain/terminal-id.js';
+import type { Terminal } from '../domain/terminal.js';
+import { checkTerminalParts, formatTerminalId, parseTerminalId, terminalKey } from '../domain/terminal-id.js';
 import { DEVICE_TOKEN_PREFIX, hashSecret, newSecret } from '../secrets.js';
-import type { Store } from '../store/database.js';
-import { OnboardingRepository } from '../store/onboarding-repository.js';
+import type { Database } from '../db/database.js';
+import { OnboardingRepository } from '../db/onboarding-repository.js';
 
-export type OnboardingError = 'NOT_FOUND' | 'VALIDATION_FAILED' | 'CONFLICT';
 
-/** What the operators ("Customer Care") do when they onboard a customer. */
+/** What the operators ("Customer Care") do when they onboard a customer, and the directory of
+ * customers, merchants, stores and terminals the rest of the platform reads. */
 export class OnboardingService {
   readonly repo: OnboardingRepository;
 
   constructor(
-    store: Store,
+    store: Database,
     private readonly now: () => number = Date.now,
   ) {
     this.repo = new OnboardingRepository(store.db);
@@ -26,7 +27,7 @@ export class OnboardingService {
     return ok({ id: Number(id), name: name.trim() });
   }
 
-  async createMerchant(customerId: number, name: string): Promise<Result<{ id: number; customer_id: number; name: string }, OnboardingError>> {
+  async createMerchant(customerId: number, name: string): Promise<Result<{ id: number; customer_id: number; name: string }, 'NOT_FOUND' | 'VALIDATION_FAILED'>> {
     if (!name.trim()) return err('VALIDATION_FAILED', '--name must not be empty');
     if (!(await this.repo.findCustomer(customerId))) return err('NOT_FOUND', `no customer ${customerId}`);
     const { id } = await this.repo.insertMerchant(customerId, name.trim(), this.now());
@@ -80,15 +81,62 @@ export class OnboardingService {
       device_token_hash: hashSecret(deviceToken),
       created_at: this.now(),
     });
-    return ok({ id: formatTerminalId(parts), internal_id: Number(id), store_uuid: input.storeUuid, ...parts, device_token: deviceToken });
+    return ok({ id: formatTerminalId(parts), pk: Number(id), store_uuid: input.storeUuid, ...parts, device_token: deviceToken });
   }
 
   /** Issues a new device token (the old one stops working), e.g. when a terminal is replaced. */
-  async rotateDeviceToken(terminalIdString: string) {
-    const terminal = await this.repo.findTerminalByKey(terminalIdString.toLowerCase());
-    if (!terminal) return err('NOT_FOUND', `no terminal ${terminalIdString}`);
+  async rotateDeviceToken(terminalId: string) {
+    const terminal = await this.terminalById(terminalId);
+    if (!terminal) return err('NOT_FOUND', `no terminal ${terminalId}`);
     const deviceToken = newSecret(DEVICE_TOKEN_PREFIX);
-    await this.repo.updateTerminal(Number(terminal.id), { device_token_hash: hashSecret(deviceToken) });
-    return ok({ id: formatTerminalId(terminal), device_token: deviceToken });
+    await this.repo.updateTerminal(terminal.pk, { device_token_hash: hashSecret(deviceToken) });
+    return ok({ id: terminal.id, device_token: deviceToken });
+  }
+
+  /** The terminal a MerchantAPI path names, if it is the customer's. */
+  async customerTerminal(customerId: number, terminalId: string): Promise<Result<Terminal, 'NOT_FOUND'>> {
+    const parts = parseTerminalId(terminalId);
+    const terminal = parts && (await this.repo.findCustomerTerminal(customerId, terminalKey(parts)));
+    return terminal ? ok(terminal) : err('NOT_FOUND', `There is no terminal ${terminalId}.`);
+  }
+
+  terminalByPk(pk: number) {
+    return this.repo.findTerminalById(pk);
+  }
+
+  /** Any terminal by its public id, whoever's it is (operators, the sandbox simulator). */
+  terminalById(terminalId: string) {
+    return this.repo.findTerminalByKey(terminalId.toLowerCase());
+  }
+
+  async customerStores(customerId: number, offset: number, limit: number) {
+    const [total, rows] = await Promise.all([this.repo.countStores(customerId), this.repo.pageStores(customerId, offset, limit)]);
+    const stores = rows.map(({ merchant_id, merchant_name, ...store }) => ({ ...store, receipt_width: Number(store.receipt_width), merchant: { id: Number(merchant_id), name: merchant_name } }));
+    return { total, stores };
+  }
+
+  async customerTerminals(customerId: number, offset: number, limit: number) {
+    const [total, terminals] = await Promise.all([this.repo.countTerminals(customerId), this.repo.pageTerminals(customerId, offset, limit)]);
+    return { total, terminals };
+  }
+
+  findCustomer(id: number) {
+    return this.repo.findCustomer(id);
+  }
+
+  listCustomers() {
+    return this.repo.listCustomers();
+  }
+
+  listMerchants(customerId?: number) {
+    return this.repo.listMerchants(customerId);
+  }
+
+  listStores(merchantId?: number) {
+    return this.repo.listAllStores(merchantId);
+  }
+
+  listTerminals(storeUuid?: string) {
+    return this.repo.listAllTerminals(storeUuid);
   }
 }

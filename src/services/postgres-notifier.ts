@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
-import type { Database } from '../store/schema.js';
+import type { Tables } from '../db/schema.js';
 import { InProcessNotifier, type TerminalNotifier } from './notifier.js';
 
 const CHANNEL = 'cloudpos_terminals';
@@ -16,10 +16,13 @@ export class PostgresNotifier implements TerminalNotifier {
   private client: pg.Client | undefined;
   private closed = false;
   private retryMs = 100;
+  /** Other instances' creations arrive a moment after their commit, and a lost listening
+   * connection may miss some: trust the silence briefly, so a missed one costs a short wait. */
+  readonly completenessMs = 1_000;
 
   constructor(
     private readonly url: string,
-    private readonly db: Kysely<Database>,
+    private readonly db: Kysely<Tables>,
     private readonly onError: (e: Error) => void = () => {},
   ) {}
 

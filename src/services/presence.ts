@@ -1,4 +1,4 @@
-import type { OnboardingRepository } from '../store/onboarding-repository.js';
+import type { OnboardingRepository } from '../db/onboarding-repository.js';
 
 /** When each terminal was last seen, kept in memory and written in batches, so that a poll costs
  * no database write. A terminal holding a long poll counts as seen for as long as it holds it. */

@@ -7,11 +7,11 @@ import { Type } from 'typebox';
 import { SANDBOX_CARDS } from '../acquirer/sandbox.js';
 import { deviceRoutesOf } from '../device-api/routes.js';
 import { err, ok, type Result } from '../domain/result.js';
-import { formatTerminalId } from '../domain/terminal-id.js';
+import type { Terminal } from '../domain/terminal.js';
 import { problem } from '../http/problem.js';
 import { hashSecret, newSecret } from '../secrets.js';
 import { DeviceAuth } from '../services/device-auth.js';
-import type { OnboardingRepository, TerminalView } from '../store/onboarding-repository.js';
+import type { OnboardingService } from '../services/onboarding.js';
 
 /**
  * The terminal screen in the browser, at /simulator, in the sandbox environment only.
@@ -61,15 +61,15 @@ export class SimulatorSessions {
 class SessionAuth extends DeviceAuth {
   constructor(
     private readonly sessions: SimulatorSessions,
-    private readonly terminals: OnboardingRepository,
+    private readonly terminals: OnboardingService,
     now: () => number,
   ) {
-    super(terminals, now, 0);
+    super(terminals.repo, now, 0);
   }
 
-  override async authenticate(token: string): Promise<Result<TerminalView, 'DEVICE_TOKEN_INVALID'>> {
+  override async authenticate(token: string): Promise<Result<Terminal, 'DEVICE_TOKEN_INVALID'>> {
     const pk = this.sessions.terminalOf(token);
-    const terminal = pk === undefined ? undefined : await this.terminals.findTerminalById(pk);
+    const terminal = pk === undefined ? undefined : await this.terminals.terminalByPk(pk);
     return terminal ? ok(terminal) : err('DEVICE_TOKEN_INVALID', 'The simulator session is unknown or expired: choose the terminal again.');
   }
 }
@@ -86,7 +86,7 @@ const ASSETS: Record<string, string> = {
 const hide = { hide: true } as const;
 const TerminalIdParams = Type.Object({ terminalId: Type.String() });
 
-function identifiers(t: Pick<TerminalView, 'manufacturer' | 'model' | 'serial'>) {
+function identifiers(t: Pick<Terminal, 'manufacturer' | 'model' | 'serial'>) {
   return { manufacturer: t.manufacturer, model: t.model, serial: t.serial };
 }
 
@@ -94,7 +94,7 @@ function identifiers(t: Pick<TerminalView, 'manufacturer' | 'model' | 'serial'>)
 export const simulatorScreen: FastifyPluginAsyncTypebox = async (app) => {
   const platform = app.platform;
   if (platform.config.CLOUDPOS_ENV !== 'sandbox') return;
-  const repo = platform.onboarding.repo;
+  const onboarding = platform.onboarding;
   const sessions = new SimulatorSessions(platform.now);
   const files = new Map<string, Buffer>();
   const asset = (name: string) => {
@@ -105,7 +105,7 @@ export const simulatorScreen: FastifyPluginAsyncTypebox = async (app) => {
     }
     return body;
   };
-  const findTerminal = async (id: string) => (await repo.findTerminalByKey(id.toLowerCase())) ?? undefined;
+  const findTerminal = (id: string) => onboarding.terminalById(id);
 
   // Everything under this plugin stays out of the OpenAPI document, the mounted device API included.
   app.addHook('onRoute', (route) => {
@@ -121,13 +121,13 @@ export const simulatorScreen: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.get('/simulator/api/terminals', { schema: hide }, async () => {
-    const rows = await repo.listAllTerminals();
-    return rows.map((t) => ({
-      id: formatTerminalId(t),
+    const terminals = await onboarding.listTerminals();
+    return terminals.map((t) => ({
+      id: t.id,
       ...identifiers(t),
-      cloud_integration: t.cloud_integration === 1,
-      merchant: { name: t.merchant_name },
-      store: { uuid: t.store_uuid, name: t.store_name },
+      cloud_integration: t.cloud_integration,
+      merchant: { name: t.merchant.name },
+      store: { uuid: t.store.uuid, name: t.store.name },
       last_seen: t.last_seen_at === null ? null : new Date(t.last_seen_at).toISOString(),
     }));
   });
@@ -149,12 +149,12 @@ export const simulatorScreen: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const t = await findTerminal(request.body.terminal);
       if (!t) throw problem('NOT_FOUND', `There is no terminal ${request.body.terminal}.`);
-      const session = sessions.open(Number(t.id));
-      return reply.code(201).header('cache-control', 'no-store').send({ ...session, terminal: { id: formatTerminalId(t), ...identifiers(t) } });
+      const session = sessions.open(t.pk);
+      return reply.code(201).header('cache-control', 'no-store').send({ ...session, terminal: { id: t.id, ...identifiers(t) } });
     },
   );
 
-  await app.register(deviceRoutesOf(platform, new SessionAuth(sessions, repo, platform.now)), { prefix: '/simulator/api/device' });
+  await app.register(deviceRoutesOf(platform, new SessionAuth(sessions, onboarding, platform.now)), { prefix: '/simulator/api/device' });
 };
 
 export default simulatorScreen;

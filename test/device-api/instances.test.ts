@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { openStore, type Store } from '../../src/store/database.js';
+import { openDatabase, type Database } from '../../src/db/database.js';
 import { merchantApi } from '../support/http.js';
 import { onboard } from '../support/platform.js';
 import { createTestDatabase, type TestDatabase } from '../support/stores.js';
@@ -10,7 +10,7 @@ import { deviceApi, purchase } from '../support/terminal.js';
 
 describe.skipIf(!inject('pgAvailable'))('two server instances on one PostgreSQL database [postgres]', () => {
   let db: TestDatabase;
-  let second: Store;
+  let second: Database;
   let a: FastifyInstance;
   let b: FastifyInstance;
 
@@ -18,7 +18,7 @@ describe.skipIf(!inject('pgAvailable'))('two server instances on one PostgreSQL 
     db = await createTestDatabase('postgres');
     const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: db.url, LONG_POLL_MAX_S: '10' });
     a = await buildApp({ config, store: db.store });
-    second = openStore(db.url);
+    second = openDatabase(db.url);
     b = await buildApp({ config, store: second });
     await Promise.all([a.ready(), b.ready()]);
   });

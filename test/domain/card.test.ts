@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { detectBrand, last4, luhnValid, maskPan, validateCard } from '../../src/domain/card.js';
+import { detectBrand, last4, luhnValid, maskedCard, validateCard } from '../../src/domain/card.js';
 
 const now = new Date('2025-06-15T12:00:00Z');
 
@@ -41,10 +41,11 @@ describe('detectBrand', () => {
 
 describe('masking', () => {
   it('shows only the last four', () => {
-    expect(maskPan('4111111111111111')).toBe('************1111');
-    expect(maskPan('378282246310005')).toBe('***********0005');
+    expect(maskedCard('1111')).toBe('************1111');
+    expect(maskedCard(last4('378282246310005'))).toBe('************0005');
     expect(last4('4111111111111111')).toBe('1111');
-    expect(maskPan('123')).toBe('***');
+    expect(maskedCard('4111111111111111')).toBe('************1111');
+    expect(maskedCard('12a3')).toBe('************123');
   });
 });
 

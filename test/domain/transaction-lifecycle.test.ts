@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
+import type { Transaction } from '../../src/domain/transaction.js';
 import {
-  cancellable,
+  apply,
   INITIAL_STATE,
-  isFinal,
   LIFECYCLE_EVENTS,
   planTransition,
   TRANSITIONS,
@@ -126,16 +126,25 @@ describe('planTransition', () => {
   });
 });
 
-describe('helpers', () => {
-  it('cancellable until a card is presented', () => {
-    expect(STAGES.filter(cancellable)).toEqual(['PENDING', 'RETRIEVED']);
+describe('apply', () => {
+  const tx = (over: Partial<Transaction> = {}): Transaction => ({
+    id: '1', customer_id: 1, terminal_pk: 1, type: 'PURCHASE', status: 'CREATED', stage: 'PENDING', result: null, cancel_reason: null,
+    merchant_order_reference: 'r', amount_minor: 100, currency: 'EUR', captured_minor: null, reference_id: null, brand: null,
+    card_last4: null, entry_mode: null, stan: null, authorization_code: null, receipt: null, created_at: 0, expires_at: 1, transaction_at: null, updated_at: 0,
+    ...over,
   });
-  it('isFinal for cleared and cancelled, not for authorized', () => {
-    expect(isFinal('CLEARED', 'DONE')).toBe(true);
-    expect(isFinal('CANCELLED', 'DONE')).toBe(true);
-    expect(isFinal('AUTHORIZED', 'DONE')).toBe(false);
-    expect(isFinal('CREATED', 'PENDING')).toBe(false);
-    expect(isFinal('CREATED', 'RETRIEVED')).toBe(false);
-    expect(isFinal('CREATED', 'CARD_PRESENTED')).toBe(false);
+  it('moves the transaction as the table says, with its result and cancel reason', () => {
+    const declined = apply(tx({ stage: 'CARD_PRESENTED' }), 'DECLINE');
+    if (!declined.ok) throw new Error(declined.detail);
+    expect(declined.value.next).toMatchObject({ status: 'CANCELLED', stage: 'DONE', result: 'DECLINED', cancel_reason: null });
+    expect(declined.value.plan.from).toEqual({ status: 'CREATED', stage: 'CARD_PRESENTED' });
+    const superseded = apply(tx(), 'SUPERSEDE');
+    expect(superseded.ok && superseded.value.next).toMatchObject({ status: 'CANCELLED', cancel_reason: 'SUPERSEDED', result: null });
+  });
+  it('refuses what the table does not allow, leaving the transaction as it was', () => {
+    const t = tx({ stage: 'RETRIEVED' });
+    expect(apply(t, 'RETRIEVE')).toMatchObject({ ok: false, error: 'TRANSITION_NOT_ALLOWED' });
+    expect(apply(tx({ status: 'AUTHORIZED', stage: 'DONE' }), 'CAPTURE')).toMatchObject({ ok: false });
+    expect(t.stage).toBe('RETRIEVED');
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/store/database.js';
+import { openDatabase } from '../../src/db/database.js';
 import { ROOT, type Spawned, spawnCloudpos } from './process.js';
 
 const exec = promisify(execFile);
@@ -83,7 +83,7 @@ describe('first run of npm start on an empty sandbox database', () => {
     await new Promise((r) => setTimeout(r, 300));
     const banners = [x, y].filter((p) => /^API-Key: /m.test(p.output()));
     expect(banners).toHaveLength(1);
-    const store = openStore(`sqlite:${join(dir, 'twice.sqlite')}`);
+    const store = openDatabase(`sqlite:${join(dir, 'twice.sqlite')}`);
     try {
       expect(await store.db.selectFrom('customers').selectAll().execute()).toHaveLength(1);
       expect(await store.db.selectFrom('terminals').selectAll().execute()).toHaveLength(1);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import type { Dialect } from '../../src/store/database.js';
+import type { Dialect } from '../../src/db/database.js';
 import { createTestDatabase, type TestDatabase } from './stores.js';
 
 /** A clock the tests can move. */

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, inject } from 'vitest';
-import { migrateToLatest, openStore, type Dialect, type Store } from '../../src/store/database.js';
+import { migrateToLatest, openDatabase, type Dialect, type Database } from '../../src/db/database.js';
 
 export const DIALECTS: Dialect[] = ['sqlite', 'postgres'];
 
 export interface TestDatabase {
   url: string;
-  store: Store;
+  store: Database;
   drop(): Promise<void>;
 }
 
@@ -20,7 +20,7 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'cloudpos-test-'));
     const url = `sqlite:${join(dir, 'test.sqlite')}`;
-    const store = openStore(url);
+    const store = openDatabase(url);
     await migrateToLatest(store);
     return {
       url,
@@ -39,7 +39,7 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
   await admin.end();
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const store = openStore(url.toString(), { poolSize: 10 });
+  const store = openDatabase(url.toString(), { poolSize: 10 });
   await migrateToLatest(store);
   return {
     url: url.toString(),

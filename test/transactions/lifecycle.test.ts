@@ -10,7 +10,7 @@ const INSUFFICIENT = '4000000000009995';
 describeEachStore('transaction life cycle', (dialect) => {
   const logs: string[] = [];
   const ctx = usePlatform(dialect, { env: { ACQUIRER_TIMEOUT_MS: '300', SANDBOX_SLOW_MS: '50' }, logs });
-  const events = (id: string) => ctx().app.platform.transactions.repo.events(id);
+  const events = (id: string) => ctx().app.platform.transactions.events(id);
 
   it('approves: CREATED → RETRIEVED → CARD_PRESENTED → CLEARED/APPROVED, every step an event', async () => {
     const c = await onboard(ctx().app);

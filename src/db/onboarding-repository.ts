@@ -1,4 +1,6 @@
 import { sql } from 'kysely';
+import type { Terminal } from '../domain/terminal.js';
+import { formatTerminalId } from '../domain/terminal-id.js';
 import { compiledOnce } from './compiled-once.js';
 import type { Executor } from './executor.js';
 
@@ -17,12 +19,6 @@ export class OnboardingRepository {
 
   listCustomers() {
     return this.db.selectFrom('customers').selectAll().orderBy('id').execute();
-  }
-
-  /** Takes the customer's row lock (PostgreSQL) so rules spanning its keys run one at a time. */
-  lockCustomer(id: number, db: Executor, forUpdate: boolean) {
-    const q = db.selectFrom('customers').select('id').where('id', '=', id);
-    return (forUpdate ? q.forUpdate() : q).executeTakeFirst();
   }
 
   insertMerchant(customerId: number, name: string, now: number) {
@@ -110,8 +106,8 @@ export class OnboardingRepository {
     return this.db.insertInto('terminals').values(t).returning('id').executeTakeFirstOrThrow();
   }
 
-  updateTerminal(id: number, changes: { device_token_hash?: string; cloud_integration?: number }) {
-    return this.db.updateTable('terminals').set(changes).where('id', '=', id).executeTakeFirst();
+  updateTerminal(pk: number, changes: { device_token_hash: string }) {
+    return this.db.updateTable('terminals').set(changes).where('id', '=', pk).executeTakeFirst();
   }
 
   private terminalsWithStore() {
@@ -148,19 +144,19 @@ export class OnboardingRepository {
 
   /** The terminal named in a MerchantAPI path, only if it belongs to the customer. */
   async findCustomerTerminal(customerId: number, terminalKey: string) {
-    return (await this.customerTerminal(this.db, customerId, terminalKey))[0];
+    return firstTerminal(await this.customerTerminal(this.db, customerId, terminalKey));
   }
 
-  findTerminalByKey(terminalKey: string) {
-    return this.terminalsWithStore().where('terminals.terminal_key', '=', terminalKey).executeTakeFirst();
+  async findTerminalByKey(terminalKey: string) {
+    return firstTerminal(await this.terminalsWithStore().where('terminals.terminal_key', '=', terminalKey).execute());
   }
 
-  findTerminalById(id: number) {
-    return this.terminalsWithStore().where('terminals.id', '=', id).executeTakeFirst();
+  async findTerminalById(pk: number) {
+    return firstTerminal(await this.terminalsWithStore().where('terminals.id', '=', pk).execute());
   }
 
   async findTerminalByTokenHash(hash: string) {
-    return (await this.terminalByTokenHash(this.db, hash))[0];
+    return firstTerminal(await this.terminalByTokenHash(this.db, hash));
   }
 
   async countTerminals(customerId: number) {
@@ -174,26 +170,21 @@ export class OnboardingRepository {
     return Number(row.n);
   }
 
-  pageTerminals(customerId: number, offset: number, limit: number) {
-    return this.terminalsWithStore()
-      .where('merchants.customer_id', '=', customerId)
-      .orderBy('terminals.id')
-      .offset(offset)
-      .limit(limit)
-      .execute();
+  async pageTerminals(customerId: number, offset: number, limit: number) {
+    const rows = await this.terminalsWithStore().where('merchants.customer_id', '=', customerId).orderBy('terminals.id').offset(offset).limit(limit).execute();
+    return rows.map(toTerminal);
   }
 
-  listAllTerminals(storeUuid?: string) {
+  async listAllTerminals(storeUuid?: string) {
     let q = this.terminalsWithStore().orderBy('terminals.id');
     if (storeUuid !== undefined) q = q.where('terminals.store_uuid', '=', storeUuid);
-    return q.execute();
+    return (await q.execute()).map(toTerminal);
   }
 
   /** Writes the last-seen times the platform kept in memory: a few statements of many terminals
    * each, in one transaction, so that a fleet of 10,000 costs one commit (one fsync), not 10,000. */
   async recordLastSeen(seen: Map<number, number>) {
-    // In id order: two instances flushing at once lock the rows in the same order.
-    const rows = [...seen].sort(([a], [b]) => a - b);
+    const rows = [...seen];
     const write = async (db: Executor) => {
       for (let i = 0; i < rows.length; i += 400) {
         const values = sql.join(rows.slice(i, i + 400).map(([id, at]) => sql`(cast(${id} as bigint), cast(${at} as bigint))`));
@@ -209,4 +200,28 @@ export class OnboardingRepository {
   }
 }
 
-export type TerminalView = NonNullable<Awaited<ReturnType<OnboardingRepository['findTerminalById']>>>;
+type TerminalWithStoreRow = Awaited<ReturnType<ReturnType<OnboardingRepository['terminalsWithStore']>['executeTakeFirstOrThrow']>>;
+
+function toTerminal(r: TerminalWithStoreRow): Terminal {
+  return {
+    pk: Number(r.id),
+    id: formatTerminalId(r),
+    manufacturer: r.manufacturer,
+    model: r.model,
+    serial: r.serial,
+    cloud_integration: r.cloud_integration === 1,
+    last_seen_at: r.last_seen_at === null ? null : Number(r.last_seen_at),
+    customer_id: Number(r.customer_id),
+    merchant: { id: Number(r.merchant_id), name: r.merchant_name },
+    store: {
+      uuid: r.store_uuid,
+      name: r.store_name,
+      address: r.store_address,
+      timezone: r.store_timezone,
+      currency: r.store_currency,
+      receipt_width: Number(r.store_receipt_width),
+    },
+  };
+}
+
+const firstTerminal = (rows: TerminalWithStoreRow[]) => (rows[0] ? toTerminal(rows[0]) : undefined);

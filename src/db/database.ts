@@ -2,15 +2,15 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDatabase, type SqliteDialectConfig } from 'kysely';
+import { CompiledQuery, Kysely, sql, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDatabase, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations.js';
-import type { Database } from './schema.js';
+import type { Tables } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
-export interface Store {
-  db: Kysely<Database>;
+export interface Database {
+  db: Kysely<Tables>;
   dialect: Dialect;
   close(): Promise<void>;
 }
@@ -21,7 +21,7 @@ const pgTypes = {
     oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
-export function openStore(url: string, options: { poolSize?: number } = {}): Store {
+export function openDatabase(url: string, options: { poolSize?: number } = {}): Database {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length) || ':memory:';
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -32,12 +32,12 @@ export function openStore(url: string, options: { poolSize?: number } = {}): Sto
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
-    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
+    const db = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: pgTypes, Client: PreparingClient });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
   throw new Error(`unsupported DATABASE_URL ${JSON.stringify(url)}: use sqlite:PATH or postgres://…`);
@@ -102,7 +102,7 @@ function withStatementCache(sqlite: SQLite.Database, max = 500): SqliteDatabase 
   };
 }
 
-export async function migrateToLatest(store: Store): Promise<void> {
+export async function migrateToLatest(store: Database): Promise<void> {
   // Two processes starting on one new SQLite file race here (Kysely takes no migration lock on
   // SQLite): the loser fails on a table the winner created, and its next look finds all applied.
   for (let attempt = 1; ; attempt++) {
@@ -113,4 +113,15 @@ export async function migrateToLatest(store: Store): Promise<void> {
     if (attempt >= 3) throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
     await new Promise((r) => setTimeout(r, 100 * attempt));
   }
+}
+
+/** A unique index refused the write: recognised by the drivers' codes, not by their messages. */
+export function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+/** Answers when the database does (health checks). */
+export async function ping(database: Database): Promise<void> {
+  await sql`select 1`.execute(database.db);
 }

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from './schema.js';
+import type { Tables } from './schema.js';
 
 /** Repositories take the database or an open transaction, so a use case can group their writes. */
-export type Executor = Kysely<Database> | Transaction<Database>;
+export type Executor = Kysely<Tables> | Transaction<Tables>;

@@ -1,7 +1,21 @@
+import type { Database } from './database.js';
 import type { Executor } from './executor.js';
 
 export class ApiKeyRepository {
-  constructor(private readonly db: Executor) {}
+  private readonly db: Executor;
+  private readonly lockRows: boolean;
+
+  constructor(database: Database) {
+    this.db = database.db;
+    this.lockRows = database.dialect === 'postgres';
+  }
+
+  /** Takes the customer's row lock (PostgreSQL; a SQLite transaction holds the write lock from its
+   * start) so that rules spanning its keys run one at a time. */
+  lockCustomer(customerId: number, db: Executor) {
+    const q = db.selectFrom('customers').select('id').where('id', '=', customerId);
+    return (this.lockRows ? q.forUpdate() : q).executeTakeFirst();
+  }
 
   insert(
     key: { customer_id: number; label: string; prefix: string; key_hash: string; valid_from: number | null; valid_until: number | null; created_at: number },

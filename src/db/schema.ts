@@ -106,7 +106,7 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
-export interface Database {
+export interface Tables {
   customers: CustomersTable;
   merchants: MerchantsTable;
   stores: StoresTable;
@@ -119,7 +119,7 @@ export interface Database {
 
 export type Customer = Selectable<CustomersTable>;
 export type Merchant = Selectable<MerchantsTable>;
-export type Store = Selectable<StoresTable>;
+export type StoreRow = Selectable<StoresTable>;
 export type Terminal = Selectable<TerminalsTable>;
 export type ApiKey = Selectable<ApiKeysTable>;
 export type TransactionRow = Selectable<TransactionsTable>;

@@ -1,0 +1,316 @@
+import type { Brand, EntryMode } from '../domain/card.js';
+import type { ErrorKind } from '../domain/errors.js';
+import { err, ok, type Result } from '../domain/result.js';
+import type { StoreRef, Terminal } from '../domain/terminal.js';
+import type { Transaction, TransactionChanges } from '../domain/transaction.js';
+import {
+  apply,
+  INITIAL_STATE,
+  type CancelReason,
+  type LifecycleEvent,
+  type PublicStatus,
+  type TerminalStage,
+  type TransactionResult,
+  type TransactionType,
+  type TransitionPlan,
+} from '../domain/transaction-lifecycle.js';
+import { compiledOnce } from '../db/compiled-once.js';
+import { isUniqueViolation, type Database } from '../db/database.js';
+import type { Executor } from '../db/executor.js';
+import type { TransactionRow } from '../db/schema.js';
+
+export interface TransactionFilter {
+  merchant_order_reference?: string;
+  status?: PublicStatus;
+  type?: TransactionType;
+  created_from?: number;
+  created_to?: number;
+}
+
+/** What a creation decides before its transaction is written: the referenced purchase, if any,
+ * locked, with what its approved and in-flight refunds already take. */
+export interface CreationContext {
+  purchase: Transaction | undefined;
+  refunded_minor: number;
+}
+
+export type NewTransaction = Pick<
+  Transaction,
+  'id' | 'customer_id' | 'terminal_pk' | 'type' | 'merchant_order_reference' | 'amount_minor' | 'currency' | 'reference_id' | 'created_at' | 'expires_at'
+>;
+
+const toTransaction = (r: TransactionRow): Transaction => ({
+  id: r.id,
+  customer_id: Number(r.customer_id),
+  terminal_pk: Number(r.terminal_id),
+  type: r.type as TransactionType,
+  status: r.status as PublicStatus,
+  stage: r.stage as TerminalStage,
+  result: r.result as TransactionResult | null,
+  cancel_reason: r.cancel_reason as CancelReason | null,
+  merchant_order_reference: r.merchant_order_reference,
+  amount_minor: Number(r.amount_minor),
+  currency: r.currency,
+  captured_minor: r.captured_minor === null ? null : Number(r.captured_minor),
+  reference_id: r.reference_id,
+  brand: r.brand as Brand | null,
+  card_last4: r.card_last4,
+  entry_mode: r.entry_mode as EntryMode | null,
+  stan: r.stan,
+  authorization_code: r.authorization_code,
+  receipt: r.receipt,
+  created_at: Number(r.created_at),
+  expires_at: Number(r.expires_at),
+  transaction_at: r.transaction_at === null ? null : Number(r.transaction_at),
+  updated_at: Number(r.updated_at),
+});
+
+const first = (rows: TransactionRow[]) => (rows[0] ? toTransaction(rows[0]) : undefined);
+
+/** The only code that writes the transactions table. A move is an event applied through the
+ * life-cycle table (`apply`), run as a compare-and-set on the current status and stage, and
+ * recorded as an event row in the same database transaction. Locking is PostgreSQL's row locks;
+ * a SQLite transaction holds the database's write lock from its start. */
+export class TransactionGateway {
+  private readonly db: Executor;
+  private readonly lockRows: boolean;
+
+  constructor(database: Database) {
+    this.db = database.db;
+    this.lockRows = database.dialect === 'postgres';
+  }
+
+  // The queries of every poll and every status read, compiled once.
+  private readonly activeOf = compiledOnce((terminalPk: number) =>
+    this.db.selectFrom('transactions').selectAll().where('terminal_id', '=', terminalPk).where('stage', '<>', 'DONE'),
+  );
+  private readonly ofTerminal = compiledOnce((terminalPk: number, id: string) =>
+    this.db.selectFrom('transactions').selectAll().where('id', '=', id).where('terminal_id', '=', terminalPk),
+  );
+  private readonly ofCustomerTerminal = compiledOnce((customerId: number, terminalKey: string, id: string) =>
+    this.db
+      .selectFrom('transactions')
+      .innerJoin('terminals', 'terminals.id', 'transactions.terminal_id')
+      .innerJoin('stores', 'stores.uuid', 'terminals.store_uuid')
+      .selectAll('transactions')
+      .select(['stores.uuid as store_uuid', 'stores.name as store_name'])
+      .where('transactions.id', '=', id)
+      .where('terminals.terminal_key', '=', terminalKey)
+      .where('transactions.customer_id', '=', customerId),
+  );
+
+  async findById(id: string, db: Executor = this.db) {
+    return first(await db.selectFrom('transactions').selectAll().where('id', '=', id).execute());
+  }
+
+  /** A transaction of one terminal. */
+  async findForTerminal(terminalPk: number, id: string) {
+    return first(await this.ofTerminal(this.db, terminalPk, id));
+  }
+
+  /** A transaction on the terminal a MerchantAPI path names, with its store: one round trip for a
+   * status read (the customer's own, or nothing). */
+  async findForCustomer(customerId: number, terminalKey: string, id: string): Promise<{ transaction: Transaction; store: StoreRef } | undefined> {
+    const row = (await this.ofCustomerTerminal(this.db, customerId, terminalKey, id))[0];
+    if (!row) return undefined;
+    const { store_uuid, store_name, ...transaction } = row;
+    return { transaction: toTransaction(transaction), store: { uuid: store_uuid, name: store_name } };
+  }
+
+  /** The transaction the terminal has in hand or waiting for it (at most one: a unique index). */
+  async findActive(terminalPk: number, db: Executor = this.db) {
+    return first(await this.activeOf(db, terminalPk));
+  }
+
+  /** Creates a transaction as the terminal's one open transaction. Under the terminal's lock: the
+   * referenced purchase is locked and `decide` rules on it; an unfetched (or expired) open
+   * transaction gives way to the new one; a fetched one makes the terminal busy. */
+  async create<E extends ErrorKind>(
+    terminal: Terminal,
+    t: NewTransaction,
+    decide: (context: CreationContext) => Result<void, E>,
+  ): Promise<Result<Transaction, E | 'TERMINAL_BUSY'>> {
+    const busy = (detail: string) => err('TERMINAL_BUSY', `Terminal ${terminal.id} is busy with ${detail}.`);
+    try {
+      return await this.db.transaction().execute(async (tx): Promise<Result<Transaction, E | 'TERMINAL_BUSY'>> => {
+        // Two statements on purpose: a locking join would, after waiting for the lock, still see
+        // the transactions of its own snapshot and miss the one the previous holder just created.
+        if (this.lockRows) await tx.selectFrom('terminals').select('id').where('id', '=', t.terminal_pk).forUpdate().execute();
+        const active = await this.findActive(t.terminal_pk, tx);
+        const purchase = t.reference_id === null ? undefined : await this.lock(t.reference_id, tx);
+        const decided = decide({ purchase, refunded_minor: purchase ? await this.refundedOrPending(purchase.id, tx) : 0 });
+        if (!decided.ok) return decided;
+        if (active) {
+          const event: LifecycleEvent = active.expires_at <= t.created_at ? 'EXPIRE' : 'SUPERSEDE';
+          const moved = await this.applyIn(tx, active, event, {}, t.created_at, event === 'SUPERSEDE' ? `superseded by ${t.id}` : undefined);
+          // Refused by the table, or lost to the terminal fetching it meanwhile.
+          if (!moved.ok || moved.value === null) return busy(`transaction ${active.id}: it has been fetched by the terminal already`);
+        }
+        const { terminal_pk, ...fields } = t;
+        const row: TransactionRow = {
+          ...fields,
+          terminal_id: terminal_pk,
+          ...INITIAL_STATE,
+          result: null,
+          cancel_reason: null,
+          captured_minor: null,
+          brand: null,
+          card_last4: null,
+          entry_mode: null,
+          stan: null,
+          authorization_code: null,
+          receipt: null,
+          transaction_at: null,
+          updated_at: t.created_at,
+        };
+        await tx.insertInto('transactions').values(row).execute();
+        await tx
+          .insertInto('transaction_events')
+          .values({ transaction_id: t.id, at: t.created_at, actor: 'CUSTOMER', event: 'CREATE', from_status: null, from_stage: null, to_status: row.status, to_stage: row.stage, detail: null })
+          .execute();
+        return ok(toTransaction(row));
+      });
+    } catch (e) {
+      // The unique index on a terminal's open transaction is the last line: another writer won.
+      if (isUniqueViolation(e)) return busy('another transaction');
+      throw e;
+    }
+  }
+
+  /** Moves `t` by `event`, reading and applying again when another writer moved it first, until
+   * the move succeeds or the table no longer allows it. `changes` sees the transaction it moves.
+   * `assignStan` hands out the terminal's next system trace audit number in the same commit. */
+  async move(
+    t: Transaction,
+    event: LifecycleEvent,
+    options: { at: number; changes?: (current: Transaction) => TransactionChanges; detail?: string; assignStan?: boolean },
+  ): Promise<Result<Transaction, 'TRANSITION_NOT_ALLOWED'>> {
+    let current = t;
+    for (;;) {
+      // Asked of the table first: a move it refuses costs no database round trip.
+      const allowed = apply(current, event);
+      if (!allowed.ok) return allowed;
+      const changes = options.changes?.(current) ?? {};
+      const moved = await this.db.transaction().execute(async (tx) => {
+        const applied = await this.applyIn(tx, current, event, changes, options.at, options.detail);
+        if (!applied.ok || applied.value === null || !options.assignStan) return applied;
+        const { last_stan } = await tx
+          .updateTable('terminals')
+          .set((eb) => ({ last_stan: eb(eb('last_stan', '%', 999_999), '+', 1) }))
+          .where('id', '=', current.terminal_pk)
+          .returning('last_stan')
+          .executeTakeFirstOrThrow();
+        const stan = String(last_stan).padStart(6, '0');
+        await tx.updateTable('transactions').set({ stan }).where('id', '=', current.id).execute();
+        return ok({ ...applied.value, stan });
+      });
+      if (!moved.ok) return moved;
+      if (moved.value !== null) return ok(moved.value);
+      const again = await this.findById(current.id);
+      if (!again) return err('TRANSITION_NOT_ALLOWED', `Transaction ${t.id} is gone.`);
+      current = again;
+    }
+  }
+
+  /** One compare-and-set with its event row. Null: another writer moved the transaction first. */
+  private async applyIn(
+    db: Executor,
+    t: Transaction,
+    event: LifecycleEvent,
+    changes: TransactionChanges,
+    at: number,
+    detail?: string,
+  ): Promise<Result<Transaction | null, 'TRANSITION_NOT_ALLOWED'>> {
+    const applied = apply(t, event);
+    if (!applied.ok) return applied;
+    const { plan, next } = applied.value;
+    const res = await db
+      .updateTable('transactions')
+      .set({ ...changes, status: next.status, stage: next.stage, result: next.result, cancel_reason: next.cancel_reason, updated_at: at })
+      .where('id', '=', t.id)
+      .where('status', '=', plan.from.status)
+      .where('stage', '=', plan.from.stage)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) return ok(null);
+    await db.insertInto('transaction_events').values(eventRow(t.id, plan, at, detail)).execute();
+    return ok({ ...next, ...changes, updated_at: at });
+  }
+
+  /** Locks a row for the rest of the database transaction. */
+  private async lock(id: string, db: Executor) {
+    const q = db.selectFrom('transactions').selectAll().where('id', '=', id);
+    return first(await (this.lockRows ? q.forUpdate() : q).execute());
+  }
+
+  /** Approved plus in-flight refunds of a purchase, in minor units. */
+  private async refundedOrPending(purchaseId: string, db: Executor) {
+    const row = await db
+      .selectFrom('transactions')
+      .where('reference_id', '=', purchaseId)
+      .where('type', '=', 'REFUND')
+      .where((eb) => eb.or([eb('status', '=', 'CLEARED'), eb('stage', '<>', 'DONE')]))
+      .select((eb) => eb.fn.sum<number>('amount_minor').as('total'))
+      .executeTakeFirst();
+    return Number(row?.total ?? 0);
+  }
+
+  private filtered(terminalPk: number, f: TransactionFilter) {
+    let q = this.db.selectFrom('transactions').where('terminal_id', '=', terminalPk);
+    if (f.merchant_order_reference !== undefined) q = q.where('merchant_order_reference', '=', f.merchant_order_reference);
+    if (f.status !== undefined) q = q.where('status', '=', f.status);
+    if (f.type !== undefined) q = q.where('type', '=', f.type);
+    if (f.created_from !== undefined) q = q.where('created_at', '>=', f.created_from);
+    if (f.created_to !== undefined) q = q.where('created_at', '<', f.created_to);
+    return q;
+  }
+
+  /** One page of a terminal's transactions, newest first, and how many match in all. */
+  async list(terminalPk: number, f: TransactionFilter, offset: number, limit: number) {
+    const [count, rows] = await Promise.all([
+      this.filtered(terminalPk, f).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      this.filtered(terminalPk, f).selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').offset(offset).limit(limit).execute(),
+    ]);
+    return { total: Number(count.n), transactions: rows.map(toTransaction) };
+  }
+
+  async pendingDue(now: number, limit = 500) {
+    const rows = await this.db.selectFrom('transactions').selectAll().where('stage', '=', 'PENDING').where('expires_at', '<=', now).limit(limit).execute();
+    return rows.map(toTransaction);
+  }
+
+  async cardPresentedBefore(at: number) {
+    const rows = await this.db.selectFrom('transactions').selectAll().where('stage', '=', 'CARD_PRESENTED').where('updated_at', '<', at).execute();
+    return rows.map(toTransaction);
+  }
+
+  /** What moved money on a terminal within [start, end): the day totals' input. */
+  async processedBetween(terminalPk: number, start: number, end: number) {
+    const rows = await this.db
+      .selectFrom('transactions')
+      .selectAll()
+      .where('terminal_id', '=', terminalPk)
+      .where('transaction_at', '>=', start)
+      .where('transaction_at', '<', end)
+      .execute();
+    return rows.map(toTransaction);
+  }
+
+  /** The recorded history of one transaction, oldest first. */
+  events(id: string) {
+    return this.db.selectFrom('transaction_events').selectAll().where('transaction_id', '=', id).orderBy('id').execute();
+  }
+}
+
+function eventRow(id: string, plan: TransitionPlan, at: number, detail?: string) {
+  return {
+    transaction_id: id,
+    at,
+    actor: plan.actor,
+    event: plan.event,
+    from_status: plan.from.status,
+    from_stage: plan.from.stage,
+    to_status: plan.to.status,
+    to_stage: plan.to.stage,
+    detail: detail ?? plan.cancel_reason ?? plan.result ?? null,
+  };
+}

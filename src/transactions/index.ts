@@ -1,0 +1,60 @@
+import type { Acquirer } from '../acquirer/acquirer.js';
+import type { Database } from '../db/database.js';
+import type { TerminalNotifier } from '../services/notifier.js';
+import type { OnboardingService } from '../services/onboarding.js';
+import type { TerminalPresence } from '../services/presence.js';
+import { cancelTransactions } from './cancel.js';
+import type { UseCaseContext } from './context.js';
+import { createTransaction } from './create.js';
+import { dayTotals } from './day-totals.js';
+import { TransactionGateway } from './gateway.js';
+import { Pickup } from './pickup.js';
+import { completePreAuthorizations } from './pre-authorization.js';
+import { PresentCard } from './present-card.js';
+import { readTransactions } from './read.js';
+import { sweeps } from './sweeps.js';
+
+export interface TransactionSettings {
+  expiryMs: number;
+  maxAmountMinor: number;
+  acquirerTimeoutMs: number;
+  longPollMaxS: number;
+}
+
+/** The transaction use cases, one per thing a route or a background job does. */
+export function transactionUseCases(deps: {
+  database: Database;
+  terminals: OnboardingService;
+  notifier: TerminalNotifier;
+  presence: TerminalPresence;
+  acquirer: Acquirer;
+  now: () => number;
+  closing: AbortSignal;
+  settings: TransactionSettings;
+}) {
+  const { settings } = deps;
+  const ctx: UseCaseContext = { gateway: new TransactionGateway(deps.database), terminals: deps.terminals, notifier: deps.notifier, now: deps.now };
+  const read = readTransactions(ctx);
+  const cancel = cancelTransactions(ctx, read);
+  const preAuthorizations = completePreAuthorizations(ctx, read, settings);
+  const presentCard = new PresentCard(ctx, deps.acquirer, settings.acquirerTimeoutMs);
+  const pickup = new Pickup(ctx, deps.presence, settings.longPollMaxS, deps.closing);
+  return {
+    create: createTransaction(ctx, settings),
+    status: read.status,
+    list: read.list,
+    forTerminal: read.forTerminal,
+    cancelByCustomer: cancel.byCustomer,
+    cancelOnTerminal: cancel.onTerminal,
+    capture: preAuthorizations.capture,
+    release: preAuthorizations.release,
+    dayTotals: dayTotals(ctx),
+    next: (...args: Parameters<Pickup['next']>) => pickup.next(...args),
+    presentCard: (...args: Parameters<PresentCard['run']>) => presentCard.run(...args),
+    ...sweeps(ctx, presentCard, settings.acquirerTimeoutMs),
+    /** The recorded history of one transaction, oldest first. */
+    events: (id: string) => ctx.gateway.events(id),
+  };
+}
+
+export type TransactionUseCases = ReturnType<typeof transactionUseCases>;

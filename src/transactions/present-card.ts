@@ -1,0 +1,86 @@
+import type { Acquirer, AuthorizationResponse } from '../acquirer/acquirer.js';
+import { validateCard, type EntryMode } from '../domain/card.js';
+import { err, ok, type Result } from '../domain/result.js';
+import type { Terminal } from '../domain/terminal.js';
+import { isTransactionId, type Transaction } from '../domain/transaction.js';
+import type { LifecycleEvent } from '../domain/transaction-lifecycle.js';
+import type { UseCaseContext } from './context.js';
+import { receiptOf } from './receipt.js';
+
+export interface PresentedCard {
+  entry_mode: EntryMode;
+  card: { number: string; expiry: string };
+}
+
+/** The card was presented on the terminal: claim the transaction (the compare-and-set that a
+ * cancel races), ask the acquirer outside any database transaction, record the outcome. Reporting
+ * the same card again answers the same outcome, waiting for it while it is being decided. */
+export class PresentCard {
+  /** Authorizations this process is running, by transaction id. */
+  private readonly running = new Map<string, Promise<Transaction>>();
+
+  constructor(
+    private readonly ctx: UseCaseContext,
+    private readonly acquirer: Acquirer,
+    private readonly acquirerTimeoutMs: number,
+  ) {}
+
+  /** Whether this process is still waiting on the acquirer for the transaction. */
+  isRunning(id: string) {
+    return this.running.has(id);
+  }
+
+  async run(terminal: Terminal, id: string, presented: PresentedCard): Promise<Result<Transaction, 'NOT_FOUND' | 'INVALID_CARD' | 'TRANSACTION_CLOSED'>> {
+    const card = validateCard(presented.card, new Date(this.ctx.now()));
+    if (!card.ok) return card;
+    const t = isTransactionId(id) ? await this.ctx.gateway.findForTerminal(terminal.pk, id) : undefined;
+    if (!t) return err('NOT_FOUND', `There is no transaction ${id} for this terminal.`);
+    const claimed = await this.ctx.gateway.move(t, 'PRESENT_CARD', {
+      at: this.ctx.now(),
+      changes: () => ({ brand: card.value.brand, card_last4: card.value.last4, entry_mode: presented.entry_mode }),
+      assignStan: true,
+    });
+    if (claimed.ok) {
+      const authorizing = this.authorize(terminal, claimed.value, presented);
+      this.running.set(id, authorizing);
+      try {
+        return ok(await authorizing);
+      } finally {
+        this.running.delete(id);
+      }
+    }
+    // Not claimable: a card reached it already (this report repeats one), or it is closed.
+    const current = (await this.ctx.gateway.findById(id)) ?? t;
+    if (current.card_last4 !== null) return ok(await (this.running.get(id) ?? current));
+    if (current.status === 'CREATED') return err('TRANSACTION_CLOSED', `Transaction ${id} has not been fetched by this terminal.`);
+    return err('TRANSACTION_CLOSED', `Transaction ${id} was cancelled (${current.cancel_reason ?? 'CANCELLED'}) before the card was presented.`);
+  }
+
+  private async authorize(terminal: Terminal, t: Transaction, presented: PresentedCard): Promise<Transaction> {
+    let response: AuthorizationResponse | undefined;
+    try {
+      response = await this.acquirer.authorize(
+        {
+          transaction_id: t.id,
+          type: t.type,
+          amount_minor: t.amount_minor,
+          currency: t.currency,
+          card: { number: presented.card.number, expiry: presented.card.expiry, entry_mode: presented.entry_mode },
+          terminal_id: terminal.id,
+          stan: t.stan!,
+        },
+        AbortSignal.timeout(this.acquirerTimeoutMs),
+      );
+    } catch {
+      // Timeout, unreachable or broken: nobody decided. The transaction ends without a result.
+      response = undefined;
+    }
+    const event: LifecycleEvent = !response ? 'ACQUIRER_FAILURE' : response.outcome === 'DECLINED' ? 'DECLINE' : t.type === 'PRE_AUTHORIZATION' ? 'AUTHORIZE' : 'APPROVE';
+    const at = this.ctx.now();
+    const brand = response?.brand && response.brand !== 'UNKNOWN' ? response.brand : t.brand;
+    const receipt = receiptOf(terminal, { ...t, brand }, at, response ? response.outcome : 'CANCELLED', response ?? {});
+    const recorded = await this.ctx.gateway.move(t, event, { at, changes: () => ({ brand, transaction_at: at, receipt, authorization_code: response?.authorization_code ?? null }) });
+    // Whoever finished it (this request or the recovery sweep), the stored outcome is the answer.
+    return recorded.ok ? recorded.value : ((await this.ctx.gateway.findById(t.id)) ?? t);
+  }
+}

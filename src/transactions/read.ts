@@ -1,0 +1,38 @@
+import { err, ok, type Result } from '../domain/result.js';
+import type { StoreRef, Terminal } from '../domain/terminal.js';
+import { isTransactionId, type Transaction } from '../domain/transaction.js';
+import { parseTerminalId, terminalKey } from '../domain/terminal-id.js';
+import type { Caller, UseCaseContext } from './context.js';
+import type { TransactionFilter } from './gateway.js';
+
+/** Reading transactions: the MerchantAPI's status read and list, and a terminal's own look. */
+export function readTransactions(ctx: UseCaseContext) {
+  /** A transaction past its expiry is shown expired, even before the sweep gets to it. */
+  const expireIfDue = async (t: Transaction) => {
+    const now = ctx.now();
+    if (t.expires_at > now) return t;
+    const moved = await ctx.gateway.move(t, 'EXPIRE', { at: now });
+    return moved.ok ? moved.value : t;
+  };
+
+  return {
+    async status(caller: Caller, terminalId: string, id: string): Promise<Result<{ store: StoreRef; transaction: Transaction }, 'NOT_FOUND'>> {
+      const parts = parseTerminalId(terminalId);
+      const found = parts && isTransactionId(id) ? await ctx.gateway.findForCustomer(caller.customerId, terminalKey(parts), id) : undefined;
+      if (!found) return err('NOT_FOUND', `There is no transaction ${id} on terminal ${terminalId}.`);
+      return ok({ store: found.store, transaction: await expireIfDue(found.transaction) });
+    },
+
+    async list(caller: Caller, terminalId: string, filter: TransactionFilter, offset: number, limit: number): Promise<Result<{ terminal: Terminal; total: number; transactions: Transaction[] }, 'NOT_FOUND'>> {
+      const found = await ctx.terminals.customerTerminal(caller.customerId, terminalId);
+      if (!found.ok) return found;
+      return ok({ terminal: found.value, ...(await ctx.gateway.list(found.value.pk, filter, offset, limit)) });
+    },
+
+    /** One transaction of the terminal asking (has the one on screen been cancelled?). */
+    async forTerminal(terminal: Terminal, id: string): Promise<Result<Transaction, 'NOT_FOUND'>> {
+      const t = isTransactionId(id) ? await ctx.gateway.findForTerminal(terminal.pk, id) : undefined;
+      return t ? ok(t) : err('NOT_FOUND', `There is no transaction ${id} for this terminal.`);
+    },
+  };
+}

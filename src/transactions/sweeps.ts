@@ -1,0 +1,28 @@
+import type { UseCaseContext } from './context.js';
+import type { PresentCard } from './present-card.js';
+import { receiptOf } from './receipt.js';
+
+/** Background work that ends transactions nobody else will: expiry of what no terminal fetched in
+ * time, and recovery of what a crashed process left waiting on the acquirer. */
+export function sweeps(ctx: UseCaseContext, presentCard: PresentCard, acquirerTimeoutMs: number) {
+  return {
+    async expireDue() {
+      const due = await ctx.gateway.pendingDue(ctx.now());
+      for (const t of due) await ctx.gateway.move(t, 'EXPIRE', { at: ctx.now() });
+      return due.length;
+    },
+
+    /** So that its terminal is free again; no outcome was recorded, so none is claimed. */
+    async recoverAbandoned() {
+      const stuck = await ctx.gateway.cardPresentedBefore(ctx.now() - 2 * acquirerTimeoutMs - 5_000);
+      for (const t of stuck) {
+        if (presentCard.isRunning(t.id)) continue;
+        const terminal = await ctx.terminals.terminalByPk(t.terminal_pk);
+        const at = ctx.now();
+        const receipt = terminal ? receiptOf(terminal, t, at, 'CANCELLED') : null;
+        await ctx.gateway.move(t, 'ACQUIRER_FAILURE', { at, changes: () => ({ transaction_at: at, receipt }), detail: 'no outcome recorded: abandoned' });
+      }
+      return stuck.length;
+    },
+  };
+}
