@@ -21,9 +21,10 @@ export interface DemoSecrets {
  * customer yet; answers the secrets to print once, or undefined when there was nothing to do.
  *
  * Two instances starting at once: the check and every insert run in one database transaction.
- * On SQLite the second writer cannot commit on a stale snapshot (SQLITE_BUSY); on PostgreSQL the
- * demo terminal's unique id makes the second insert fail once the first commits. Either way the
- * loser rolls back, sees the customer the winner created, and prints nothing.
+ * On SQLite a transaction takes the write lock when it begins, so the second waits for the first
+ * to commit and then finds its customer; on PostgreSQL the demo terminal's unique id makes the
+ * second insert fail once the first commits, and the loser rolls back. Either way the loser
+ * prints nothing.
  */
 export async function onboardDemoIfEmpty(store: Database, now: () => number = Date.now): Promise<DemoSecrets | undefined> {
   const isEmpty = async () => (await store.db.selectFrom('customers').select('id').limit(1).execute()).length === 0;

@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { IdempotencyRepository } from '../db/idempotency-repository.js';
 import { problem } from './problem.js';
+
+/** Where the first response to each key is kept. */
+export interface IdempotencyKeys {
+  /** Claims the key for a first request; false when the customer used it before. */
+  claim(customerId: number, key: string, requestHash: string, now: number): Promise<boolean>;
+  find(customerId: number, key: string): Promise<
+    { request_hash: string; response_status: number | null; response_body: string | null; response_headers: string | null; created_at: number } | undefined
+  >;
+  complete(customerId: number, key: string, status: number, body: string | null, headers: Record<string, string>): Promise<unknown>;
+  release(customerId: number, key: string): Promise<unknown>;
+}
 
 /** A replayed response is answered for this long; rows are swept after twice that. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -33,7 +43,7 @@ const fingerprint = (request: FastifyRequest) =>
  * key with another body is a 422, and a key whose first request is still running is a 409.
  * Keys are the customer's own. Only successful responses are kept: a failed request changed
  * nothing, so its retry runs again. */
-export function installIdempotency(app: FastifyInstance, repo: IdempotencyRepository, now: () => number) {
+export function installIdempotency(app: FastifyInstance, repo: IdempotencyKeys, now: () => number) {
   app.decorateRequest('idempotencyKey', null);
 
   app.addHook('preHandler', async (request, reply) => {

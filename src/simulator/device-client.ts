@@ -1,4 +1,4 @@
-import type { DeviceTransaction, EntryMode, Failure, TerminalConfig } from './terminal-app.js';
+import type { DeviceTransaction, EntryMode, Failure, TerminalConfig } from './terminal-model.js';
 
 /** The simulator's only HTTP code: the device API over global fetch, every call with a timeout.
  * Failures are values: `offline` when no HTTP answer came (refused, reset, timed out), otherwise

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PendingRecord } from './terminal-app.js';
+import type { PendingRecord } from './terminal-model.js';
 
 export const DEFAULT_STATE_DIR = join(tmpdir(), 'cloudpos-terminal');
 

@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type AppEvent,
-  type AppOptions,
-  type AppState,
-  backoff,
-  type DeviceTransaction,
-  type Effect,
-  initialState,
-  type PendingRecord,
-  statusOf,
-  step,
-  type TerminalConfig,
-} from '../../src/simulator/terminal-app.js';
+import { backoff, initialState, statusOf, step } from '../../src/simulator/terminal-app.js';
+import type { AppEvent, AppOptions, AppState, DeviceTransaction, Effect, PendingRecord, TerminalConfig } from '../../src/simulator/terminal-model.js';
 
 const CONFIG: TerminalConfig = {
   terminal: { id: 'SUNMI-P2lite-PL1', manufacturer: 'SUNMI', model: 'P2lite', serial: 'PL1' },
