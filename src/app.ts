@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { loadAcquirer } from './acquirer/connector.js';
 import type { Config } from './config.js';
 import { installErrorHandling, routePattern } from './http/errors.js';
 import { problem, sendProblem } from './http/problem.js';
@@ -41,7 +42,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.https ? { https: options.https } : {}),
   }).setValidatorCompiler(TypeBoxValidatorCompiler);
 
-  const platform = createPlatform(store, config, options);
+  const acquirer = options.acquirer ?? (config.ACQUIRER_MODULE ? await loadAcquirer(config.ACQUIRER_MODULE) : undefined);
+  const platform = createPlatform(store, config, { ...options, ...(acquirer && { acquirer }) });
   app.decorate('platform', platform);
 
   const routes: Array<{ method: string; pattern: RegExp }> = [];

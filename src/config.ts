@@ -22,6 +22,8 @@ const ConfigSchema = Type.Object({
   LONG_POLL_MAX_S: Type.Integer({ minimum: 0, maximum: 300, default: 30 }),
   ACQUIRER_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
   SANDBOX_SLOW_MS: Type.Integer({ minimum: 0, default: 3_000 }),
+  /** An acquirer connector: an ES module whose default export implements the Acquirer interface. */
+  ACQUIRER_MODULE: Type.Optional(Type.String({ minLength: 1 })),
   /** Upper bound of one transaction's amount, in minor units of its currency. */
   MAX_AMOUNT_MINOR: Type.Integer({ minimum: 1, default: 100_000_000 }),
 });
@@ -51,6 +53,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${[...new Set(lines)].join('\n')}`);
   }
   const config = converted as Config;
+  if (config.CLOUDPOS_ENV === 'production') {
+    // Never the defaults: a production deployment says where its data lives and where it is reached.
+    for (const key of ['DATABASE_URL', 'PUBLIC_URL']) {
+      if (!env[key]) throw new ConfigError(`${key} must be set when CLOUDPOS_ENV=production`);
+    }
+  }
   if ((config.TLS_CERT_FILE === undefined) !== (config.TLS_KEY_FILE === undefined)) {
     throw new ConfigError('invalid configuration:\n  TLS_CERT_FILE and TLS_KEY_FILE must be set together');
   }

@@ -15,7 +15,7 @@ import { IdempotencyRepository } from './db/idempotency-repository.js';
 export interface PlatformOptions {
   /** The platform's clock; tests move it to cross validity and expiry limits. */
   now?: () => number;
-  /** A real acquirer connector; the sandbox acquirer otherwise. */
+  /** An acquirer connector; in the sandbox, the sandbox acquirer otherwise. */
   acquirer?: Acquirer;
   notifier?: TerminalNotifier;
 }
@@ -25,10 +25,10 @@ const PRESENCE_FLUSH_MS = 5_000;
 /** The use cases of the platform wired to one store, and the background work they need. */
 export function createPlatform(store: Database, config: Config, options: PlatformOptions = {}) {
   const now = options.now ?? Date.now;
-  if (!options.acquirer && config.CLOUDPOS_ENV === 'production') {
-    throw new Error('CLOUDPOS_ENV=production needs a real acquirer connector: the sandbox acquirer decides by test card only');
-  }
-  const acquirer = options.acquirer ?? new SandboxAcquirer({ timeoutMs: config.ACQUIRER_TIMEOUT_MS, slowMs: config.SANDBOX_SLOW_MS });
+  // The sandbox acquirer decides by test card: never in production, where terminals report their
+  // outcomes and capture, release and reversal need a connector (ACQUIRER_MODULE).
+  const acquirer =
+    options.acquirer ?? (config.CLOUDPOS_ENV === 'sandbox' ? new SandboxAcquirer({ timeoutMs: config.ACQUIRER_TIMEOUT_MS, slowMs: config.SANDBOX_SLOW_MS }) : undefined);
   // Instances sharing PostgreSQL wake each other's long polls; SQLite is one instance's own.
   const notifier: TerminalNotifier = options.notifier ?? (store.dialect === 'postgres' ? new PostgresNotifier(config.DATABASE_URL, store.db) : new InProcessNotifier());
   const onboarding = new OnboardingService(store, now);

@@ -5,6 +5,8 @@ import {
   AcquirerUnavailableError,
   type AuthorizationRequest,
   type AuthorizationResponse,
+  type CompletionRequest,
+  type CompletionResponse,
 } from './acquirer.js';
 
 export type SandboxBehaviour = 'APPROVE' | 'DECLINE' | 'TIMEOUT' | 'SLOW_APPROVE';
@@ -104,6 +106,7 @@ export class SandboxAcquirer implements Acquirer {
     const approve = (brand: Brand): AuthorizationResponse => ({
       outcome: 'APPROVED',
       authorization_code: authorizationCode(),
+      acquirer_reference: `SBX-${req.transaction_id}`,
       brand,
     });
     const decline = (brand: Brand, reason: string): AuthorizationResponse => ({
@@ -129,5 +132,35 @@ export class SandboxAcquirer implements Acquirer {
         await wait(this.timeoutMs, signal);
         throw new AcquirerUnavailableError(`acquirer did not answer within ${this.timeoutMs} ms`);
     }
+  }
+
+  /** What became of each authorization completed through this acquirer (the sandbox keeps it in
+   * memory; one it does not know it takes as the request describes it). */
+  private readonly completions = new Map<string, { captured_minor?: number; released?: true; reversed?: true }>();
+
+  async capture(req: CompletionRequest, signal?: AbortSignal): Promise<CompletionResponse> {
+    if (signal?.aborted) throw unavailable(signal);
+    const done = this.completions.get(req.transaction_id) ?? {};
+    if (done.released || done.reversed) return { outcome: 'REFUSED', reason: 'the authorization was released' };
+    if (req.amount_minor > req.authorized_minor) return { outcome: 'REFUSED', reason: 'the capture exceeds the authorized amount' };
+    if (done.captured_minor !== undefined) {
+      return done.captured_minor === req.amount_minor ? { outcome: 'ACCEPTED' } : { outcome: 'REFUSED', reason: 'the authorization was captured already' };
+    }
+    this.completions.set(req.transaction_id, { captured_minor: req.amount_minor });
+    return { outcome: 'ACCEPTED' };
+  }
+
+  async release(req: CompletionRequest, signal?: AbortSignal): Promise<CompletionResponse> {
+    if (signal?.aborted) throw unavailable(signal);
+    const done = this.completions.get(req.transaction_id) ?? {};
+    if (done.captured_minor !== undefined) return { outcome: 'REFUSED', reason: 'the authorization was captured' };
+    this.completions.set(req.transaction_id, { released: true });
+    return { outcome: 'ACCEPTED' };
+  }
+
+  async reverse(req: CompletionRequest, signal?: AbortSignal): Promise<CompletionResponse> {
+    if (signal?.aborted) throw unavailable(signal);
+    this.completions.set(req.transaction_id, { ...this.completions.get(req.transaction_id), reversed: true });
+    return { outcome: 'ACCEPTED' };
   }
 }

@@ -140,6 +140,16 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('idempotency_keys_created').on('idempotency_keys').column('created_at').execute();
       },
     },
+    '0003_terminal_reported_outcomes': {
+      async up(db) {
+        // The merchant's copy beside the cardholder's (`receipt`); the acquirer's own reference,
+        // kept for capture, release and reversal; what the terminal reported, to tell a repeated
+        // report from a conflicting one.
+        for (const column of ['merchant_receipt', 'acquirer_reference', 'outcome_hash']) {
+          await db.schema.alterTable('transactions').addColumn(column, 'text').execute();
+        }
+      },
+    },
   };
 }
 

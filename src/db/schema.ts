@@ -76,6 +76,9 @@ export interface TransactionsTable {
   stan: string | null;
   authorization_code: string | null;
   receipt: string | null;
+  merchant_receipt: string | null;
+  acquirer_reference: string | null;
+  outcome_hash: string | null;
   created_at: number;
   expires_at: number;
   transaction_at: number | null;

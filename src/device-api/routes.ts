@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { ENTRY_MODES } from '../domain/card.js';
+import { BRANDS, cardNumberIn, ENTRY_MODES } from '../domain/card.js';
+import { CARDHOLDER_VERIFICATIONS } from '../domain/receipt.js';
 import type { Terminal } from '../domain/terminal.js';
 import { problem, unwrap } from '../http/problem.js';
 import { problems, StoreRef, Timestamp } from '../http/schemas.js';
@@ -55,6 +56,47 @@ const CardPresented = Type.Object(
   },
   { $id: 'CardPresented', additionalProperties: false },
 );
+
+const CardPresentedByTerminal = Type.Object(
+  { entry_mode: Type.Enum([...ENTRY_MODES]) },
+  { $id: 'CardPresentedByTerminal', additionalProperties: false, description: 'The card was presented to the terminal\'s own payment app' },
+);
+
+const TerminalOutcome = Type.Object(
+  {
+    result: Type.Enum(['APPROVED', 'DECLINED']),
+    entry_mode: Type.Enum([...ENTRY_MODES]),
+    card: Type.Object(
+      { brand: Type.Enum([...BRANDS]), last4: Type.String({ pattern: '^[0-9]{4}$' }) },
+      { additionalProperties: false, description: 'Never the card number: its brand and last four digits' },
+    ),
+    authorization_code: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]{1,12}$', description: 'Required when APPROVED', examples: ['54PQMX'] })),
+    acquirer_reference: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "The acquirer's reference: capture, release and reversal name it" })),
+    emv: Type.Optional(
+      Type.Object(
+        {
+          aid: Type.Optional(Type.String({ pattern: '^[0-9A-Fa-f]{10,32}$', examples: ['A0000000031010'] })),
+          application_label: Type.Optional(Type.String({ minLength: 1, maxLength: 32, examples: ['VISA CREDIT'] })),
+          cvm: Type.Optional(Type.Enum([...CARDHOLDER_VERIFICATIONS])),
+        },
+        { additionalProperties: false, description: 'Printed on the receipt' },
+      ),
+    ),
+    decline_reason: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'DECLINED only', examples: ['INSUFFICIENT_FUNDS'] })),
+  },
+  { $id: 'TerminalOutcome', additionalProperties: false },
+);
+
+/** Refuses a body holding anything that looks like a full card number, before it is validated (so
+ * that no error message repeats it) and without logging it. */
+async function refuseCardNumbers(request: FastifyRequest) {
+  const pointer = cardNumberIn(request.body, ['/emv/aid']);
+  if (pointer !== undefined) {
+    throw problem('VALIDATION_FAILED', 'The request holds what looks like a full card number: a terminal reports the brand and the last four digits only.', {
+      errors: [{ pointer, in: 'body', detail: 'must not hold 12 or more digits in a row' }],
+    });
+  }
+}
 
 const IdParams = Type.Object({ transactionId: Type.String() });
 const security = [{ DeviceToken: [] }];
@@ -147,12 +189,68 @@ export const deviceRoutes =
           description: 'Reporting the same card again answers the same outcome. 409 when the transaction was cancelled or superseded meanwhile.',
           params: IdParams,
           body: CardPresented,
-          response: { 200: Transaction, ...problems(400, 401, 403, 404, 409, 422) },
+          response: { 200: Transaction, ...problems(400, 401, 403, 404, 409, 422, 501) },
+        },
+        // Production never receives a card number: its terminals report outcomes instead.
+        preValidation: async () => {
+          if (o.environment === 'production') {
+            throw problem('CARD_DATA_REFUSED', 'This platform accepts no card data: report the card with /presented and the payment app\'s answer with /outcome.');
+          }
         },
       },
       async (request) => {
         const done = unwrap(await o.transactions.presentCard(request.terminal, request.params.transactionId, request.body));
         return transactionView(done, request.terminal.store);
+      },
+    );
+
+    app.post(
+      '/transactions/:transactionId/presented',
+      {
+        schema: {
+          operationId: 'deviceCardPresentedToTerminal',
+          tags,
+          security,
+          summary: "A card was presented to the terminal's own payment app: a DELETE from now on answers 409",
+          description: '409 when the transaction was cancelled meanwhile (exactly one of the two wins). Saying it again answers the same.',
+          params: IdParams,
+          body: CardPresentedByTerminal,
+          response: { 200: Transaction, ...problems(400, 401, 403, 404, 409) },
+        },
+        preValidation: refuseCardNumbers,
+      },
+      async (request) => {
+        const t = unwrap(await o.transactions.presented(request.terminal, request.params.transactionId, request.body.entry_mode));
+        return transactionView(t, request.terminal.store);
+      },
+    );
+
+    app.post(
+      '/transactions/:transactionId/outcome',
+      {
+        schema: {
+          operationId: 'deviceReportOutcome',
+          tags,
+          security,
+          summary: "The terminal's payment app reports the acquirer's answer: the platform records it and builds the receipts",
+          description:
+            'Accepted after `presented`, or straight from RETRIEVED. The same outcome again answers the same transaction; a different one, or one for a cancelled transaction, is a 409 (the terminal must reverse the payment). A body holding 12 or more digits in a row anywhere but `emv.aid` is refused with 400.',
+          params: IdParams,
+          body: TerminalOutcome,
+          response: { 200: Transaction, ...problems(400, 401, 403, 404, 409) },
+        },
+        preValidation: refuseCardNumbers,
+      },
+      async (request) => {
+        const outcome = request.body;
+        if (outcome.result === 'APPROVED' && outcome.authorization_code === undefined) {
+          throw problem('VALIDATION_FAILED', 'An APPROVED outcome needs its authorization_code.', { errors: [{ pointer: '/authorization_code', in: 'body', detail: 'is required when APPROVED' }] });
+        }
+        if (outcome.result === 'APPROVED' && outcome.decline_reason !== undefined) {
+          throw problem('VALIDATION_FAILED', 'Only a DECLINED outcome has a decline_reason.', { errors: [{ pointer: '/decline_reason', in: 'body', detail: 'is for DECLINED only' }] });
+        }
+        const t = unwrap(await o.transactions.outcome(request.terminal, request.params.transactionId, outcome));
+        return transactionView(t, request.terminal.store);
       },
     );
 

@@ -80,3 +80,18 @@ export function validateCard(
   }
   return ok({ last4: last4(number), brand: detectBrand(number), expiry });
 }
+
+/** Where a value holds something that looks like a full card number (12 to 19 digits in a row, or
+ * more), as a JSON pointer; `allowed` lists pointers whose format rules one out (an EMV AID is hex
+ * and may hold long runs of digits). */
+export function cardNumberIn(value: unknown, allowed: readonly string[] = [], pointer = ''): string | undefined {
+  if (typeof value === 'string') return !allowed.includes(pointer) && /\d{12}/.test(value) ? pointer : undefined;
+  if (value && typeof value === 'object') {
+    for (const [key, member] of Object.entries(value)) {
+      if (/\d{12}/.test(key)) return pointer;
+      const found = cardNumberIn(member, allowed, `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}

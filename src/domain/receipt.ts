@@ -32,7 +32,19 @@ export type ReceiptInput = {
   outcome: ReceiptOutcome;
   /** Printed under the outcome when declined, e.g. "INSUFFICIENT FUNDS". */
   decline_reason?: string;
+  /** What the card's chip said, when the terminal reported it. */
+  emv?: { aid?: string; application_label?: string; cvm?: CardholderVerification };
   copy: ReceiptCopy;
+};
+
+export type CardholderVerification = 'NO_CVM' | 'PIN' | 'SIGNATURE' | 'CDCVM';
+export const CARDHOLDER_VERIFICATIONS: readonly CardholderVerification[] = ['NO_CVM', 'PIN', 'SIGNATURE', 'CDCVM'];
+
+const CVM_LINE: Record<CardholderVerification, string> = {
+  NO_CVM: 'NO CARDHOLDER VERIFICATION',
+  PIN: 'PIN VERIFIED',
+  SIGNATURE: 'SIGNATURE VERIFIED',
+  CDCVM: 'VERIFIED ON DEVICE',
 };
 
 // ---- local time ------------------------------------------------------------------------------
@@ -193,6 +205,8 @@ export function renderReceipt(r: ReceiptInput, width: number = DEFAULT_RECEIPT_W
     ...labelValue('TYPE', TYPE_NAME[r.type], width),
     ...labelValue(BRAND_NAME[r.brand], maskedCard(r.card_last4), width),
     ...labelValue('ENTRY', r.entry_mode, width),
+    ...(r.emv?.application_label ? labelValue('APP', r.emv.application_label, width) : []),
+    ...(r.emv?.aid ? labelValue('AID', r.emv.aid, width) : []),
     ...labelValue('STAN', r.stan, width),
     ...(r.authorization_code ? labelValue('AUTH CODE', r.authorization_code, width) : []),
     rule(width),
@@ -200,6 +214,9 @@ export function renderReceipt(r: ReceiptInput, width: number = DEFAULT_RECEIPT_W
     rule(width),
     ...centre(outcomeLine(r.type, r.outcome), width),
     ...(r.outcome === 'DECLINED' && r.decline_reason ? centre(r.decline_reason.replace(/_/g, ' '), width) : []),
+    ...(r.outcome === 'APPROVED' && r.emv?.cvm ? centre(CVM_LINE[r.emv.cvm], width) : []),
+    // The merchant keeps the signed copy.
+    ...(r.outcome === 'APPROVED' && r.emv?.cvm === 'SIGNATURE' && r.copy === 'MERCHANT' ? ['', '', rule(width), ...centre('CARDHOLDER SIGNATURE', width)] : []),
     '',
     ...centre(`${r.copy} COPY`, width),
   ];

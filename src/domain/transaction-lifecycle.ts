@@ -137,3 +137,15 @@ export function apply(t: Transaction, event: LifecycleEvent): Result<{ plan: Tra
     next: { ...t, status: plan.to.status, stage: plan.to.stage, result: plan.result ?? t.result, cancel_reason: plan.cancel_reason ?? t.cancel_reason },
   });
 }
+
+/** The reasons of cancellations that can only happen before a card reached the transaction. */
+const CANCELLED_BEFORE_CARD = new Set(
+  LIFECYCLE_EVENTS.filter((e) => TRANSITIONS[e].cancel_reason && TRANSITIONS[e].from.every((s) => s.stage === 'PENDING' || s.stage === 'RETRIEVED')).map(
+    (e) => TRANSITIONS[e].cancel_reason,
+  ),
+);
+
+/** Cancelled before any card was presented (by the customer, on the terminal, superseded, expired). */
+export function cancelledBeforeCard(t: { status: PublicStatus; cancel_reason: CancelReason | null }): boolean {
+  return t.status === 'CANCELLED' && CANCELLED_BEFORE_CARD.has(t.cancel_reason ?? undefined);
+}

@@ -23,7 +23,13 @@ export interface Transaction {
   entry_mode: EntryMode | null;
   stan: string | null;
   authorization_code: string | null;
+  /** the cardholder's copy */
   receipt: string | null;
+  merchant_receipt: string | null;
+  /** the acquirer's reference of the authorization: capture, release and reversal name it */
+  acquirer_reference: string | null;
+  /** a digest of the outcome the terminal reported, if it reported one */
+  outcome_hash: string | null;
   created_at: number;
   expires_at: number;
   /** when the outcome was recorded; null while none is */
@@ -33,7 +39,10 @@ export interface Transaction {
 
 /** What a transition may write besides the life-cycle columns. */
 export type TransactionChanges = Partial<
-  Pick<Transaction, 'captured_minor' | 'brand' | 'card_last4' | 'entry_mode' | 'stan' | 'authorization_code' | 'receipt' | 'transaction_at'>
+  Pick<
+    Transaction,
+    'captured_minor' | 'brand' | 'card_last4' | 'entry_mode' | 'stan' | 'authorization_code' | 'receipt' | 'merchant_receipt' | 'acquirer_reference' | 'outcome_hash' | 'transaction_at'
+  >
 >;
 
 /** Transaction ids are 31 decimal digits; anything else names no transaction. */

@@ -171,7 +171,7 @@ export const transactionRoutes =
           params: TransactionParams,
           headers: idempotencyHeader,
           body: CaptureRequest,
-          response: { 200: Transaction, ...problems(400, 401, 403, 404, 409, 422) },
+          response: { 200: Transaction, ...problems(400, 401, 403, 404, 409, 422, 501, 502) },
         },
         preValidation: async (request) => {
           request.body ??= {};
@@ -195,7 +195,7 @@ export const transactionRoutes =
           summary: 'Release an authorized pre-authorization (once)',
           params: TransactionParams,
           headers: idempotencyHeader,
-          response: { 200: Transaction, ...problems(401, 403, 404, 409) },
+          response: { 200: Transaction, ...problems(401, 403, 404, 409, 501, 502) },
         },
       },
       async (request) => {

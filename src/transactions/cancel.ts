@@ -1,6 +1,7 @@
 import { err, ok, type Result } from '../domain/result.js';
 import type { Terminal } from '../domain/terminal.js';
 import type { Transaction } from '../domain/transaction.js';
+import { cancelledBeforeCard } from '../domain/transaction-lifecycle.js';
 import type { Caller, UseCaseContext } from './context.js';
 import type { readTransactions } from './read.js';
 
@@ -16,7 +17,7 @@ export function cancelTransactions(ctx: UseCaseContext, read: ReturnType<typeof 
       return moved;
     }
     const now = (await ctx.gateway.findById(t.id)) ?? t;
-    if (now.status === 'CANCELLED' && now.card_last4 === null) return ok(now);
+    if (cancelledBeforeCard(now)) return ok(now);
     return err('NOT_CANCELLABLE', `Transaction ${t.id} can no longer be cancelled: a card has been presented (status ${now.status}${now.result ? `, result ${now.result}` : ''}).`);
   };
 

@@ -12,6 +12,7 @@ import { Pickup } from './pickup.js';
 import { completePreAuthorizations } from './pre-authorization.js';
 import { PresentCard } from './present-card.js';
 import { readTransactions } from './read.js';
+import { reportOutcomes } from './report-outcome.js';
 import { sweeps } from './sweeps.js';
 
 export interface TransactionSettings {
@@ -27,7 +28,8 @@ export function transactionUseCases(deps: {
   terminals: OnboardingService;
   notifier: TerminalNotifier;
   presence: TerminalPresence;
-  acquirer: Acquirer;
+  /** none in production without a connector */
+  acquirer: Acquirer | undefined;
   now: () => number;
   closing: AbortSignal;
   settings: TransactionSettings;
@@ -36,9 +38,10 @@ export function transactionUseCases(deps: {
   const ctx: UseCaseContext = { gateway: new TransactionGateway(deps.database), terminals: deps.terminals, notifier: deps.notifier, now: deps.now };
   const read = readTransactions(ctx);
   const cancel = cancelTransactions(ctx, read);
-  const preAuthorizations = completePreAuthorizations(ctx, read, settings);
+  const preAuthorizations = completePreAuthorizations(ctx, read, deps.acquirer, settings);
   const presentCard = new PresentCard(ctx, deps.acquirer, settings.acquirerTimeoutMs);
   const pickup = new Pickup(ctx, deps.presence, settings.longPollMaxS, deps.closing);
+  const reported = reportOutcomes(ctx);
   return {
     create: createTransaction(ctx, settings),
     status: read.status,
@@ -51,6 +54,8 @@ export function transactionUseCases(deps: {
     dayTotals: dayTotals(ctx),
     next: (...args: Parameters<Pickup['next']>) => pickup.next(...args),
     presentCard: (...args: Parameters<PresentCard['run']>) => presentCard.run(...args),
+    presented: reported.presented,
+    outcome: reported.outcome,
     ...sweeps(ctx, presentCard, settings.acquirerTimeoutMs),
     /** The recorded history of one transaction, oldest first. */
     events: (id: string) => ctx.gateway.events(id),

@@ -1,3 +1,4 @@
+import type { Acquirer, CompletionRequest } from '../acquirer/acquirer.js';
 import { toMinorUnits } from '../domain/money.js';
 import { err, ok, type Result } from '../domain/result.js';
 import type { StoreRef } from '../domain/terminal.js';
@@ -6,11 +7,40 @@ import { apply } from '../domain/transaction-lifecycle.js';
 import type { Caller, UseCaseContext } from './context.js';
 import type { readTransactions } from './read.js';
 
-type Completed = Result<{ store: StoreRef; transaction: Transaction }, 'NOT_FOUND' | 'TRANSITION_NOT_ALLOWED'>;
+type AcquirerRefusal = 'ACQUIRER_NOT_CONFIGURED' | 'ACQUIRER_REFUSED' | 'ACQUIRER_UNAVAILABLE';
+type Completed = Result<{ store: StoreRef; transaction: Transaction }, 'NOT_FOUND' | 'TRANSITION_NOT_ALLOWED' | AcquirerRefusal>;
 
 /** Completing an authorized pre-authorization without the card: capture (at most the authorized
- * amount, default all of it) or release, each once. */
-export function completePreAuthorizations(ctx: UseCaseContext, read: ReturnType<typeof readTransactions>, settings: { maxAmountMinor: number }) {
+ * amount, default all of it) or release, each once. The acquirer is asked first, outside any
+ * database transaction, and decides between a capture and a release that race; only what it
+ * accepted is recorded. Connectors must accept a retried completion, so a crash between the two
+ * steps is mended by the customer's retry. */
+export function completePreAuthorizations(
+  ctx: UseCaseContext,
+  read: ReturnType<typeof readTransactions>,
+  acquirer: Acquirer | undefined,
+  settings: { maxAmountMinor: number; acquirerTimeoutMs: number },
+) {
+  const ask = async (kind: 'capture' | 'release', terminalId: string, t: Transaction, amountMinor: number): Promise<Result<void, AcquirerRefusal>> => {
+    if (!acquirer) return err('ACQUIRER_NOT_CONFIGURED', `No acquirer connector is configured: set ACQUIRER_MODULE to ${kind} pre-authorizations.`);
+    const request: CompletionRequest = {
+      transaction_id: t.id,
+      acquirer_reference: t.acquirer_reference,
+      authorization_code: t.authorization_code,
+      authorized_minor: t.amount_minor,
+      amount_minor: amountMinor,
+      currency: t.currency,
+      terminal_id: terminalId,
+      stan: t.stan,
+    };
+    try {
+      const answer = await acquirer[kind](request, AbortSignal.timeout(settings.acquirerTimeoutMs));
+      return answer.outcome === 'ACCEPTED' ? ok(undefined) : err('ACQUIRER_REFUSED', `The acquirer refused to ${kind} pre-authorization ${t.id}: ${answer.reason}.`);
+    } catch {
+      return err('ACQUIRER_UNAVAILABLE', `The acquirer did not answer; pre-authorization ${t.id} is still AUTHORIZED: retry the ${kind}.`);
+    }
+  };
+
   return {
     async capture(
       caller: Caller,
@@ -31,6 +61,8 @@ export function completePreAuthorizations(ctx: UseCaseContext, read: ReturnType<
         if (parsed.value > t.amount_minor) return err('CAPTURE_EXCEEDS_AUTHORIZATION', `The capture exceeds the ${t.amount_minor} minor units of ${t.currency} authorized.`);
         minor = parsed.value;
       }
+      const asked = await ask('capture', terminalId, t, minor);
+      if (!asked.ok) return asked;
       const moved = await ctx.gateway.move(t, 'CAPTURE', { at: ctx.now(), changes: () => ({ captured_minor: minor }) });
       if (!moved.ok) return err('TRANSITION_NOT_ALLOWED', `Pre-authorization ${id} was captured or released meanwhile.`);
       return ok({ store: found.value.store, transaction: moved.value });
@@ -40,6 +72,9 @@ export function completePreAuthorizations(ctx: UseCaseContext, read: ReturnType<
       const found = await read.status(caller, terminalId, id);
       if (!found.ok) return found;
       const t = found.value.transaction;
+      if (!apply(t, 'RELEASE').ok) return notCompletable(t, 'released');
+      const asked = await ask('release', terminalId, t, t.amount_minor);
+      if (!asked.ok) return asked;
       const moved = await ctx.gateway.move(t, 'RELEASE', { at: ctx.now() });
       if (!moved.ok) return notCompletable((await ctx.gateway.findById(id)) ?? t, 'released');
       return ok({ store: found.value.store, transaction: moved.value });

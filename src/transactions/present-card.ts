@@ -3,9 +3,9 @@ import { validateCard, type EntryMode } from '../domain/card.js';
 import { err, ok, type Result } from '../domain/result.js';
 import type { Terminal } from '../domain/terminal.js';
 import { isTransactionId, type Transaction } from '../domain/transaction.js';
-import type { LifecycleEvent } from '../domain/transaction-lifecycle.js';
+import { cancelledBeforeCard, type LifecycleEvent } from '../domain/transaction-lifecycle.js';
 import type { UseCaseContext } from './context.js';
-import { receiptOf } from './receipt.js';
+import { receiptsOf } from './receipt.js';
 
 export interface PresentedCard {
   entry_mode: EntryMode;
@@ -21,7 +21,7 @@ export class PresentCard {
 
   constructor(
     private readonly ctx: UseCaseContext,
-    private readonly acquirer: Acquirer,
+    private readonly acquirer: Acquirer | undefined,
     private readonly acquirerTimeoutMs: number,
   ) {}
 
@@ -30,7 +30,9 @@ export class PresentCard {
     return this.running.has(id);
   }
 
-  async run(terminal: Terminal, id: string, presented: PresentedCard): Promise<Result<Transaction, 'NOT_FOUND' | 'INVALID_CARD' | 'TRANSACTION_CLOSED'>> {
+  async run(terminal: Terminal, id: string, presented: PresentedCard): Promise<Result<Transaction, 'NOT_FOUND' | 'INVALID_CARD' | 'TRANSACTION_CLOSED' | 'ACQUIRER_NOT_CONFIGURED'>> {
+    const acquirer = this.acquirer;
+    if (!acquirer) return err('ACQUIRER_NOT_CONFIGURED', 'No acquirer connector is configured (ACQUIRER_MODULE): terminals report their outcomes through /presented and /outcome.');
     const card = validateCard(presented.card, new Date(this.ctx.now()));
     if (!card.ok) return card;
     const t = isTransactionId(id) ? await this.ctx.gateway.findForTerminal(terminal.pk, id) : undefined;
@@ -41,7 +43,7 @@ export class PresentCard {
       assignStan: true,
     });
     if (claimed.ok) {
-      const authorizing = this.authorize(terminal, claimed.value, presented);
+      const authorizing = this.authorize(acquirer, terminal, claimed.value, presented);
       this.running.set(id, authorizing);
       try {
         return ok(await authorizing);
@@ -51,15 +53,15 @@ export class PresentCard {
     }
     // Not claimable: a card reached it already (this report repeats one), or it is closed.
     const current = (await this.ctx.gateway.findById(id)) ?? t;
-    if (current.card_last4 !== null) return ok(await (this.running.get(id) ?? current));
-    if (current.status === 'CREATED') return err('TRANSACTION_CLOSED', `Transaction ${id} has not been fetched by this terminal.`);
-    return err('TRANSACTION_CLOSED', `Transaction ${id} was cancelled (${current.cancel_reason ?? 'CANCELLED'}) before the card was presented.`);
+    if (cancelledBeforeCard(current)) return err('TRANSACTION_CLOSED', `Transaction ${id} was cancelled (${current.cancel_reason}) before the card was presented.`);
+    if (current.status === 'CREATED' && current.stage === 'PENDING') return err('TRANSACTION_CLOSED', `Transaction ${id} has not been fetched by this terminal.`);
+    return ok(await (this.running.get(id) ?? current));
   }
 
-  private async authorize(terminal: Terminal, t: Transaction, presented: PresentedCard): Promise<Transaction> {
+  private async authorize(acquirer: Acquirer, terminal: Terminal, t: Transaction, presented: PresentedCard): Promise<Transaction> {
     let response: AuthorizationResponse | undefined;
     try {
-      response = await this.acquirer.authorize(
+      response = await acquirer.authorize(
         {
           transaction_id: t.id,
           type: t.type,
@@ -78,8 +80,11 @@ export class PresentCard {
     const event: LifecycleEvent = !response ? 'ACQUIRER_FAILURE' : response.outcome === 'DECLINED' ? 'DECLINE' : t.type === 'PRE_AUTHORIZATION' ? 'AUTHORIZE' : 'APPROVE';
     const at = this.ctx.now();
     const brand = response?.brand && response.brand !== 'UNKNOWN' ? response.brand : t.brand;
-    const receipt = receiptOf(terminal, { ...t, brand }, at, response ? response.outcome : 'CANCELLED', response ?? {});
-    const recorded = await this.ctx.gateway.move(t, event, { at, changes: () => ({ brand, transaction_at: at, receipt, authorization_code: response?.authorization_code ?? null }) });
+    const receipts = receiptsOf(terminal, { ...t, brand }, at, response ? response.outcome : 'CANCELLED', response ?? {});
+    const recorded = await this.ctx.gateway.move(t, event, {
+      at,
+      changes: () => ({ brand, transaction_at: at, ...receipts, authorization_code: response?.authorization_code ?? null, acquirer_reference: response?.acquirer_reference ?? null }),
+    });
     // Whoever finished it (this request or the recovery sweep), the stored outcome is the answer.
     return recorded.ok ? recorded.value : ((await this.ctx.gateway.findById(t.id)) ?? t);
   }

@@ -1,6 +1,6 @@
 import type { UseCaseContext } from './context.js';
 import type { PresentCard } from './present-card.js';
-import { receiptOf } from './receipt.js';
+import { receiptsOf } from './receipt.js';
 
 /** Background work that ends transactions nobody else will: expiry of what no terminal fetched in
  * time, and recovery of what a crashed process left waiting on the acquirer. */
@@ -19,8 +19,8 @@ export function sweeps(ctx: UseCaseContext, presentCard: PresentCard, acquirerTi
         if (presentCard.isRunning(t.id)) continue;
         const terminal = await ctx.terminals.terminalByPk(t.terminal_pk);
         const at = ctx.now();
-        const receipt = terminal ? receiptOf(terminal, t, at, 'CANCELLED') : null;
-        await ctx.gateway.move(t, 'ACQUIRER_FAILURE', { at, changes: () => ({ transaction_at: at, receipt }), detail: 'no outcome recorded: abandoned' });
+        const receipts = terminal ? receiptsOf(terminal, t, at, 'CANCELLED') : {};
+        await ctx.gateway.move(t, 'ACQUIRER_FAILURE', { at, changes: () => ({ transaction_at: at, ...receipts }), detail: 'no outcome recorded: abandoned' });
       }
       return stuck.length;
     },

@@ -130,7 +130,8 @@ describe('apply', () => {
   const tx = (over: Partial<Transaction> = {}): Transaction => ({
     id: '1', customer_id: 1, terminal_pk: 1, type: 'PURCHASE', status: 'CREATED', stage: 'PENDING', result: null, cancel_reason: null,
     merchant_order_reference: 'r', amount_minor: 100, currency: 'EUR', captured_minor: null, reference_id: null, brand: null,
-    card_last4: null, entry_mode: null, stan: null, authorization_code: null, receipt: null, created_at: 0, expires_at: 1, transaction_at: null, updated_at: 0,
+    card_last4: null, entry_mode: null, stan: null, authorization_code: null, receipt: null, merchant_receipt: null,
+    acquirer_reference: null, outcome_hash: null, created_at: 0, expires_at: 1, transaction_at: null, updated_at: 0,
     ...over,
   });
   it('moves the transaction as the table says, with its result and cancel reason', () => {

@@ -95,9 +95,8 @@ describe.skipIf(!available)('the /simulator screen in a browser', () => {
   it('is not there outside the sandbox', async () => {
     const other = await createTestDatabase('sqlite');
     const production = await buildApp({
-      config: loadConfig({ LOG_LEVEL: 'silent', CLOUDPOS_ENV: 'production', DATABASE_URL: other.url }),
+      config: loadConfig({ LOG_LEVEL: 'silent', CLOUDPOS_ENV: 'production', DATABASE_URL: other.url, PUBLIC_URL: 'https://pay.example.com' }),
       store: other.store,
-      acquirer: { authorize: async () => ({ outcome: 'DECLINED', brand: 'VISA', decline_reason: 'TEST' }) },
     });
     try {
       for (const url of ['/simulator', '/simulator/api/terminals', '/simulator/screen.js']) {

@@ -13,12 +13,11 @@ import { createTestDatabase, type TestDatabase } from '../support/stores.js';
 import { type Spawned, spawnCloudpos } from './process.js';
 
 /** The sandbox acquirer, counting how often it is asked per transaction. */
-class CountingAcquirer implements Acquirer {
+class CountingAcquirer extends SandboxAcquirer {
   readonly calls = new Map<string, number>();
-  private readonly sandbox = new SandboxAcquirer();
-  authorize(req: AuthorizationRequest, signal?: AbortSignal) {
+  override authorize(req: AuthorizationRequest, signal?: AbortSignal) {
     this.calls.set(req.transaction_id, (this.calls.get(req.transaction_id) ?? 0) + 1);
-    return this.sandbox.authorize(req, signal);
+    return super.authorize(req, signal);
   }
 }
 
