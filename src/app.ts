@@ -3,7 +3,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { loadAcquirer } from './acquirer/connector.js';
-import type { Config } from './config.js';
+import { SandboxAcquirer } from './acquirer/sandbox.js';
+import { ConfigError, type Config } from './config.js';
 import { installErrorHandling, routePattern } from './http/errors.js';
 import { problem, sendProblem } from './http/problem.js';
 import { ProblemDetails, StoreRef } from './http/schemas.js';
@@ -43,6 +44,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }).setValidatorCompiler(TypeBoxValidatorCompiler);
 
   const acquirer = options.acquirer ?? (config.ACQUIRER_MODULE ? await loadAcquirer(config.ACQUIRER_MODULE) : undefined);
+  if (config.CLOUDPOS_ENV === 'production' && acquirer instanceof SandboxAcquirer) {
+    throw new ConfigError('ACQUIRER_MODULE: the sandbox acquirer decides by test card and cannot serve production');
+  }
   const platform = createPlatform(store, config, { ...options, ...(acquirer && { acquirer }) });
   app.decorate('platform', platform);
 

@@ -1,3 +1,4 @@
+import { ACQUIRER_USAGE, runAcquirerCommand } from './cli/acquirer-check.js';
 import { runAdmin, ADMIN_USAGE } from './cli/admin.js';
 import { ConfigError, loadConfig } from './config.js';
 import { serve } from './server.js';
@@ -8,8 +9,11 @@ const USAGE = `usage: cloudpos <command>
   serve                 start the platform (PORT, HOST, DATABASE_URL, … from the environment)
   admin …               onboard customers, merchants, stores, terminals and API keys
   terminal run|qr …     the terminal simulator
+  acquirer check …      run the Acquirer interface's contract checks against a connector
 
 ${ADMIN_USAGE}
+
+${ACQUIRER_USAGE}
 
 ${TERMINAL_USAGE}`;
 
@@ -25,6 +29,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'admin':
         return await runAdmin(rest, loadConfig(), io);
+      case 'acquirer':
+        return await runAcquirerCommand(rest, io);
       case 'terminal':
         return await runTerminalCommand(rest, { ...io, color: process.stdout.isTTY === true && !process.env.NO_COLOR });
       case undefined:

@@ -2,11 +2,18 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../config.js';
 import { ACQUIRER_METHODS, type Acquirer } from './acquirer.js';
+import type { ContractCards } from './contract.js';
 
 /** Loads an acquirer connector: an ES module whose default export implements the Acquirer
  * interface, either as an object or as a function (a class or a factory) that makes one. */
 export async function loadAcquirer(path: string): Promise<Acquirer> {
-  let module: { default?: unknown };
+  return (await loadConnector(path)).acquirer;
+}
+
+/** The connector and, when its module exports them, the cards its test environment decides as the
+ * contract checks expect. */
+export async function loadConnector(path: string): Promise<{ acquirer: Acquirer; cards: ContractCards | undefined }> {
+  let module: { default?: unknown; contractCards?: ContractCards };
   try {
     module = (await import(pathToFileURL(resolve(path)).href)) as { default?: unknown };
   } catch (e) {
@@ -21,5 +28,5 @@ export async function loadAcquirer(path: string): Promise<Acquirer> {
   if (!candidate || missing.length > 0) {
     throw new ConfigError(`ACQUIRER_MODULE=${path}: its default export does not implement the Acquirer interface (missing ${missing.join(', ')})`);
   }
-  return candidate as Acquirer;
+  return { acquirer: candidate as Acquirer, cards: module.contractCards };
 }
