@@ -144,10 +144,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
       async up(db) {
         // The merchant's copy beside the cardholder's (`receipt`); the acquirer's own reference,
         // kept for capture, release and reversal; what the terminal reported, to tell a repeated
-        // report from a conflicting one.
+        // report from a conflicting one; when a pre-authorization was captured (its day's totals).
         for (const column of ['merchant_receipt', 'acquirer_reference', 'outcome_hash']) {
           await db.schema.alterTable('transactions').addColumn(column, 'text').execute();
         }
+        await db.schema.alterTable('transactions').addColumn('captured_at', 'bigint').execute();
+        await db.schema.createIndex('transactions_terminal_captured').on('transactions').columns(['terminal_id', 'captured_at']).execute();
       },
     },
   };

@@ -69,6 +69,7 @@ export interface TransactionsTable {
   amount_minor: number;
   currency: string;
   captured_minor: number | null;
+  captured_at: number | null;
   reference_id: string | null;
   brand: string | null;
   card_last4: string | null;

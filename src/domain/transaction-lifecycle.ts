@@ -25,7 +25,8 @@ export type LifecycleEvent =
   | 'DECLINE'
   | 'ACQUIRER_FAILURE'
   | 'CAPTURE'
-  | 'RELEASE';
+  | 'RELEASE'
+  | 'REVERSE';
 
 export type LifecycleState = { readonly status: PublicStatus; readonly stage: TerminalStage };
 
@@ -80,6 +81,9 @@ export const TRANSITIONS: { readonly [E in LifecycleEvent]: TransitionRule } = {
   RELEASE: {
     from: [AUTHORIZED], to: CANCELLED, cancel_reason: 'RELEASED', actor: 'CUSTOMER', types: ['PRE_AUTHORIZATION'],
   },
+  // The acquirer approved after the platform gave up: the approval is reversed, and recorded
+  // against the cancelled transaction, which stays cancelled.
+  REVERSE: { from: [CANCELLED], to: CANCELLED, actor: 'SYSTEM', types: ALL_TYPES },
 };
 
 export const LIFECYCLE_EVENTS = Object.keys(TRANSITIONS) as LifecycleEvent[];

@@ -16,6 +16,8 @@ export interface Transaction {
   amount_minor: number;
   currency: string;
   captured_minor: number | null;
+  /** when a pre-authorization was captured: the day its money moved */
+  captured_at: number | null;
   /** for a referenced refund: the purchase it refunds */
   reference_id: string | null;
   brand: Brand | null;
@@ -41,7 +43,7 @@ export interface Transaction {
 export type TransactionChanges = Partial<
   Pick<
     Transaction,
-    'captured_minor' | 'brand' | 'card_last4' | 'entry_mode' | 'stan' | 'authorization_code' | 'receipt' | 'merchant_receipt' | 'acquirer_reference' | 'outcome_hash' | 'transaction_at'
+    'captured_minor' | 'captured_at' | 'brand' | 'card_last4' | 'entry_mode' | 'stan' | 'authorization_code' | 'receipt' | 'merchant_receipt' | 'acquirer_reference' | 'outcome_hash' | 'transaction_at'
   >
 >;
 

@@ -9,10 +9,14 @@ export function dayTotals(ctx: UseCaseContext) {
     if (!found.ok) return found;
     const terminal = found.value;
     const day = localDay(new Date(ctx.now()), terminal.store.timezone);
-    const processed = await ctx.gateway.processedBetween(terminal.pk, day.start.getTime(), day.end.getTime());
+    const [start, end] = [day.start.getTime(), day.end.getTime()];
+    const processed = await ctx.gateway.processedBetween(terminal.pk, start, end);
     const totals = computeDayTotals(
-      // A captured pre-authorization moved what was captured, not what was authorized.
-      processed.map((t) => ({ ...t, amount_minor: t.captured_minor ?? t.amount_minor })),
+      processed
+        // A captured pre-authorization moved its money the day it was captured, not the day it was authorized…
+        .filter((t) => t.captured_at === null || (t.captured_at >= start && t.captured_at < end))
+        // …and what was captured, not what was authorized.
+        .map((t) => ({ ...t, amount_minor: t.captured_minor ?? t.amount_minor })),
       { currencies: [terminal.store.currency] },
     );
     const receipt = renderDayTotalsReceipt(totals, {

@@ -52,6 +52,7 @@ const toTransaction = (r: TransactionRow): Transaction => ({
   amount_minor: Number(r.amount_minor),
   currency: r.currency,
   captured_minor: r.captured_minor === null ? null : Number(r.captured_minor),
+  captured_at: r.captured_at === null ? null : Number(r.captured_at),
   reference_id: r.reference_id,
   brand: r.brand as Brand | null,
   card_last4: r.card_last4,
@@ -157,6 +158,7 @@ export class TransactionGateway {
           result: null,
           cancel_reason: null,
           captured_minor: null,
+          captured_at: null,
           brand: null,
           card_last4: null,
           entry_mode: null,
@@ -289,14 +291,15 @@ export class TransactionGateway {
     return rows.map(toTransaction);
   }
 
-  /** What moved money on a terminal within [start, end): the day totals' input. */
+  /** What was processed on a terminal within [start, end), or captured then: the day totals' input. */
   async processedBetween(terminalPk: number, start: number, end: number) {
     const rows = await this.db
       .selectFrom('transactions')
       .selectAll()
       .where('terminal_id', '=', terminalPk)
-      .where('transaction_at', '>=', start)
-      .where('transaction_at', '<', end)
+      .where((eb) =>
+        eb.or([eb.and([eb('transaction_at', '>=', start), eb('transaction_at', '<', end)]), eb.and([eb('captured_at', '>=', start), eb('captured_at', '<', end)])]),
+      )
       .execute();
     return rows.map(toTransaction);
   }

@@ -63,7 +63,8 @@ export function completePreAuthorizations(
       }
       const asked = await ask('capture', terminalId, t, minor);
       if (!asked.ok) return asked;
-      const moved = await ctx.gateway.move(t, 'CAPTURE', { at: ctx.now(), changes: () => ({ captured_minor: minor }) });
+      const at = ctx.now();
+      const moved = await ctx.gateway.move(t, 'CAPTURE', { at, changes: () => ({ captured_minor: minor, captured_at: at }) });
       if (!moved.ok) return err('TRANSITION_NOT_ALLOWED', `Pre-authorization ${id} was captured or released meanwhile.`);
       return ok({ store: found.value.store, transaction: moved.value });
     },

@@ -59,22 +59,29 @@ export class PresentCard {
   }
 
   private async authorize(acquirer: Acquirer, terminal: Terminal, t: Transaction, presented: PresentedCard): Promise<Transaction> {
+    const signal = AbortSignal.timeout(this.acquirerTimeoutMs);
+    const asked = acquirer.authorize(
+      {
+        transaction_id: t.id,
+        type: t.type,
+        amount_minor: t.amount_minor,
+        currency: t.currency,
+        card: { number: presented.card.number, expiry: presented.card.expiry, entry_mode: presented.entry_mode },
+        terminal_id: terminal.id,
+        stan: t.stan!,
+      },
+      signal,
+    );
+    // The platform gives up when the signal fires, whether or not the connector honours it.
+    const gaveUp = new Promise<'gave up'>((resolve) => signal.addEventListener('abort', () => resolve('gave up'), { once: true }));
     let response: AuthorizationResponse | undefined;
+    let late: Promise<AuthorizationResponse> | undefined;
     try {
-      response = await acquirer.authorize(
-        {
-          transaction_id: t.id,
-          type: t.type,
-          amount_minor: t.amount_minor,
-          currency: t.currency,
-          card: { number: presented.card.number, expiry: presented.card.expiry, entry_mode: presented.entry_mode },
-          terminal_id: terminal.id,
-          stan: t.stan!,
-        },
-        AbortSignal.timeout(this.acquirerTimeoutMs),
-      );
+      const first = await Promise.race([asked, gaveUp]);
+      if (first === 'gave up') late = asked;
+      else response = first;
     } catch {
-      // Timeout, unreachable or broken: nobody decided. The transaction ends without a result.
+      // Unreachable or broken: nobody decided. The transaction ends without a result.
       response = undefined;
     }
     const event: LifecycleEvent = !response ? 'ACQUIRER_FAILURE' : response.outcome === 'DECLINED' ? 'DECLINE' : t.type === 'PRE_AUTHORIZATION' ? 'AUTHORIZE' : 'APPROVE';
@@ -85,7 +92,35 @@ export class PresentCard {
       at,
       changes: () => ({ brand, transaction_at: at, ...receipts, authorization_code: response?.authorization_code ?? null, acquirer_reference: response?.acquirer_reference ?? null }),
     });
+    // Once the give-up is recorded, an approval that still comes is reversed.
+    void late?.then((answer) => this.reverseLate(acquirer, terminal, t, answer)).catch(() => {});
     // Whoever finished it (this request or the recovery sweep), the stored outcome is the answer.
     return recorded.ok ? recorded.value : ((await this.ctx.gateway.findById(t.id)) ?? t);
+  }
+
+  /** An approval that came after the platform recorded the acquirer as unavailable: the money may
+   * have moved for a payment nobody sees as paid, so it is reversed and the reversal recorded. */
+  private async reverseLate(acquirer: Acquirer, terminal: Terminal, t: Transaction, late: AuthorizationResponse) {
+    if (late.outcome !== 'APPROVED') return;
+    const current = await this.ctx.gateway.findById(t.id);
+    if (!current || current.status !== 'CANCELLED' || current.result !== null) return;
+    const request = {
+      transaction_id: t.id,
+      acquirer_reference: late.acquirer_reference ?? null,
+      authorization_code: late.authorization_code ?? null,
+      authorized_minor: t.amount_minor,
+      amount_minor: t.amount_minor,
+      currency: t.currency,
+      terminal_id: terminal.id,
+      stan: t.stan,
+    };
+    let outcome: string;
+    try {
+      const answer = await acquirer.reverse(request, AbortSignal.timeout(this.acquirerTimeoutMs));
+      outcome = answer.outcome === 'ACCEPTED' ? 'reversed' : `reversal refused: ${answer.reason}`;
+    } catch {
+      outcome = 'reversal unanswered';
+    }
+    await this.ctx.gateway.move(current, 'REVERSE', { at: this.ctx.now(), detail: `late approval ${late.authorization_code ?? ''} ${outcome}`.replace(/\s+/g, ' ') });
   }
 }

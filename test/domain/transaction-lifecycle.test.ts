@@ -32,6 +32,8 @@ function expected(): Map<string, string> {
     set('CREATED/RETRIEVED', 'PRESENT_CARD', 'CREATED/CARD_PRESENTED -');
     set('CREATED/CARD_PRESENTED', 'DECLINE', 'CANCELLED/DONE DECLINED');
     set('CREATED/CARD_PRESENTED', 'ACQUIRER_FAILURE', 'CANCELLED/DONE ACQUIRER_UNAVAILABLE');
+    // A late approval reversed is recorded against the cancelled transaction, which stays as it was.
+    set('CANCELLED/DONE', 'REVERSE', 'CANCELLED/DONE -');
     if (t === 'PRE_AUTHORIZATION') {
       set('CREATED/CARD_PRESENTED', 'AUTHORIZE', 'AUTHORIZED/DONE APPROVED');
       set('AUTHORIZED/DONE', 'CAPTURE', 'CLEARED/DONE -');
@@ -80,10 +82,10 @@ describe('planTransition', () => {
     expect(allowed + refused).toBe(TYPES.length * STATUSES.length * STAGES.length * LIFECYCLE_EVENTS.length);
   });
 
-  it('covers all twelve events', () => {
+  it('covers all thirteen events', () => {
     expect([...LIFECYCLE_EVENTS].sort()).toEqual(
       ['ACQUIRER_FAILURE', 'APPROVE', 'AUTHORIZE', 'CANCEL_BY_CUSTOMER', 'CANCEL_ON_TERMINAL', 'CAPTURE', 'DECLINE',
-        'EXPIRE', 'PRESENT_CARD', 'RELEASE', 'RETRIEVE', 'SUPERSEDE'].sort(),
+        'EXPIRE', 'PRESENT_CARD', 'RELEASE', 'RETRIEVE', 'REVERSE', 'SUPERSEDE'].sort(),
     );
   });
 
@@ -129,7 +131,7 @@ describe('planTransition', () => {
 describe('apply', () => {
   const tx = (over: Partial<Transaction> = {}): Transaction => ({
     id: '1', customer_id: 1, terminal_pk: 1, type: 'PURCHASE', status: 'CREATED', stage: 'PENDING', result: null, cancel_reason: null,
-    merchant_order_reference: 'r', amount_minor: 100, currency: 'EUR', captured_minor: null, reference_id: null, brand: null,
+    merchant_order_reference: 'r', amount_minor: 100, currency: 'EUR', captured_minor: null, captured_at: null, reference_id: null, brand: null,
     card_last4: null, entry_mode: null, stan: null, authorization_code: null, receipt: null, merchant_receipt: null,
     acquirer_reference: null, outcome_hash: null, created_at: 0, expires_at: 1, transaction_at: null, updated_at: 0,
     ...over,

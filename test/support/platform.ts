@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
+import type { Acquirer } from '../../src/acquirer/acquirer.js';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Dialect } from '../../src/db/database.js';
@@ -29,6 +30,8 @@ export interface PlatformSetup {
   extend?: (app: FastifyInstance) => void;
   /** collects every log line the app writes, at trace level */
   logs?: string[];
+  /** an acquirer connector in place of the sandbox acquirer */
+  acquirer?: Acquirer;
 }
 
 /** The real HTTP app on a fresh database of the given dialect, for the enclosing describe block. */
@@ -43,6 +46,7 @@ export function usePlatform(dialect: Dialect, setup: PlatformSetup = {}): () => 
       config,
       store: db.store,
       ...(clock && { now: clock.now }),
+      ...(setup.acquirer && { acquirer: setup.acquirer }),
       ...(logs && { logger: { level: 'trace', stream: { write: (line: string) => void logs.push(line) } } }),
     });
     setup.extend?.(app);

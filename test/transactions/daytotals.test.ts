@@ -56,4 +56,22 @@ describeEachStore('day totals', (dialect) => {
     clock.advance(60 * 60 * 1000);
     expect((await api('GET', url)).json()).toMatchObject({ date: '2026-03-11', currencies: [{ currency: 'NZD', count: 0, net_total: { value: 0, currency: 'NZD' } }] });
   });
+
+  it('counts a pre-authorization captured on a later day on the day of its capture', async () => {
+    const clock = ctx().clock!;
+    clock.ms = Date.parse('2026-04-01T10:00:00Z');
+    const c = await onboard(ctx().app);
+    const api = merchantApi(ctx().app, c.apiKey);
+    const url = `/terminals/${c.terminals[0]!.id}/daytotals/today`;
+    const held = (await pay(ctx().app, c, { type: 'PRE_AUTHORIZATION', merchant_order_reference: 'hotel', amount: { value: 120, currency: 'EUR' } })).created.json().id;
+    expect((await api('GET', url)).json().currencies[0]).toMatchObject({ count: 0, open_pre_authorizations: { count: 1 } });
+    clock.advance(2 * 24 * 60 * 60 * 1000);
+    expect((await api('POST', `/terminals/${c.terminals[0]!.id}/transactions/${held}/capture`, { amount: { value: 95.5, currency: 'EUR' } })).statusCode).toBe(200);
+    const captureDay = (await api('GET', url)).json();
+    expect(captureDay).toMatchObject({ date: '2026-04-03' });
+    expect(captureDay.currencies[0]).toMatchObject({ count: 1, net_total: { value: 95.5, currency: 'EUR' }, open_pre_authorizations: { count: 0 } });
+    // The day it was authorized no longer shows it: it was open then, and is not open now.
+    clock.ms = Date.parse('2026-04-01T18:00:00Z');
+    expect((await api('GET', url)).json().currencies[0]).toMatchObject({ count: 0, net_total: { value: 0, currency: 'EUR' } });
+  });
 });
