@@ -152,6 +152,20 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('transactions_terminal_captured').on('transactions').columns(['terminal_id', 'captured_at']).execute();
       },
     },
+    '0005_terminal_presence': {
+      async up(db) {
+        // Last-seen times in a table of their own: flushing a fleet's sightings then never locks
+        // the terminal rows that creating a transaction locks. No foreign key on purpose: on
+        // PostgreSQL its check would share-lock those rows too.
+        await db.schema
+          .createTable('terminal_presence')
+          .addColumn('terminal_id', 'bigint', (c) => c.primaryKey())
+          .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await sql`insert into terminal_presence (terminal_id, last_seen_at) select id, last_seen_at from terminals where last_seen_at is not null`.execute(db);
+        await db.schema.alterTable('terminals').dropColumn('last_seen_at').execute();
+      },
+    },
   };
 }
 

@@ -36,10 +36,15 @@ export interface TerminalsTable {
   terminal_key: string;
   device_token_hash: string;
   cloud_integration: Generated<number>;
-  last_seen_at: number | null;
   /** last system trace audit number handed out, 1..999999 then wraps */
   last_stan: Generated<number>;
   created_at: number;
+}
+
+/** When each terminal was last seen, as flushed from the instances' memory. */
+export interface TerminalPresenceTable {
+  terminal_id: number;
+  last_seen_at: number;
 }
 
 export interface ApiKeysTable {
@@ -115,6 +120,7 @@ export interface Tables {
   merchants: MerchantsTable;
   stores: StoresTable;
   terminals: TerminalsTable;
+  terminal_presence: TerminalPresenceTable;
   api_keys: ApiKeysTable;
   transactions: TransactionsTable;
   transaction_events: TransactionEventsTable;

@@ -139,7 +139,8 @@ export class TransactionGateway {
       return await this.db.transaction().execute(async (tx): Promise<Result<Transaction, E | 'TERMINAL_BUSY'>> => {
         // Two statements on purpose: a locking join would, after waiting for the lock, still see
         // the transactions of its own snapshot and miss the one the previous holder just created.
-        if (this.lockRows) await tx.selectFrom('terminals').select('id').where('id', '=', t.terminal_pk).forUpdate().execute();
+        // FOR NO KEY UPDATE: creators of one terminal exclude each other, readers and the key checks of other tables do not wait.
+        if (this.lockRows) await tx.selectFrom('terminals').select('id').where('id', '=', t.terminal_pk).forNoKeyUpdate().execute();
         const active = await this.findActive(t.terminal_pk, tx);
         const purchase = t.reference_id === null ? undefined : await this.lock(t.reference_id, tx);
         const decided = decide({ purchase, refunded_minor: purchase ? await this.refundedOrPending(purchase.id, tx) : 0 });

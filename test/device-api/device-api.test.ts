@@ -80,7 +80,14 @@ describeEachStore('device API', (dialect) => {
     expect(before).toMatchObject({ last_seen: null, online: false });
     await deviceApi(ctx().app, c.terminals[0]!.deviceToken).next();
     const stored = async () =>
-      (await ctx().db.store.db.selectFrom('terminals').select('last_seen_at').where('terminal_key', '=', c.terminals[0]!.id.toLowerCase()).executeTakeFirstOrThrow()).last_seen_at;
+      (
+        await ctx()
+          .db.store.db.selectFrom('terminal_presence')
+          .innerJoin('terminals', 'terminals.id', 'terminal_presence.terminal_id')
+          .select('terminal_presence.last_seen_at')
+          .where('terminals.terminal_key', '=', c.terminals[0]!.id.toLowerCase())
+          .executeTakeFirst()
+      )?.last_seen_at ?? null;
     expect(await stored()).toBeNull();
     const after = (await api('GET', '/terminals')).json()[0];
     expect(after.online).toBe(true);
