@@ -95,7 +95,7 @@ describe.skipIf(!available)('the /simulator screen in a browser', () => {
   it('is not there outside the sandbox', async () => {
     const other = await createTestDatabase('sqlite');
     const production = await buildApp({
-      config: loadConfig({ LOG_LEVEL: 'silent', CLOUDPOS_ENV: 'production', DATABASE_URL: other.url }),
+      config: loadConfig({ LOG_LEVEL: 'silent', CLOUDPOS_ENV: 'production', PUBLIC_URL: 'https://pay.example.com', DATABASE_URL: other.url }),
       store: other.store,
       acquirer: { authorize: async () => ({ outcome: 'DECLINED', brand: 'VISA', decline_reason: 'TEST' }) },
     });
