@@ -29,7 +29,7 @@ const ConfigSchema = Type.Object({
   /** A request not received whole by then is answered 408 and its connection closed. */
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 30_000 }),
   /** On SIGTERM/SIGINT, the process exits by then whatever the clients do. */
-  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
   /** Requests per minute per API key and per device token; past them, 429. */
   RATE_LIMIT_API_KEY_PER_MIN: Type.Integer({ minimum: 1, default: 6_000 }),
   RATE_LIMIT_DEVICE_PER_MIN: Type.Integer({ minimum: 1, default: 600 }),

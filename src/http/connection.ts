@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from '../config.js';
 import { ERROR_KINDS, type ErrorKind } from './problem.js';
 
@@ -47,7 +47,7 @@ export function serverOptions(config: Config): Partial<FastifyServerOptions> & {
   return {
     genReqId: requestIdOf,
     requestIdHeader: false,
-    requestIdLogLabel: 'request_id',
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
     clientErrorHandler,
     requestTimeout,
     // Keep-alive connections stay open a little longer than a typical proxy's idle timeout.
