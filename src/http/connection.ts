@@ -3,7 +3,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerOptions } from 'node:htt
 import type { Socket } from 'node:net';
 import { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from '../config.js';
-import { ERROR_KINDS, type ErrorKind } from './problem.js';
+import { ERROR_KINDS, problem, sendProblem, type ErrorKind } from './problem.js';
 
 /** A client's request id is kept when it is 1–200 visible ASCII characters. */
 const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
@@ -49,6 +49,12 @@ export function serverOptions(config: Config): Partial<FastifyServerOptions> & {
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     clientErrorHandler,
+    // A path with broken percent-encoding never reaches the routes or their error handler.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('Request-Id', request.id);
+      const p = error.code === 'FST_ERR_BAD_URL' ? problem('VALIDATION_FAILED', 'The request path is not a valid URL: its percent-encoding is broken.') : problem('MALFORMED_REQUEST', error.message);
+      sendProblem(reply, request, p);
+    },
     requestTimeout,
     // Keep-alive connections stay open a little longer than a typical proxy's idle timeout.
     keepAliveTimeout: 65_000,

@@ -49,7 +49,7 @@ function findBadValue(value: unknown, pointer: string, depth: number): { pointer
 const invalid = (where: 'body' | 'query' | 'path' | 'header', pointer: string, detail: string) =>
   problem('VALIDATION_FAILED', `The request ${where} is invalid: ${pointer || '(root)'} ${detail}`, { errors: [{ pointer, in: where, detail }] });
 
-/** JSON bodies: valid UTF-8 only (never stored as U+FFFD), bounded nesting, no NUL in any text. */
+/** JSON bodies: an object, valid UTF-8 only (never stored as U+FFFD), bounded nesting, no NUL in any text. */
 function installJsonParser(app: FastifyInstance) {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
@@ -62,6 +62,8 @@ function installJsonParser(app: FastifyInstance) {
     }
     parse(request, text, (error: Error | null, value?: unknown) => {
       if (error) return done(error, undefined);
+      // Every body of this API is an object; `null` would otherwise pass for a missing body.
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return done(invalid('body', '', 'must be a JSON object'), undefined);
       const bad = findBadValue(value, '', 0);
       if (bad) return done(invalid('body', bad.pointer, bad.why), undefined);
       done(null, value);
@@ -137,7 +139,7 @@ export function installInputGuard(app: FastifyInstance) {
     const schema = request.routeOptions.schema as { params?: Schemaish; querystring?: Schemaish } | undefined;
     checkNumbers('path', request.params as Record<string, unknown>, schema?.params);
     checkNumbers('query', request.query as Record<string, unknown>, schema?.querystring);
-    if (request.routeOptions.config.emptyBody) request.body ??= {};
+    if (request.routeOptions.config.emptyBody && request.body === undefined) request.body = {};
   });
 }
 
