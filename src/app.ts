@@ -15,6 +15,10 @@ import { terminalRoutes } from './merchant-api/terminals.js';
 import { transactionRoutes } from './merchant-api/transactions.js';
 import { deviceRoutesOf } from './device-api/routes.js';
 import { installIdempotency } from './http/idempotency.js';
+import { installRequestId, serverOptions } from './http/connection.js';
+import { installInputGuard } from './http/input-guard.js';
+import { installPublicUrl } from './http/public-url.js';
+import { apiKeyOf, bearerOf, installRateLimit } from './http/rate-limit.js';
 import { createPlatform, type Platform, type PlatformOptions } from './platform.js';
 import type { Database } from './db/database.js';
 
@@ -36,11 +40,14 @@ registerAjvFormats();
 /** Builds the whole HTTP application without listening: the server and the tests both use it. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, store } = options;
+  const hardened = serverOptions(config);
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,
-    ...(options.https ? { https: options.https } : {}),
+    ...hardened,
+    // https.createServer takes the http options (connection checks, header timeout) beside the TLS ones.
+    ...(options.https ? { https: { ...hardened.http, ...options.https } } : {}),
   }).setValidatorCompiler(TypeBoxValidatorCompiler);
 
   const acquirer = options.acquirer ?? (config.ACQUIRER_MODULE ? await loadAcquirer(config.ACQUIRER_MODULE) : undefined);
@@ -56,7 +63,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       if (method !== 'HEAD') routes.push({ method, pattern: routePattern(route.url) });
     }
   });
+  installRequestId(app);
   installErrorHandling(app, () => routes);
+  installInputGuard(app);
+  installPublicUrl(app);
   // Only JSON bodies are accepted: anything else is a 415, not a silently parsed string.
   app.removeContentTypeParser('text/plain');
 
@@ -103,6 +113,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(async (merchantApi) => {
     installApiKeyAuth(merchantApi, platform.apiKeys);
+    await installRateLimit(merchantApi, config.RATE_LIMIT_API_KEY_PER_MIN, apiKeyOf);
     installIdempotency(merchantApi, platform.idempotency, platform.now);
     await merchantApi.register(apiKeyRoutes(platform.apiKeys));
     await merchantApi.register(storeRoutes(platform.onboarding));
@@ -110,7 +121,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await merchantApi.register(transactionRoutes(platform.transactions));
   });
 
-  await app.register(deviceRoutesOf(platform), { prefix: '/device/v1' });
+  await app.register(
+    async (deviceApi) => {
+      await installRateLimit(deviceApi, config.RATE_LIMIT_DEVICE_PER_MIN, bearerOf);
+      await deviceApi.register(deviceRoutesOf(platform));
+    },
+    { prefix: '/device/v1' },
+  );
 
   await app.register(import('./simulator/screen-routes.js'));
   app.addHook('onReady', async () => platform.start());

@@ -26,6 +26,15 @@ const ConfigSchema = Type.Object({
   ACQUIRER_MODULE: Type.Optional(Type.String({ minLength: 1 })),
   /** Upper bound of one transaction's amount, in minor units of its currency. */
   MAX_AMOUNT_MINOR: Type.Integer({ minimum: 1, default: 100_000_000 }),
+  /** The base of every absolute URL the platform writes (Link, Location); required in production. */
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^/?#\\s]+(/[^?#\\s]*)?$' })),
+  /** A request not received whole by then is answered 408 and its connection closed. */
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 30_000 }),
+  /** On SIGTERM/SIGINT, the process exits by then whatever the clients do. */
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
+  /** Requests per minute per API key and per device token; past them, 429. */
+  RATE_LIMIT_API_KEY_PER_MIN: Type.Integer({ minimum: 1, default: 6_000 }),
+  RATE_LIMIT_DEVICE_PER_MIN: Type.Integer({ minimum: 1, default: 600 }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -62,5 +71,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if ((config.TLS_CERT_FILE === undefined) !== (config.TLS_KEY_FILE === undefined)) {
     throw new ConfigError('invalid configuration:\n  TLS_CERT_FILE and TLS_KEY_FILE must be set together');
   }
+  if (config.CLOUDPOS_ENV === 'production' && config.PUBLIC_URL === undefined) {
+    throw new ConfigError('invalid configuration:\n  PUBLIC_URL="": required when CLOUDPOS_ENV=production (the base of the URLs in Link and Location headers)');
+  }
+  if (config.PUBLIC_URL !== undefined) config.PUBLIC_URL = config.PUBLIC_URL.replace(/\/+$/, '');
   return config;
 }

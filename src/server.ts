@@ -1,15 +1,18 @@
 import { readFileSync } from 'node:fs';
+import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { firstRunBanner, onboardDemoIfEmpty } from './first-run.js';
 import { migrateToLatest, openDatabase } from './db/database.js';
 
+/** How often idle keep-alive connections are closed while shutting down: a connection whose
+ * last request finishes during the shutdown is closed as soon as it is idle. */
+const IDLE_SWEEP_MS = 100;
+
 /** Starts the platform: migrations, the HTTP server, graceful shutdown. */
 export async function serve(config: Config, io: { out: (line: string) => void }) {
   const store = openDatabase(config.DATABASE_URL);
   await migrateToLatest(store);
-  // Before listening, so the demo terminal exists by the time anyone can call.
-  const demo = config.CLOUDPOS_ENV === 'sandbox' ? await onboardDemoIfEmpty(store) : undefined;
   const app = await buildApp({
     config,
     store,
@@ -21,8 +24,17 @@ export async function serve(config: Config, io: { out: (line: string) => void })
       ? { https: { cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE) } }
       : {}),
   });
-  app.server.keepAliveTimeout = 65_000;
-  await app.listen({ port: config.PORT, host: config.HOST });
+  try {
+    await app.listen({ port: config.PORT, host: config.HOST });
+  } catch (e) {
+    // A port already taken onboards nothing: the demo's secrets are printed only once, so they
+    // must never be created by a process that cannot serve them.
+    await app.close().catch(() => {});
+    await store.close().catch(() => {});
+    throw e;
+  }
+  // Listening first, then the demo: nobody can call with its secrets before they are printed.
+  const demo = config.CLOUDPOS_ENV === 'sandbox' ? await onboardDemoIfEmpty(store) : undefined;
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const scheme = config.TLS_CERT_FILE ? 'https' : 'http';
@@ -32,15 +44,28 @@ export async function serve(config: Config, io: { out: (line: string) => void })
   // Straight to stdout, not through the logger: shown whatever the log level, and only this once.
   if (demo) io.out(firstRunBanner(demo, base));
 
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    app.log.info({ signal }, 'shutting down');
-    await app.close();
+  // SIGTERM/SIGINT: stop accepting, answer held polls 204 (preClose), let in-flight requests end,
+  // close idle connections, and exit by SHUTDOWN_TIMEOUT_MS whatever the clients do. A second
+  // signal exits at once (close-with-grace).
+  const shutdown = async (signal?: string, err?: Error) => {
+    if (err) app.log.error({ err }, 'shutting down after an error');
+    else app.log.info({ signal }, 'shutting down');
+    const sweep = setInterval(() => app.server.closeIdleConnections(), IDLE_SWEEP_MS);
+    try {
+      await app.close();
+    } finally {
+      clearInterval(sweep);
+    }
     await store.close();
   };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  return { app, store, base, shutdown };
+  const grace = closeWithGrace(
+    {
+      delay: config.SHUTDOWN_TIMEOUT_MS,
+      logger: false,
+      onTimeout: (ms: number) => app.log.warn(`shutdown took longer than SHUTDOWN_TIMEOUT_MS=${ms}: exiting now`),
+      onSecondSignal: (signal: string) => app.log.warn({ signal }, 'second signal: exiting now'),
+    },
+    async ({ signal, err }) => shutdown(signal, err),
+  );
+  return { app, store, base, shutdown: () => grace.close() };
 }

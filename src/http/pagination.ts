@@ -1,12 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
+import { publicBase } from './public-url.js';
 
 /** `page` from 1 and `size` from 1 to 100 (default 10), as the guide's Pagination section says.
  * Whole numbers are `number` + `multipleOf: 1`, not `integer`: query strings are converted before
  * validation, and TypeBox converts "1.5" to the integer 1, which would silently accept `size=1.5`. */
+/** Far past any real list, and small enough that the offset stays an exact integer. */
+const MAX_PAGE = 10_000_000;
+
 export const PageQuery = Type.Object(
   {
-    page: Type.Optional(Type.Number({ minimum: 1, multipleOf: 1, default: 1, description: 'Requested page, a whole number; the first page is 1.' })),
+    page: Type.Optional(Type.Number({ minimum: 1, maximum: MAX_PAGE, multipleOf: 1, default: 1, description: 'Requested page, a whole number; the first page is 1.' })),
     size: Type.Optional(Type.Number({ minimum: 1, maximum: 100, multipleOf: 1, default: 10, description: 'Entries per page, a whole number, at most 100.' })),
   },
   { additionalProperties: true },
@@ -31,7 +35,7 @@ export const paginationHeaders = {
 };
 
 /** Sets `X-Total-Count` and `Link` with absolute URLs built from the request's scheme and host
- * (X-Forwarded-* count only when the app trusts a proxy), keeping the other query parameters. */
+ * (PUBLIC_URL when set; X-Forwarded-* count only when the app trusts a proxy; see public-url.ts), keeping the other query parameters. */
 export function setPaginationHeaders(request: FastifyRequest, reply: FastifyReply, total: number, { page, size }: Page) {
   reply.header('X-Total-Count', String(total));
   if (total <= size) {
@@ -43,7 +47,7 @@ export function setPaginationHeaders(request: FastifyRequest, reply: FastifyRepl
   const params = new URLSearchParams(search);
   params.delete('page');
   params.delete('size');
-  const base = `${request.protocol}://${request.host}${path}`;
+  const base = `${publicBase(request)}${path}`;
   const link = (p: number, rel: string) => {
     const q = new URLSearchParams(params);
     q.set('size', String(size));

@@ -14,6 +14,10 @@ type HttpErrorKind =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'IDEMPOTENCY_KEY_REUSED'
+  | 'REQUEST_TIMEOUT'
+  | 'RATE_LIMITED'
+  | 'HEADERS_TOO_LARGE'
+  | 'MALFORMED_REQUEST'
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL';
 
@@ -27,6 +31,7 @@ export const ERROR_KINDS = {
   UNKNOWN_CURRENCY: { status: 400, title: 'Unknown currency' },
   INVALID_VALIDITY: { status: 400, title: 'Invalid validity period' },
   MALFORMED_BODY: { status: 400, title: 'Malformed request body' },
+  MALFORMED_REQUEST: { status: 400, title: 'Bad Request' },
   API_KEY_MISSING: { status: 401, title: 'Unauthorized' },
   DEVICE_TOKEN_MISSING: { status: 401, title: 'Unauthorized' },
   API_KEY_INVALID: { status: 403, title: 'Forbidden' },
@@ -46,6 +51,7 @@ export const ERROR_KINDS = {
   ACQUIRER_REFUSED: { status: 409, title: 'Refused by the acquirer' },
   IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'Request in progress' },
   SECRET_NOT_REPLAYABLE: { status: 409, title: 'Secret shown once' },
+  REQUEST_TIMEOUT: { status: 408, title: 'Request Timeout' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload Too Large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported Media Type' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key reused' },
@@ -54,6 +60,8 @@ export const ERROR_KINDS = {
   CURRENCY_NOT_ACCEPTED: { status: 422, title: 'Currency not accepted' },
   CAPTURE_EXCEEDS_AUTHORIZATION: { status: 422, title: 'Capture exceeds authorization' },
   INVALID_CARD: { status: 422, title: 'Invalid card' },
+  RATE_LIMITED: { status: 429, title: 'Too Many Requests' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'Request Header Fields Too Large' },
   ACQUIRER_NOT_CONFIGURED: { status: 501, title: 'No acquirer connector' },
   ACQUIRER_UNAVAILABLE: { status: 502, title: 'Acquirer unavailable' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'Service Unavailable' },
@@ -98,5 +106,5 @@ export function problemBody(p: Problem, instance: string) {
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, p: Problem): FastifyReply {
   const path = request.url.split('?')[0] ?? request.url;
-  return reply.code(p.status).type('application/problem+json').send(problemBody(p, path));
+  return reply.code(p.status).type('application/problem+json').send({ ...problemBody(p, path), request_id: request.id });
 }

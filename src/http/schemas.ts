@@ -9,6 +9,7 @@ export const ProblemDetails = Type.Object(
     status: Type.Integer(),
     detail: Type.String(),
     instance: Type.String({ description: 'The request path' }),
+    request_id: Type.Optional(Type.String({ description: 'The Request-Id of the response: quote it when asking for support' })),
     errors: Type.Optional(
       Type.Array(
         Type.Object({

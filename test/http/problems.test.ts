@@ -21,6 +21,7 @@ function expectProblem(res: Response, status: number, instance?: string) {
   );
   expect(body.title).not.toBe('');
   expect(body.detail).not.toBe('');
+  expect(body.request_id).toBe(res.headers['request-id']);
   return body;
 }
 
@@ -93,7 +94,8 @@ describeEachStore('problem details for every error', (dialect) => {
     expect(res.body).not.toContain('hunter2');
     expect(res.body).not.toContain('/srv/secret');
     expect(res.body).not.toMatch(/\bat\s+\S+\s+\(/);
-    expect(Object.keys(body).sort()).toEqual(['detail', 'instance', 'status', 'title', 'type']);
+    expect(Object.keys(body).sort()).toEqual(['detail', 'instance', 'request_id', 'status', 'title', 'type']);
+    expect(body.request_id).toBe(res.headers['request-id']);
   });
 
   it('hides the message of a 5xx error that carries its own status as well', async () => {

@@ -1,0 +1,33 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { hashSecret } from '../secrets.js';
+import { problem } from './problem.js';
+import { problems } from './schemas.js';
+
+/** Limits requests per credential in this instance's memory, counted by the SHA-256 of the API key
+ * or device token (never the secret itself; the caller's address when none is sent). Past the
+ * limit: 429 problem+json with Retry-After and the RateLimit-* headers of the IETF draft. */
+export async function installRateLimit(app: FastifyInstance, perMinute: number, credential: (request: FastifyRequest) => string | undefined) {
+  // Documented on every route of the scope, since every one of them can answer it.
+  app.addHook('onRoute', (route) => {
+    if (route.schema?.response) route.schema = { ...route.schema, response: { ...(route.schema.response as object), ...problems(429) } };
+  });
+  await app.register(rateLimit, {
+    max: perMinute,
+    timeWindow: 60_000,
+    enableDraftSpec: true,
+    keyGenerator: (request) => {
+      const secret = credential(request);
+      return secret ? `s:${hashSecret(secret)}` : `ip:${request.ip}`;
+    },
+    errorResponseBuilder: (_request, context) =>
+      problem('RATE_LIMITED', `More than ${context.max} requests in a minute with this credential: retry after ${Math.ceil(context.ttl / 1000)} s.`),
+  });
+}
+
+export const apiKeyOf = (request: FastifyRequest) => {
+  const v = request.headers['api-key'];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+export const bearerOf = (request: FastifyRequest) => /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
