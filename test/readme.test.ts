@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_CARDS } from '../src/acquirer/sandbox.js';
@@ -74,3 +75,46 @@ describe('README tour', () => {
     expect(out).not.toContain('"status":4');
   }, 150_000);
 });
+
+describe('README production section', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cloudpos-readme-production-'));
+  });
+  afterAll(() => {
+    spawnSync('pkill', ['-f', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts production, registers a terminal and pays through a terminal that reports its outcome', async () => {
+    const port = await freePort();
+    const script = [...between('<!-- production:start -->', '<!-- production:end -->').matchAll(/```sh\n([\s\S]*?)```/g)]
+      .map((m) => m[1])
+      .join('\n')
+      .replaceAll('localhost:8080', `127.0.0.1:${port}`)
+      .replaceAll('PORT=8080', `PORT=${port} HOST=127.0.0.1`)
+      .replaceAll('sqlite:./data/production.sqlite', `sqlite:${join(dir, 'production.sqlite')}`)
+      .replaceAll('production.log', join(dir, 'production.log'));
+    const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: process.cwd(), env: { ...process.env, LOG_LEVEL: 'warn' }, encoding: 'utf8', timeout: 120_000 });
+    // Whatever happened, no server of this test outlives it.
+    spawnSync('pkill', ['-f', dir]);
+    const log = readFileSync(join(dir, 'production.log'), 'utf8');
+    expect(run.status, `${run.stderr}\n${log}`).toBe(0);
+    expect(run.stdout).toContain('"status":"CREATED"');
+    expect(run.stdout).toMatch(/"status":"CLEARED","result":"APPROVED"/);
+    expect(run.stdout).toContain('PAYMENT ACCEPTED');
+    // No secret and no card number ever reaches the server's output.
+    expect(log).not.toMatch(/cpos_key_|cpos_dev_|4111111111111111/);
+  }, 150_000);
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
