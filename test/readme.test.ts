@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -82,7 +82,7 @@ describe('README production section', () => {
     dir = mkdtempSync(join(tmpdir(), 'cloudpos-readme-production-'));
   });
   afterAll(() => {
-    spawnSync('pkill', ['-f', dir]);
+    killServersOf(dir);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -97,7 +97,7 @@ describe('README production section', () => {
       .replaceAll('production.log', join(dir, 'production.log'));
     const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: process.cwd(), env: { ...process.env, LOG_LEVEL: 'warn' }, encoding: 'utf8', timeout: 120_000 });
     // Whatever happened, no server of this test outlives it.
-    spawnSync('pkill', ['-f', dir]);
+    killServersOf(dir);
     const log = readFileSync(join(dir, 'production.log'), 'utf8');
     expect(run.status, `${run.stderr}\n${log}`).toBe(0);
     expect(run.stdout).toContain('"status":"CREATED"');
@@ -117,4 +117,15 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** Ends every process whose environment names `dir` (the servers a README block started). */
+function killServersOf(dir: string) {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'utf8').includes(dir)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
 }
