@@ -33,6 +33,9 @@ const ASSETS: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'screen.js': 'text/javascript; charset=utf-8',
   'screen.css': 'text/css; charset=utf-8',
+  'platform.js': 'text/javascript; charset=utf-8',
+  'payment-app.js': 'text/javascript; charset=utf-8',
+  'views.js': 'text/javascript; charset=utf-8',
 };
 
 const hide = { hide: true } as const;
@@ -69,7 +72,7 @@ export const simulatorScreen: FastifyPluginAsyncTypebox = async (app) => {
     reply.type(ASSETS['index.html']!).header('cache-control', 'no-store').send(asset('index.html'));
   app.get('/simulator', { schema: hide }, page);
   app.get('/simulator/', { schema: hide }, page);
-  for (const name of ['screen.js', 'screen.css']) {
+  for (const name of Object.keys(ASSETS).filter((n) => n !== 'index.html')) {
     app.get(`/simulator/${name}`, { schema: hide }, async (_request, reply) => reply.type(ASSETS[name]!).header('cache-control', 'no-cache').send(asset(name)));
   }
 
