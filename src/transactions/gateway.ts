@@ -71,6 +71,10 @@ const toTransaction = (r: TransactionRow): Transaction => ({
 
 const first = (rows: TransactionRow[]) => (rows[0] ? toTransaction(rows[0]) : undefined);
 
+const FINISHED_CACHE_SIZE = 5_000;
+/** No event leads out of these but REVERSE, which changes nothing a customer sees. */
+const isFinished = (t: Transaction) => t.status === 'CLEARED' || t.status === 'CANCELLED';
+
 /** The only code that writes the transactions table. A move is an event applied through the
  * life-cycle table (`apply`), run as a compare-and-set on the current status and stage, and
  * recorded as an event row in the same database transaction. Locking is PostgreSQL's row locks;
@@ -78,6 +82,9 @@ const first = (rows: TransactionRow[]) => (rows[0] ? toTransaction(rows[0]) : un
 export class TransactionGateway {
   private readonly db: Executor;
   private readonly lockRows: boolean;
+  /** Status reads of finished transactions, answered from memory: nothing changes what a
+   * customer sees of a cleared or cancelled transaction any more, on any instance. */
+  private readonly finished = new Map<string, { transaction: Transaction; store: StoreRef }>();
 
   constructor(database: Database) {
     this.db = database.db;
@@ -115,10 +122,18 @@ export class TransactionGateway {
   /** A transaction on the terminal a MerchantAPI path names, with its store: one round trip for a
    * status read (the customer's own, or nothing). */
   async findForCustomer(customerId: number, terminalKey: string, id: string): Promise<{ transaction: Transaction; store: StoreRef } | undefined> {
+    const key = `${customerId}\u0000${terminalKey}\u0000${id}`;
+    const known = this.finished.get(key);
+    if (known) return known;
     const row = (await this.ofCustomerTerminal(this.db, customerId, terminalKey, id))[0];
     if (!row) return undefined;
     const { store_uuid, store_name, ...transaction } = row;
-    return { transaction: toTransaction(transaction), store: { uuid: store_uuid, name: store_name } };
+    const found = { transaction: toTransaction(transaction), store: { uuid: store_uuid, name: store_name } };
+    if (isFinished(found.transaction)) {
+      this.finished.set(key, found);
+      if (this.finished.size > FINISHED_CACHE_SIZE) this.finished.delete(this.finished.keys().next().value!);
+    }
+    return found;
   }
 
   /** The transaction the terminal has in hand or waiting for it (at most one: a unique index). */
