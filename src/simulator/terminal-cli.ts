@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import QRCode from 'qrcode';
-import { SANDBOX_CARDS } from '../acquirer/sandbox.js';
+import { SANDBOX_CARDS } from '../acquirer/test-cards.js';
 import { DeviceClient } from './device-client.js';
 import { DEFAULT_CARD, defaultExpiry, formatAmount, LineReader, parseCardAnswer, parseEntryMode } from './operator-prompt.js';
 import { DEFAULT_STATE_DIR, PendingStore } from './pending-store.js';

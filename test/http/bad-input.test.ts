@@ -106,7 +106,7 @@ function badRequest(route: WriteRoute, r: Rng): { options: InjectOptions; what: 
     case 'leaf': {
       const leaves = pointers(body).filter((p) => p.length > 0 && typeof getAt(body, p) !== 'object');
       if (leaves.length === 0) {
-        payload = JSON.stringify({ ...body, amount: r.pick(NOT_A_NUMBER) });
+        payload = JSON.stringify({ ...(body as { [k: string]: Json }), amount: r.pick(NOT_A_NUMBER) });
         break;
       }
       const p = r.pick(leaves);
