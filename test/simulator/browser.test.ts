@@ -66,6 +66,12 @@ describe.skipIf(!available)('the /simulator screen in a browser', () => {
     await page.locator('#key-input').fill(customer.apiKey);
     await page.locator('#key-submit').click();
     await expect.poll(() => page.locator('#picker').isVisible()).toBe(true);
+    // Another customer's terminal named in the address: not found, back to this customer's list.
+    await page.goto(`${base}/simulator?terminal=${other.terminals[0]!.id}`);
+    await expect.poll(() => page.locator('#picker-error').isVisible()).toBe(true);
+    expect(await page.locator('#picker-error').innerText()).toMatch(/no terminal/i);
+    expect(await page.locator('button[data-terminal]').count()).toBe(2);
+    expect(page.url()).toBe(`${base}/simulator`);
     await page.goto('about:blank');
   });
 

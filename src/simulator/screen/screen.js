@@ -33,6 +33,15 @@ async function loadConfig(/** @type {number} */ gen) {
       return config;
     } catch (e) {
       if (e instanceof KeyRefused) return askForKey(e.message);
+      if (e instanceof HttpError && e.status === 404) {
+        // Not a terminal of this key's customer (or gone): back to the choice.
+        history.replaceState(null, '', '/simulator');
+        void showPicker().then(() => {
+          $('picker-error').hidden = false;
+          $('picker-error').textContent = e.message;
+        });
+        return null;
+      }
       const detail = e instanceof Error ? e.message : String(e);
       setStatus('config-failed', detail);
       showMessage('config-failed', 'Configuration failed', `${detail}. Retrying…`);
