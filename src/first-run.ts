@@ -73,7 +73,8 @@ export function firstRunBanner(demo: DemoSecrets, base: string): string {
     `Terminal: ${demo.terminalId}`,
     '',
     `API reference:      ${base}/docs`,
-    `Terminal simulator: ${base}/simulator`,
+    // The key rides in the fragment, which browsers never send to a server; the page keeps it in the tab.
+    `Terminal simulator: ${base}/simulator#key=${encodeURIComponent(demo.apiKey)}`,
     '',
     '# 1. create a payment of 12.50 EUR (prints it and keeps its id in $TX)',
     `R=$(curl -sS -X POST ${q(terminalUrl)} ${key} -H 'Content-Type: application/json' -d ${q(body)}); echo "$R"; TX=$(echo "$R" | grep -o '"id":"[0-9]*"' | head -n1 | cut -d'"' -f4)`,

@@ -1,4 +1,4 @@
-import type { DeviceTransaction, EntryMode, Failure, TerminalConfig } from './terminal-model.js';
+import type { DeviceTransaction, EntryMode, Failure, TerminalConfig, TerminalOutcome } from './terminal-model.js';
 
 /** The simulator's only HTTP code: the device API over global fetch, every call with a timeout.
  * Failures are values: `offline` when no HTTP answer came (refused, reset, timed out), otherwise
@@ -10,6 +10,8 @@ export interface DeviceClientOptions {
   token: string;
   /** where the device API lives: `/device/v1`, or a sandbox simulator session's own mount */
   devicePath?: string;
+  /** sent with every call (a simulator session needs its customer's `API-Key` beside it) */
+  headers?: Record<string, string>;
   /** timeout of short calls (config, fetch, cancel) */
   timeoutMs?: number;
   /** timeout of the card report: the platform waits on the acquirer before it answers */
@@ -46,6 +48,16 @@ export class DeviceClient {
     return this.call<DeviceTransaction>('POST', `/transactions/${encodeURIComponent(id)}/card`, { body, signal, timeoutMs: this.cardTimeoutMs });
   }
 
+  /** Outcome mode: the card was presented to the terminal's own payment app. */
+  presented(id: string, entryMode: EntryMode, signal?: AbortSignal) {
+    return this.call<DeviceTransaction>('POST', `/transactions/${encodeURIComponent(id)}/presented`, { body: { entry_mode: entryMode }, signal });
+  }
+
+  /** Outcome mode: the payment app's answer; the platform answers the finished transaction. */
+  outcome(id: string, outcome: TerminalOutcome, signal?: AbortSignal) {
+    return this.call<DeviceTransaction>('POST', `/transactions/${encodeURIComponent(id)}/outcome`, { body: outcome, signal });
+  }
+
   cancel(id: string, signal?: AbortSignal) {
     return this.call<DeviceTransaction>('POST', `/transactions/${encodeURIComponent(id)}/cancel`, { body: {}, signal });
   }
@@ -59,6 +71,7 @@ export class DeviceClient {
       res = await fetch(this.base + path, {
         method,
         headers: {
+          ...this.options.headers,
           authorization: `Bearer ${this.options.token}`,
           accept: 'application/json',
           ...(o.body !== undefined && { 'content-type': 'application/json' }),

@@ -1,6 +1,6 @@
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { SANDBOX_CARDS } from '../acquirer/sandbox.js';
+import { SANDBOX_CARDS } from '../acquirer/test-cards.js';
 import { ENTRY_MODES, type EntryMode } from './terminal-model.js';
 
 /** What the terminal simulator asks its operator: which card, and how it is presented. */

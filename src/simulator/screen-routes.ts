@@ -1,78 +1,30 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import QRCode from 'qrcode';
 import { Type } from 'typebox';
-import { SANDBOX_CARDS } from '../acquirer/sandbox.js';
+import { EMV_APPLICATIONS, SANDBOX_CARDS } from '../acquirer/test-cards.js';
 import { deviceRoutesOf } from '../device-api/routes.js';
-import { err, ok, type Result } from '../domain/result.js';
 import type { Terminal } from '../domain/terminal.js';
-import { problem } from '../http/problem.js';
-import { hashSecret, newSecret } from '../secrets.js';
-import { DeviceAuth } from '../services/device-auth.js';
-import type { OnboardingService } from '../services/onboarding.js';
+import { problem, unwrap } from '../http/problem.js';
+import { installApiKeyAuth } from '../merchant-api/auth.js';
+import { SessionAuth, SimulatorSessions } from './sessions.js';
 
 /**
  * The terminal screen in the browser, at /simulator, in the sandbox environment only.
  *
+ * Who sees what: every /simulator/api/* call carries a customer's `API-Key` (401 missing, 403
+ * invalid, as the MerchantAPI) and sees only that customer's terminals; another customer's answers
+ * 404. The page (index.html) is public; it reads the key from the URL fragment, which browsers never
+ * send, and keeps it in the tab's sessionStorage.
+ *
  * Token safety: the page never sees a device token (only hashes are stored, so the platform could
- * not hand one out anyway). Choosing a terminal opens a simulator session: a random secret the
- * server keeps only as a SHA-256, bound to that one terminal, expiring after SESSION_IDLE_MS
- * without use, held by the page in memory only. It is accepted solely under
- * /simulator/api/device — the device API's own routes mounted a second time with a session
- * check instead of the token check — never on /device/v1. Sessions live in this process: after a
- * restart the page opens a new one by itself.
+ * not hand one out anyway). Choosing a terminal opens a simulator session (sessions.ts) for the
+ * key's customer and that one terminal. It is accepted solely under /simulator/api/device — the
+ * device API's own routes mounted a second time with a session check instead of the token check,
+ * and the API key beside it — never on /device/v1.
  */
-
-const SESSION_IDLE_MS = 30 * 60_000;
-const MAX_SESSIONS = 1_000;
-const SESSION_PREFIX = 'cpos_sim_';
-
-export class SimulatorSessions {
-  private readonly sessions = new Map<string, { terminalPk: number; expiresAt: number }>();
-
-  constructor(private readonly now: () => number) {}
-
-  open(terminalPk: number): { token: string; expires_in_s: number } {
-    const now = this.now();
-    for (const [hash, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(hash);
-    if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
-    const token = newSecret(SESSION_PREFIX);
-    this.sessions.set(hashSecret(token), { terminalPk, expiresAt: now + SESSION_IDLE_MS });
-    return { token, expires_in_s: SESSION_IDLE_MS / 1000 };
-  }
-
-  /** The terminal behind a live session; every use extends it. */
-  terminalOf(token: string): number | undefined {
-    const hash = hashSecret(token);
-    const s = this.sessions.get(hash);
-    const now = this.now();
-    if (!s || s.expiresAt <= now) {
-      this.sessions.delete(hash);
-      return undefined;
-    }
-    s.expiresAt = now + SESSION_IDLE_MS;
-    return s.terminalPk;
-  }
-}
-
-/** The device API's authentication, by simulator session instead of device token. */
-class SessionAuth extends DeviceAuth {
-  constructor(
-    private readonly sessions: SimulatorSessions,
-    private readonly terminals: OnboardingService,
-    now: () => number,
-  ) {
-    super(terminals.repo, now, 0);
-  }
-
-  override async authenticate(token: string): Promise<Result<Terminal, 'DEVICE_TOKEN_INVALID'>> {
-    const pk = this.sessions.terminalOf(token);
-    const terminal = pk === undefined ? undefined : await this.terminals.terminalByPk(pk);
-    return terminal ? ok(terminal) : err('DEVICE_TOKEN_INVALID', 'The simulator session is unknown or expired: choose the terminal again.');
-  }
-}
 
 // The page's files sit in src/simulator/screen/ and are read from there both when running from
 // src/ (tests) and from dist/simulator/ (tsc does not copy them): two levels up is the package root.
@@ -81,9 +33,14 @@ const ASSETS: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'screen.js': 'text/javascript; charset=utf-8',
   'screen.css': 'text/css; charset=utf-8',
+  'platform.js': 'text/javascript; charset=utf-8',
+  'payment-app.js': 'text/javascript; charset=utf-8',
+  'views.js': 'text/javascript; charset=utf-8',
 };
 
 const hide = { hide: true } as const;
+/** The picker lists at most this many of a customer's terminals (a fleet is driven by `terminal run`). */
+const MAX_LISTED = 500;
 const TerminalIdParams = Type.Object({ terminalId: Type.String() });
 
 function identifiers(t: Pick<Terminal, 'manufacturer' | 'model' | 'serial'>) {
@@ -105,7 +62,6 @@ export const simulatorScreen: FastifyPluginAsyncTypebox = async (app) => {
     }
     return body;
   };
-  const findTerminal = (id: string) => onboarding.terminalById(id);
 
   // Everything under this plugin stays out of the OpenAPI document, the mounted device API included.
   app.addHook('onRoute', (route) => {
@@ -116,45 +72,73 @@ export const simulatorScreen: FastifyPluginAsyncTypebox = async (app) => {
     reply.type(ASSETS['index.html']!).header('cache-control', 'no-store').send(asset('index.html'));
   app.get('/simulator', { schema: hide }, page);
   app.get('/simulator/', { schema: hide }, page);
-  for (const name of ['screen.js', 'screen.css']) {
+  for (const name of Object.keys(ASSETS).filter((n) => n !== 'index.html')) {
     app.get(`/simulator/${name}`, { schema: hide }, async (_request, reply) => reply.type(ASSETS[name]!).header('cache-control', 'no-cache').send(asset(name)));
   }
 
-  app.get('/simulator/api/terminals', { schema: hide }, async () => {
-    const terminals = await onboarding.listTerminals();
-    return terminals.map((t) => ({
-      id: t.id,
-      ...identifiers(t),
-      cloud_integration: t.cloud_integration,
-      merchant: { name: t.merchant.name },
-      store: { uuid: t.store.uuid, name: t.store.name },
-      last_seen: t.last_seen_at === null ? null : new Date(t.last_seen_at).toISOString(),
-    }));
-  });
+  await app.register(
+    async (scope) => {
+      const api = scope.withTypeProvider<TypeBoxTypeProvider>();
+      // The customer's key on every call, as the MerchantAPI checks it (401 missing, 403 invalid).
+      installApiKeyAuth(api, platform.apiKeys);
+      api.addHook('onRequest', async (request) => {
+        if (!request.url.startsWith('/simulator/api/device/')) return;
+        // A session is its customer's: presented with another customer's key, it is refused.
+        const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+        const session = token === undefined ? undefined : sessions.find(token);
+        if (session && session.customerId !== request.caller.customerId) {
+          throw problem('DEVICE_TOKEN_INVALID', 'This simulator session was opened with another customer\'s API key.');
+        }
+      });
+      const customerTerminal = async (customerId: number, id: string) => unwrap(await onboarding.customerTerminal(customerId, id));
 
-  app.get('/simulator/api/cards', { schema: hide }, async () =>
-    SANDBOX_CARDS.map((c) => ({ number: c.number, brand: c.brand, outcome: c.outcome, description: c.description })),
-  );
+      api.get('/terminals', { schema: hide }, async (request, reply) => {
+        const { total, terminals } = await onboarding.customerTerminals(request.caller.customerId, 0, MAX_LISTED);
+        reply.header('x-total-count', String(total));
+        return terminals.map((t) => ({
+          id: t.id,
+          ...identifiers(t),
+          cloud_integration: t.cloud_integration,
+          merchant: { name: t.merchant.name },
+          store: { uuid: t.store.uuid, name: t.store.name },
+          last_seen: t.last_seen_at === null ? null : new Date(t.last_seen_at).toISOString(),
+        }));
+      });
 
-  app.get('/simulator/api/terminals/:terminalId/qr.svg', { schema: { ...hide, params: TerminalIdParams } }, async (request, reply) => {
-    const t = await findTerminal(request.params.terminalId);
-    if (!t) throw problem('NOT_FOUND', `There is no terminal ${request.params.terminalId}.`);
-    const svg = await QRCode.toString(JSON.stringify(identifiers(t)), { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
-    return reply.type('image/svg+xml').header('cache-control', 'no-cache').send(svg);
-  });
+      // What the page's own payment app needs to decide like the sandbox acquirer (test-cards.ts).
+      api.get('/cards', { schema: hide }, async () =>
+        SANDBOX_CARDS.map((c) => ({
+          number: c.number,
+          last4: c.number.slice(-4),
+          brand: c.brand,
+          outcome: c.outcome,
+          ...(c.decline_reason && { decline_reason: c.decline_reason }),
+          slow: c.behaviour === 'SLOW_APPROVE',
+          emv: EMV_APPLICATIONS[c.brand] ?? null,
+          description: c.description,
+        })),
+      );
 
-  app.post(
-    '/simulator/api/sessions',
-    { schema: { ...hide, body: Type.Object({ terminal: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }) } },
-    async (request, reply) => {
-      const t = await findTerminal(request.body.terminal);
-      if (!t) throw problem('NOT_FOUND', `There is no terminal ${request.body.terminal}.`);
-      const session = sessions.open(t.pk);
-      return reply.code(201).header('cache-control', 'no-store').send({ ...session, terminal: { id: t.id, ...identifiers(t) } });
+      api.get('/terminals/:terminalId/qr.svg', { schema: { ...hide, params: TerminalIdParams } }, async (request, reply) => {
+        const t = await customerTerminal(request.caller.customerId, request.params.terminalId);
+        const svg = await QRCode.toString(JSON.stringify(identifiers(t)), { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
+        return reply.type('image/svg+xml').header('cache-control', 'no-cache').send(svg);
+      });
+
+      api.post(
+        '/sessions',
+        { schema: { ...hide, body: Type.Object({ terminal: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }) } },
+        async (request, reply) => {
+          const t = await customerTerminal(request.caller.customerId, request.body.terminal);
+          const session = sessions.open(request.caller.customerId, t.pk);
+          return reply.code(201).header('cache-control', 'no-store').send({ ...session, terminal: { id: t.id, ...identifiers(t) } });
+        },
+      );
+
+      await api.register(deviceRoutesOf(platform, new SessionAuth(sessions, onboarding, platform.now)), { prefix: '/device' });
     },
+    { prefix: '/simulator/api' },
   );
-
-  await app.register(deviceRoutesOf(platform, new SessionAuth(sessions, onboarding, platform.now)), { prefix: '/simulator/api/device' });
 };
 
 export default simulatorScreen;

@@ -5,7 +5,7 @@
  * while waiting for the card, keeping an unreported card result — is unit-tested directly.
  */
 
-import { type EntryMode, type TerminalConfig, type DeviceTransaction, type PresentedCard, type CardReport, type PendingRecord, type Phase, type AppOptions, type AppState, type Failure, type AppEvent, type Notice, type Effect, type Step, type Status } from './terminal-model.js';
+import type { AppEvent, AppOptions, AppState, CardReport, DeviceTransaction, Effect, Failure, PendingRecord, Phase, Status, Step, TerminalConfig, TerminalOutcome } from './terminal-model.js';
 
 export function initialState(options: AppOptions): AppState {
   return { seq: 0, options, phase: { kind: 'stopped_before_start' } };
@@ -47,6 +47,22 @@ export function pendingRecord(terminalId: string, report: CardReport, at: Date):
   };
 }
 
+/** In outcome mode, the payment app's answer is kept too: it holds no card number, and a restarted
+ * terminal reports it again if the platform never got it. */
+export function outcomeRecord(terminalId: string, t: DeviceTransaction, outcome: TerminalOutcome, at: Date): PendingRecord {
+  return {
+    version: 1,
+    terminal_id: terminalId,
+    transaction_id: t.id,
+    type: t.type,
+    amount: t.amount,
+    entry_mode: outcome.entry_mode,
+    card_last4: outcome.card.last4,
+    presented_at: at.toISOString(),
+    outcome,
+  };
+}
+
 /** Finished = the platform will not change the outcome any more from the terminal's side. */
 export function isFinished(t: DeviceTransaction): boolean {
   return t.result !== undefined || t.status === 'CANCELLED';
@@ -74,14 +90,34 @@ function done(state: AppState, config: TerminalConfig, finished: DeviceTransacti
   return to(state, { kind: 'idle', failures: 0 }, [...extra, pollEffect(config)], config);
 }
 
+/** The card is in: to the platform (card route), or, in outcome mode, `presented` first and then the
+ * terminal's own payment app. */
+function presentCard(state: AppState, config: TerminalConfig, report: CardReport, before: Effect[] = []): Step {
+  if (state.options.outcome_mode) {
+    return to(state, { kind: 'presenting', report, failures: 0 }, [...before, { type: 'REPORT_PRESENTED', transaction_id: report.transaction.id, entry_mode: report.card.entry_mode }], config);
+  }
+  return to(state, { kind: 'reporting', report, failures: 0, saved: false }, [...before, { type: 'REPORT_CARD', report }], config);
+}
+
+/** The platform refused what the terminal said about the card (not a cancellation): the payment is
+ * still open, so another card is asked for, or with `--card` the payment is cancelled on the terminal. */
+function cardRefused(state: AppState, t: DeviceTransaction, reason: string, before: Effect[]): Step {
+  const message: Effect = { type: 'NOTIFY', notice: { kind: 'message', text: `card refused: ${reason}` } };
+  if (state.options.auto_card) {
+    return to(state, { kind: 'cancelling', transaction: t, failures: 0 }, [...before, message, { type: 'CANCEL_ON_TERMINAL', transaction_id: t.id }]);
+  }
+  const interval = state.config?.poll_interval_ms ?? 2000;
+  return to(state, { kind: 'awaiting_card', transaction: t, failures: 0 }, [...before, message, { type: 'ASK_CARD', transaction: t }, { type: 'SLEEP', ms: interval }]);
+}
+
+const retryable = (f: Failure) => f.offline || f.status >= 500;
+const cancelledMeanwhile = (f: Failure) => !f.offline && (f.status === 409 || f.status === 404);
+
 /** A new transaction on screen: ask for the card (or present the `--card` one) and watch for a cancellation. */
 function showTransaction(state: AppState, config: TerminalConfig, t: DeviceTransaction): Step {
   const notice: Effect = { type: 'NOTIFY', notice: { kind: 'transaction', transaction: t } };
   const auto = state.options.auto_card;
-  if (auto) {
-    const report = { transaction: t, card: auto };
-    return to(state, { kind: 'reporting', report, failures: 0, saved: false }, [notice, { type: 'REPORT_CARD', report }], config);
-  }
+  if (auto) return presentCard(state, config, { transaction: t, card: auto }, [notice]);
   return to(state, { kind: 'awaiting_card', transaction: t, failures: 0 }, [
     notice,
     { type: 'ASK_CARD', transaction: t },
@@ -130,6 +166,11 @@ export function step(state: AppState, event: AppEvent): Step {
         const clear: Effect = { type: 'CLEAR_PENDING', transaction_id: p.record.transaction_id };
         const t = event.transaction;
         if (t && isFinished(t)) return done(state, config, t, [clear, { type: 'NOTIFY', notice: { kind: 'outcome', transaction: t } }]);
+        const kept = p.record.outcome;
+        if (t && kept) {
+          // The payment app decided before the restart, the platform never heard: report it now.
+          return to(state, { kind: 'reporting_outcome', transaction: t, outcome: kept, failures: 0, saved: true }, [{ type: 'REPORT_OUTCOME', transaction_id: t.id, outcome: kept }]);
+        }
         // Not finished: the card never reached the platform. Its number was not kept, so the
         // transaction comes back through `next` and the card is asked for again.
         return to(state, { kind: 'idle', failures: 0 }, [
@@ -169,10 +210,7 @@ export function step(state: AppState, event: AppEvent): Step {
     case 'awaiting_card': {
       if (!config) return stay;
       const t = p.transaction;
-      if (event.type === 'CARD_CHOSEN') {
-        const report = { transaction: t, card: event.card };
-        return to(state, { kind: 'reporting', report, failures: 0, saved: false }, [{ type: 'REPORT_CARD', report }]);
-      }
+      if (event.type === 'CARD_CHOSEN') return presentCard(state, config, { transaction: t, card: event.card });
       if (event.type === 'OPERATOR_CANCELLED') {
         return to(state, { kind: 'cancelling', transaction: t, failures: 0 }, [{ type: 'CANCEL_ON_TERMINAL', transaction_id: t.id }]);
       }
@@ -202,27 +240,18 @@ export function step(state: AppState, event: AppEvent): Step {
       }
       if (event.type === 'CARD_REPORT_FAILED') {
         const f = event.failure;
-        if (f.offline || f.status >= 500) {
+        if (retryable(f)) {
           // Nobody knows whether the platform got the card: keep the report and send it again.
           const failures = p.failures + 1;
           const save: Effect[] = p.saved ? [] : [{ type: 'SAVE_PENDING', record: pendingRecord(config.terminal.id, r, new Date()) }];
           return to(state, { ...p, failures, saved: true, reason: f.reason }, [...save, { type: 'SLEEP', ms: backoff(o, failures) }]);
         }
-        if (f.status === 409 || f.status === 404) {
+        if (cancelledMeanwhile(f)) {
           const cancelled = { ...r.transaction, status: 'CANCELLED' };
           return done(state, config, cancelled, [...clear, { type: 'NOTIFY', notice: { kind: 'cancelled', transaction: cancelled, by: 'platform' } }]);
         }
         // Refused card (expired, not Luhn-valid, …): the transaction is still open.
-        const message: Effect = { type: 'NOTIFY', notice: { kind: 'message', text: `card refused: ${f.reason}` } };
-        if (o.auto_card) {
-          return to(state, { kind: 'cancelling', transaction: r.transaction, failures: 0 }, [...clear, message, { type: 'CANCEL_ON_TERMINAL', transaction_id: r.transaction.id }]);
-        }
-        return to(state, { kind: 'awaiting_card', transaction: r.transaction, failures: 0 }, [
-          ...clear,
-          message,
-          { type: 'ASK_CARD', transaction: r.transaction },
-          { type: 'SLEEP', ms: config.poll_interval_ms },
-        ]);
+        return cardRefused(state, r.transaction, f.reason, clear);
       }
       if (event.type === 'TIMER') return to(state, p, [{ type: 'REPORT_CARD', report: r }]);
       return stay;
@@ -245,6 +274,63 @@ export function step(state: AppState, event: AppEvent): Step {
         return to(state, { ...p, failures, reason: f.reason }, [{ type: 'SLEEP', ms: backoff(o, failures) }]);
       }
       if (event.type === 'TIMER') return to(state, p, [{ type: 'CANCEL_ON_TERMINAL', transaction_id: p.transaction.id }]);
+      return stay;
+    }
+
+    case 'presenting': {
+      if (!config) return stay;
+      const r = p.report;
+      if (event.type === 'PRESENTED_REPORTED') {
+        const t = event.transaction;
+        if (isFinished(t)) return done(state, config, t, [{ type: 'NOTIFY', notice: { kind: 'outcome', transaction: t } }]);
+        return to(state, { kind: 'authorizing', report: { ...r, transaction: t }, failures: 0 }, [{ type: 'AUTHORIZE_LOCALLY', report: { ...r, transaction: t } }]);
+      }
+      if (event.type === 'PRESENTED_REPORT_FAILED') {
+        const f = event.failure;
+        if (retryable(f)) {
+          // The payment app has not asked its acquirer yet: nothing to keep, just say it again.
+          const failures = p.failures + 1;
+          return to(state, { ...p, failures, reason: f.reason }, [{ type: 'SLEEP', ms: backoff(o, failures) }]);
+        }
+        if (cancelledMeanwhile(f)) {
+          const cancelled = { ...r.transaction, status: 'CANCELLED' };
+          return done(state, config, cancelled, [{ type: 'NOTIFY', notice: { kind: 'cancelled', transaction: cancelled, by: 'platform' } }]);
+        }
+        return cardRefused(state, r.transaction, f.reason, []);
+      }
+      if (event.type === 'TIMER') return to(state, p, [{ type: 'REPORT_PRESENTED', transaction_id: r.transaction.id, entry_mode: r.card.entry_mode }]);
+      return stay;
+    }
+
+    case 'authorizing':
+      if (event.type === 'AUTHORIZED_LOCALLY') {
+        const t = p.report.transaction;
+        return to(state, { kind: 'reporting_outcome', transaction: t, outcome: event.outcome, failures: 0, saved: false }, [
+          { type: 'REPORT_OUTCOME', transaction_id: t.id, outcome: event.outcome },
+        ]);
+      }
+      return stay;
+
+    case 'reporting_outcome': {
+      if (!config) return stay;
+      const clear: Effect[] = p.saved ? [{ type: 'CLEAR_PENDING', transaction_id: p.transaction.id }] : [];
+      if (event.type === 'OUTCOME_REPORTED') {
+        return done(state, config, event.transaction, [...clear, { type: 'NOTIFY', notice: { kind: 'outcome', transaction: event.transaction } }]);
+      }
+      if (event.type === 'OUTCOME_REPORT_FAILED') {
+        const f = event.failure;
+        if (retryable(f)) {
+          const failures = p.failures + 1;
+          const save: Effect[] = p.saved ? [] : [{ type: 'SAVE_PENDING', record: outcomeRecord(config.terminal.id, p.transaction, p.outcome, new Date()) }];
+          return to(state, { ...p, failures, saved: true, reason: f.reason }, [...save, { type: 'SLEEP', ms: backoff(o, failures) }]);
+        }
+        // Cancelled meanwhile, or refused: the platform did not record it, so an approval must not
+        // stand. A real payment app reverses it with its acquirer; the simulator says so.
+        const cancelled = { ...p.transaction, status: 'CANCELLED' };
+        const reversal = p.outcome.result === 'APPROVED' ? ': the payment app reverses the approval' : '';
+        return done(state, config, cancelled, [...clear, { type: 'NOTIFY', notice: { kind: 'message', text: `outcome not recorded (${f.reason})${reversal}` } }]);
+      }
+      if (event.type === 'TIMER') return to(state, p, [{ type: 'REPORT_OUTCOME', transaction_id: p.transaction.id, outcome: p.outcome }]);
       return stay;
     }
 

@@ -1,10 +1,12 @@
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import QRCode from 'qrcode';
-import { SANDBOX_CARDS } from '../acquirer/sandbox.js';
+import { SANDBOX_CARDS } from '../acquirer/test-cards.js';
 import { DeviceClient } from './device-client.js';
 import { DEFAULT_CARD, defaultExpiry, formatAmount, LineReader, parseCardAnswer, parseEntryMode } from './operator-prompt.js';
 import { DEFAULT_STATE_DIR, PendingStore } from './pending-store.js';
+import { authorizeLocally } from './payment-app.js';
+import { sandboxSession } from './sandbox-session.js';
 import { initialState, statusOf, step } from './terminal-app.js';
 import { type AppEvent, type AppState, type DeviceTransaction, type Effect, ENTRY_MODES, type EntryMode, type Notice, type PresentedCard } from './terminal-model.js';
 
@@ -20,17 +22,21 @@ export interface TerminalIo {
 export const TERMINAL_USAGE = `usage: cloudpos terminal <run|qr> [options]
 
   run --server URL --token DEVICE_TOKEN [--card NUMBER] [--entry CONTACTLESS|CHIP|SWIPE] [--once] [--state DIR]
-      [--terminal ID]
+      [--outcome] [--api-key KEY --terminal ID]
       behaves like the terminal app: loads its configuration, polls for payments, asks for a test
       card (or presents --card by itself) and prints the receipt. --once stops after one finished
       transaction: exit 0 when approved, 1 otherwise. A card result that could not be reported is
       kept in --state DIR (default ${DEFAULT_STATE_DIR}) and sent when the server is back.
+      --outcome plays a terminal with its own payment app: the card never leaves the terminal; the
+      app decides by the sandbox's test-card table and reports presented + outcome (works against
+      a production server).
   qr --token DEVICE_TOKEN [--server URL]
       prints the identifiers JSON the terminal's QR code carries.
 
 --server defaults to http://localhost:8080; --token may come from CLOUDPOS_DEVICE_TOKEN instead
 (a token on the command line is visible to other users of the machine). Without a token, against a
-sandbox server, run acts as the sandbox's only terminal (or --terminal ID) through a simulator session.`;
+sandbox server, run takes a customer's --api-key (or CLOUDPOS_API_KEY) and acts as that customer's
+only terminal (or --terminal ID) through a simulator session.`;
 
 const OPTIONS = {
   server: { type: 'string' },
@@ -42,6 +48,8 @@ const OPTIONS = {
   state: { type: 'string' },
   'retry-ms': { type: 'string' },
   terminal: { type: 'string' },
+  outcome: { type: 'boolean' },
+  'api-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -57,6 +65,8 @@ interface RunOptions {
   server: string;
   token: string;
   devicePath?: string;
+  headers?: Record<string, string>;
+  outcome: boolean;
   card?: PresentedCard;
   entry?: EntryMode;
   expiry: string;
@@ -67,9 +77,9 @@ interface RunOptions {
 
 /** The I/O shell around the pure state machine: carries out its effects and draws its state. */
 export async function runTerminal(o: RunOptions, io: TerminalIo): Promise<number> {
-  const client = new DeviceClient({ server: o.server, token: o.token, ...(o.devicePath && { devicePath: o.devicePath }) });
+  const client = new DeviceClient({ server: o.server, token: o.token, ...(o.devicePath && { devicePath: o.devicePath }), ...(o.headers && { headers: o.headers }) });
   const pending = new PendingStore(o.stateDir);
-  let state: AppState = initialState({ once: o.once, retry_base_ms: o.retryBaseMs, retry_max_ms: Math.max(o.retryBaseMs, 10_000), ...(o.card && { auto_card: o.card }) });
+  let state: AppState = initialState({ once: o.once, outcome_mode: o.outcome, retry_base_ms: o.retryBaseMs, retry_max_ms: Math.max(o.retryBaseMs, 10_000), ...(o.card && { auto_card: o.card }) });
   let scope = new AbortController();
   let reader: LineReader | undefined;
   let lastStatus = '';
@@ -196,6 +206,24 @@ export async function runTerminal(o: RunOptions, io: TerminalIo): Promise<number
           answer(a.ok ? { type: 'CARD_REPORTED', transaction: a.value } : { type: 'CARD_REPORT_FAILED', failure: a.failure }),
         );
         return;
+      case 'REPORT_PRESENTED':
+        void client.presented(e.transaction_id, e.entry_mode, signal).then((a) =>
+          answer(a.ok ? { type: 'PRESENTED_REPORTED', transaction: a.value } : { type: 'PRESENTED_REPORT_FAILED', failure: a.failure }),
+        );
+        return;
+      case 'AUTHORIZE_LOCALLY':
+        void authorizeLocally(e.report).then((outcome) => {
+          const c = outcome.card;
+          io.out(`payment app: ${outcome.result}${outcome.authorization_code ? ` (authorization ${outcome.authorization_code})` : ''}${outcome.decline_reason ? ` (${outcome.decline_reason})` : ''} · ${c.brand} ****${c.last4}`);
+          answer({ type: 'AUTHORIZED_LOCALLY', outcome });
+        });
+        return;
+      case 'REPORT_OUTCOME':
+        // Like a card report, never abandoned halfway.
+        void client.outcome(e.transaction_id, e.outcome).then((a) =>
+          answer(a.ok ? { type: 'OUTCOME_REPORTED', transaction: a.value } : { type: 'OUTCOME_REPORT_FAILED', failure: a.failure }),
+        );
+        return;
       case 'CANCEL_ON_TERMINAL':
         void client.cancel(e.transaction_id).then((a) =>
           answer(a.ok ? { type: 'TERMINAL_CANCEL_DONE', transaction: a.value } : { type: 'TERMINAL_CANCEL_FAILED', failure: a.failure }),
@@ -227,7 +255,7 @@ export async function runTerminal(o: RunOptions, io: TerminalIo): Promise<number
   };
 
   const onSignal = () => {
-    if (state.phase.kind === 'reporting') io.err('stopping with a card result not reported yet: it is kept on disk (without the card number)');
+    if (state.phase.kind === 'reporting' || state.phase.kind === 'reporting_outcome') io.err('stopping with a card result not reported yet: it is kept on disk (without the card number)');
     finish(130);
   };
   process.once('SIGINT', onSignal);
@@ -264,12 +292,12 @@ export async function runTerminalCommand(argv: string[], io: TerminalIo, env: Re
     return 2;
   };
   if (!/^https?:\/\/[^\s]+$/.test(server)) return usage(`--server must be an http(s) URL, not ${JSON.stringify(server)}`);
-  let session: { token: string; devicePath: string } | undefined;
+  let session: { token: string; devicePath: string; headers: Record<string, string> } | undefined;
   if (!token) {
     if (action === 'qr') return usage('--token is required (the device token issued when the terminal was registered)');
-    const opened = await sandboxSession(server, values.terminal);
+    const opened = await sandboxSession(server, values['api-key'] ?? env.CLOUDPOS_API_KEY, values.terminal);
     if (typeof opened === 'string') return usage(opened);
-    session = opened;
+    session = { token: opened.token, devicePath: opened.devicePath, headers: opened.headers };
     io.out(`no --token: acting as sandbox terminal ${opened.terminalId} through a simulator session`);
   }
 
@@ -302,33 +330,7 @@ export async function runTerminalCommand(argv: string[], io: TerminalIo, env: Re
   const retry = values['retry-ms'] === undefined ? 500 : Number(values['retry-ms']);
   if (!Number.isInteger(retry) || retry < 10) return usage('--retry-ms must be a whole number of milliseconds, at least 10');
   return runTerminal(
-    { server, ...(session ?? { token: token! }), ...(card && { card }), ...(entry && { entry }), expiry, once: values.once ?? false, stateDir: values.state ?? DEFAULT_STATE_DIR, retryBaseMs: retry },
+    { server, ...(session ?? { token: token! }), outcome: values.outcome ?? false, ...(card && { card }), ...(entry && { entry }), expiry, once: values.once ?? false, stateDir: values.state ?? DEFAULT_STATE_DIR, retryBaseMs: retry },
     io,
   );
-}
-
-/** A sandbox lets a terminal be simulated without its device token (which only the operator saw):
- * the platform opens a session for one of its terminals, as it does for the browser screen. */
-async function sandboxSession(server: string, wanted?: string): Promise<{ token: string; devicePath: string; terminalId: string } | string> {
-  const base = server.replace(/\/+$/, '');
-  const noToken = '--token is required (the device token issued when the terminal was registered)';
-  try {
-    const list = await fetch(`${base}/simulator/api/terminals`, { signal: AbortSignal.timeout(10_000) });
-    if (list.status === 404) return `${noToken}: ${server} is not a sandbox, so it opens no simulator sessions`;
-    if (!list.ok) return `${noToken}: ${server} answered ${list.status}`;
-    const terminals = (await list.json()) as Array<{ id: string }>;
-    const chosen = wanted ?? (terminals.length === 1 ? terminals[0]!.id : undefined);
-    if (!chosen) return `${noToken}, or --terminal ID to pick one of the sandbox's terminals: ${terminals.map((t) => t.id).join(', ') || '(none registered)'}`;
-    const res = await fetch(`${base}/simulator/api/sessions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ terminal: chosen }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!res.ok) return `no simulator session for terminal ${chosen}: ${res.status} ${((await res.json().catch(() => ({}))) as { detail?: string }).detail ?? ''}`;
-    const body = (await res.json()) as { token: string; terminal: { id: string } };
-    return { token: body.token, devicePath: '/simulator/api/device', terminalId: body.terminal.id };
-  } catch (e) {
-    return `${noToken}: ${server} cannot be reached (${(e as Error).message})`;
-  }
 }

@@ -36,6 +36,18 @@ export interface CardReport {
   card: PresentedCard;
 }
 
+export type CardholderVerification = 'NO_CVM' | 'PIN' | 'SIGNATURE' | 'CDCVM';
+
+/** What a terminal's own payment app reports through `POST …/outcome`: never the card number. */
+export interface TerminalOutcome {
+  result: 'APPROVED' | 'DECLINED';
+  entry_mode: EntryMode;
+  card: { brand: string; last4: string };
+  authorization_code?: string;
+  emv?: { aid?: string; application_label?: string; cvm?: CardholderVerification };
+  decline_reason?: string;
+}
+
 /** What may be written to disk about a card result not yet reported: never the full number. */
 export interface PendingRecord {
   version: 1;
@@ -46,6 +58,9 @@ export interface PendingRecord {
   entry_mode: EntryMode;
   card_last4: string;
   presented_at: string;
+  /** in outcome mode, the payment app's answer (safe to keep: brand and last four only), reported
+   * again after a restart */
+  outcome?: TerminalOutcome;
 }
 
 export type Phase =
@@ -57,12 +72,21 @@ export type Phase =
   | { kind: 'idle'; failures: number; reason?: string }
   | { kind: 'awaiting_card'; transaction: DeviceTransaction; failures: number; reason?: string }
   | { kind: 'reporting'; report: CardReport; failures: number; saved: boolean; reason?: string }
+  /** outcome mode: telling the platform the card was presented (the payment app has not asked its acquirer yet) */
+  | { kind: 'presenting'; report: CardReport; failures: number; reason?: string }
+  /** outcome mode: the payment app asks its acquirer (here: the sandbox's test-card table) */
+  | { kind: 'authorizing'; report: CardReport; failures: number }
+  /** outcome mode: reporting the payment app's answer */
+  | { kind: 'reporting_outcome'; transaction: DeviceTransaction; outcome: TerminalOutcome; failures: number; saved: boolean; reason?: string }
   | { kind: 'cancelling'; transaction: DeviceTransaction; failures: number; reason?: string }
   | { kind: 'stopped'; exit_code: number };
 
 export interface AppOptions {
   /** present this card to every payment by itself (`--card`) */
   auto_card?: PresentedCard;
+  /** the terminal's own payment app decides and reports `presented` + `outcome` (`--outcome`);
+   * otherwise the card goes to the platform, which asks the acquirer */
+  outcome_mode?: boolean;
   /** stop after one finished transaction (`--once`) */
   once: boolean;
   /** backoff of retries: base, doubled per failure, capped */
@@ -94,6 +118,11 @@ export type AppEvent =
   | { type: 'OPERATOR_CANCELLED' }
   | { type: 'CARD_REPORTED'; transaction: DeviceTransaction }
   | { type: 'CARD_REPORT_FAILED'; failure: Failure }
+  | { type: 'PRESENTED_REPORTED'; transaction: DeviceTransaction }
+  | { type: 'PRESENTED_REPORT_FAILED'; failure: Failure }
+  | { type: 'AUTHORIZED_LOCALLY'; outcome: TerminalOutcome }
+  | { type: 'OUTCOME_REPORTED'; transaction: DeviceTransaction }
+  | { type: 'OUTCOME_REPORT_FAILED'; failure: Failure }
   | { type: 'TERMINAL_CANCEL_DONE'; transaction: DeviceTransaction | null }
   | { type: 'TERMINAL_CANCEL_FAILED'; failure: Failure };
 
@@ -112,6 +141,10 @@ export type Effect =
   | { type: 'ASK_CARD'; transaction: DeviceTransaction }
   | { type: 'REPORT_CARD'; report: CardReport }
   | { type: 'CANCEL_ON_TERMINAL'; transaction_id: string }
+  | { type: 'REPORT_PRESENTED'; transaction_id: string; entry_mode: EntryMode }
+  /** the payment app decides; answers AUTHORIZED_LOCALLY (never dropped: an authorization is not abandoned) */
+  | { type: 'AUTHORIZE_LOCALLY'; report: CardReport }
+  | { type: 'REPORT_OUTCOME'; transaction_id: string; outcome: TerminalOutcome }
   /** dispatch TIMER after ms (dropped when the phase changed meanwhile) */
   | { type: 'SLEEP'; ms: number }
   | { type: 'SAVE_PENDING'; record: PendingRecord }

@@ -208,7 +208,7 @@ describeEachStore('generated bad input on every write route', (dialect) => {
       { name: 'release', method: 'POST', segments: ['terminals', t.id, 'transactions', preId, 'release'], params: [1, 3], body: {}, headers: merchant },
       { name: 'card', method: 'POST', segments: ['device', 'v1', 'transactions', open, 'card'], params: [3], body: { entry_mode: 'CHIP', card: { number: '4111111111111111', expiry: '12/39' } }, required: [['entry_mode'], ['card'], ['card', 'number'], ['card', 'expiry']], headers: { authorization: `Bearer ${c.terminals[1]!.deviceToken}` } },
       { name: 'device cancel', method: 'POST', segments: ['device', 'v1', 'transactions', open, 'cancel'], params: [3], body: {}, headers: { authorization: `Bearer ${c.terminals[1]!.deviceToken}` } },
-      { name: 'simulator session', method: 'POST', segments: ['simulator', 'api', 'sessions'], params: [], body: { terminal: 'NOPE-NOPE-NOPE' }, required: [['terminal']], headers: {} },
+      { name: 'simulator session', method: 'POST', segments: ['simulator', 'api', 'sessions'], params: [], body: { terminal: 'NOPE-NOPE-NOPE' }, required: [['terminal']], headers: merchant },
     ].map((r) => ({ ...r, headers: r.headers ?? device })) as WriteRoute[];
   };
 

@@ -70,19 +70,64 @@ describe('cloudpos terminal run against a real server', () => {
   };
   const status = async (i: number, id: string) => (await api()('GET', `/terminals/${terminal(i).id}/transactions/${id}`)).json();
 
-  it('runs without a device token against a sandbox, as the terminal --terminal names', async () => {
+  it("runs without a device token against a sandbox with the customer's API key, as the terminal --terminal names", async () => {
     const base = ['terminal', 'run', '--server', `http://127.0.0.1:${port}`, '--state', stateDir, '--card', '4111111111111111', '--once'];
-    // Four terminals: it must be told which one to be.
-    const ambiguous = spawnCloudpos(base, {});
-    running.push(ambiguous);
-    expect(await ambiguous.exit).toBe(2);
+    const stranger = await onboard(app);
+    const spawnOf = (args: string[], env: Record<string, string>) => {
+      const p = spawnCloudpos(args, { CLOUDPOS_DEVICE_TOKEN: '', CLOUDPOS_API_KEY: '', ...env });
+      running.push(p);
+      return p;
+    };
+    // Neither a token nor a key: a usage error that says what to give. A bad key: refused by the
+    // server. Another customer's key does not reach this customer's terminal. And with four
+    // terminals it must be told which one to be, from this customer's only.
+    const bare = spawnOf(base, {});
+    const refused = spawnOf([...base, '--api-key', 'cpos_key_nope'], {});
+    const foreign = spawnOf([...base, '--terminal', terminal(3).id], { CLOUDPOS_API_KEY: stranger.apiKey });
+    const ambiguous = spawnOf(base, { CLOUDPOS_API_KEY: customer.apiKey });
+    expect(await Promise.all([bare.exit, refused.exit, foreign.exit, ambiguous.exit])).toEqual([2, 2, 2, 2]);
+    expect(bare.output()).toMatch(/--api-key/);
+    expect(bare.output()).toMatch(/CLOUDPOS_API_KEY/);
+    expect(refused.output()).toMatch(/--api-key was refused .*: 403/);
+    expect(foreign.output()).toMatch(/no simulator session for terminal .*: 404/);
     expect(ambiguous.output()).toContain(terminal(3).id);
-    const sim = spawnCloudpos([...base, '--terminal', terminal(3).id.toLowerCase()], {});
+    expect(ambiguous.output()).not.toContain(stranger.terminals[0]!.id);
+    const sim = spawnCloudpos([...base, '--api-key', customer.apiKey, '--terminal', terminal(3).id.toLowerCase()], { CLOUDPOS_DEVICE_TOKEN: '' });
     running.push(sim);
     await sim.waitFor(/connected · polling/);
     const id = await pay(3, 3.5, 'cli-session');
     expect(await sim.exit).toBe(0);
     expect(await status(3, id)).toMatchObject({ status: 'CLEARED', result: 'APPROVED' });
+  }, 60_000);
+
+  it('--outcome --once: the payment app decides by the test-card table and reports presented + outcome; the platform never sees the card', async () => {
+    const sim = simulator(0, ['--outcome', '--card', '4111111111111111', '--entry', 'CHIP', '--once']);
+    await sim.waitFor(/connected · polling/);
+    const id = await pay(0, 60, 'cli-outcome');
+    expect(await sim.exit).toBe(0);
+    expect(sim.output()).toMatch(/payment app: APPROVED \(authorization [A-Z0-9]{6}\) · VISA \*{4}1111/);
+    expect(sim.output()).toMatch(/PAYMENT ACCEPTED/);
+    expect(acquirer.calls.get(id)).toBeUndefined();
+    const paid = await status(0, id);
+    expect(paid).toMatchObject({ status: 'CLEARED', result: 'APPROVED', brand: 'VISA' });
+    expect(paid.receipt).toContain('A0000000031010');
+    const events = await db.store.db.selectFrom('transaction_events').selectAll().where('transaction_id', '=', id).orderBy('id').execute();
+    expect(events.filter((e) => e.to_stage === 'CARD_PRESENTED')).toHaveLength(1);
+
+    // Declined by the table (and any other Luhn-valid card for an amount ending in 51): exit 1.
+    const declined = simulator(1, ['--outcome', '--card', '4000000000009995', '--once']);
+    await declined.waitFor(/connected · polling/);
+    const no = await pay(1, 4, 'cli-outcome-declined');
+    expect(await declined.exit).toBe(1);
+    expect(declined.output()).toMatch(/payment app: DECLINED \(INSUFFICIENT_FUNDS\)/);
+    expect(await status(1, no)).toMatchObject({ status: 'CANCELLED', result: 'DECLINED' });
+    const other = simulator(1, ['--outcome', '--card', '4242424242424242', '--once']);
+    await other.waitFor(/connected · polling/);
+    const fifty = await pay(1, 10.51, 'cli-outcome-51');
+    expect(await other.exit).toBe(1);
+    expect(other.output()).toMatch(/DO_NOT_HONOUR/);
+    expect(await status(1, fifty)).toMatchObject({ status: 'CANCELLED', result: 'DECLINED' });
+    expect(acquirer.calls.get(no)).toBeUndefined();
   });
 
   it('approves with --card 4111111111111111 --once: exit 0, the receipt printed, CLEARED/APPROVED', async () => {
@@ -186,5 +231,39 @@ describe('cloudpos terminal qr', () => {
     const bad = spawnCloudpos(['terminal', 'qr', '--server', `http://127.0.0.1:${port}`, '--token', 'cpos_dev_nope']);
     expect(await bad.exit).toBe(1);
     expect(bad.output()).toMatch(/configuration failed: 403/);
+  });
+});
+
+describe('cloudpos terminal run --outcome against a production server', () => {
+  let db: TestDatabase;
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    db = await createTestDatabase('sqlite');
+    const config = loadConfig({ LOG_LEVEL: 'silent', CLOUDPOS_ENV: 'production', PUBLIC_URL: 'https://pay.example.com', POLL_INTERVAL_MS: '200', LONG_POLL_MAX_S: '5', DATABASE_URL: db.url });
+    app = await buildApp({ config, store: db.store });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await app.close();
+    await db.drop();
+  });
+
+  it('pays with the device token, no simulator session and no card data', async () => {
+    const c = await onboard(app);
+    const t = c.terminals[0]!;
+    const port = (app.server.address() as { port: number }).port;
+    const created = await merchantApi(app, c.apiKey)('POST', `/terminals/${t.id}/transactions`, { type: 'PURCHASE', merchant_order_reference: 'prod-1', amount: { value: 4.5, currency: 'EUR' } });
+    expect(created.statusCode).toBe(201);
+    const sim = spawnCloudpos(['terminal', 'run', '--server', `http://127.0.0.1:${port}`, '--outcome', '--card', '5555555555554444', '--once', '--retry-ms', '100'], { CLOUDPOS_DEVICE_TOKEN: t.deviceToken });
+    expect(await sim.exit).toBe(0);
+    expect(sim.output()).toContain('PAYMENT ACCEPTED');
+    const paid = (await merchantApi(app, c.apiKey)('GET', `/terminals/${t.id}/transactions/${created.json().id}`)).json();
+    expect(paid).toMatchObject({ status: 'CLEARED', result: 'APPROVED', brand: 'MASTERCARD' });
+    // Without --outcome the card route is refused there: the run does not pay.
+    const card = spawnCloudpos(['terminal', 'run', '--server', `http://127.0.0.1:${port}`, '--card', '5555555555554444', '--once', '--retry-ms', '100'], { CLOUDPOS_DEVICE_TOKEN: t.deviceToken });
+    const again = await merchantApi(app, c.apiKey)('POST', `/terminals/${t.id}/transactions`, { type: 'PURCHASE', merchant_order_reference: 'prod-2', amount: { value: 1, currency: 'EUR' } });
+    expect(again.statusCode).toBe(201);
+    expect(await card.exit).toBe(1);
+    expect(card.output()).toMatch(/card refused: 403/);
   });
 });

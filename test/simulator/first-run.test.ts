@@ -39,6 +39,9 @@ describe('first run of npm start on an empty sandbox database', () => {
     const out = server.output();
     const base = out.match(/cloudpos listening on (http:\/\/\S+)/)![1]!;
     expect(out).toMatch(/^API-Key: cpos_key_\S+$/m);
+    const apiKey = out.match(/^API-Key: (\S+)$/m)![1]!;
+    // The simulator's link carries the demo key in the fragment, which no browser sends to a server.
+    expect(out).toContain(`Terminal simulator: ${base}/simulator#key=${encodeURIComponent(apiKey)}\n`);
     expect(out).toMatch(/^Device token: cpos_dev_\S+$/m);
     expect(out).toContain(`${base}/docs`);
     expect(out).toContain(`${base}/simulator`);

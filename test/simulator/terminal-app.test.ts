@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { decideTestCard } from '../../src/acquirer/test-cards.js';
+import { outcomeOf } from '../../src/simulator/payment-app.js';
 import { backoff, initialState, statusOf, step } from '../../src/simulator/terminal-app.js';
-import type { AppEvent, AppOptions, AppState, DeviceTransaction, Effect, PendingRecord, TerminalConfig } from '../../src/simulator/terminal-model.js';
+import type { AppEvent, AppOptions, AppState, DeviceTransaction, Effect, PendingRecord, TerminalConfig, TerminalOutcome } from '../../src/simulator/terminal-model.js';
 
 const CONFIG: TerminalConfig = {
   terminal: { id: 'SUNMI-P2lite-PL1', manufacturer: 'SUNMI', model: 'P2lite', serial: 'PL1' },
@@ -196,5 +198,86 @@ describe('terminal app state machine', () => {
     const idle = run([]);
     expect(step(idle.state, { type: 'CARD_REPORTED', transaction: TX }).state).toBe(idle.state);
     expect(step(idle.state, { type: 'FETCHED', transaction: TX }).effects).toEqual([]);
+  });
+});
+
+describe('terminal app with its own payment app (outcome mode)', () => {
+  const APPROVED: TerminalOutcome = {
+    result: 'APPROVED', entry_mode: 'CONTACTLESS', card: { brand: 'VISA', last4: '1111' }, authorization_code: 'AB12CD',
+    emv: { aid: 'A0000000031010', application_label: 'VISA CREDIT', cvm: 'NO_CVM' },
+  };
+  const presented = { ...TX, status: 'CREATED' };
+
+  it('says presented first, then lets the payment app decide, then reports the outcome; the card number never leaves', () => {
+    const auto = run([{ type: 'POLLED', transaction: TX }], { auto_card: CARD, once: true, outcome_mode: true });
+    expect(auto.state.phase.kind).toBe('presenting');
+    expect(auto.last).toContainEqual({ type: 'REPORT_PRESENTED', transaction_id: '123', entry_mode: 'CONTACTLESS' });
+    expect(types(auto.last)).not.toContain('REPORT_CARD');
+    const deciding = step(auto.state, { type: 'PRESENTED_REPORTED', transaction: presented });
+    expect(deciding.state.phase.kind).toBe('authorizing');
+    expect(types(deciding.effects)).toEqual(['AUTHORIZE_LOCALLY']);
+    const reporting = step(deciding.state, { type: 'AUTHORIZED_LOCALLY', outcome: APPROVED });
+    expect(reporting.effects).toEqual([{ type: 'REPORT_OUTCOME', transaction_id: '123', outcome: APPROVED }]);
+    expect(JSON.stringify(reporting.effects)).not.toContain(CARD.number);
+    const finished = step(reporting.state, { type: 'OUTCOME_REPORTED', transaction: { ...TX, status: 'CLEARED', result: 'APPROVED', receipt: 'R' } });
+    expect(finished.effects.at(-1)).toEqual({ type: 'EXIT', code: 0 });
+  });
+
+  it('a card chosen at the prompt goes the same way', () => {
+    const r = run([{ type: 'POLLED', transaction: TX }, { type: 'CARD_CHOSEN', card: { ...CARD, entry_mode: 'CHIP' } }], { outcome_mode: true });
+    expect(r.last).toEqual([{ type: 'REPORT_PRESENTED', transaction_id: '123', entry_mode: 'CHIP' }]);
+  });
+
+  it('presented: retried when nobody answered, cancelled on 409, refused otherwise', () => {
+    const base = run([{ type: 'POLLED', transaction: TX }, { type: 'CARD_CHOSEN', card: CARD }], { outcome_mode: true });
+    const off = step(base.state, { type: 'PRESENTED_REPORT_FAILED', failure: offline });
+    expect(statusOf(off.state)).toBe('offline');
+    expect(types(off.effects)).toEqual(['SLEEP']); // nothing decided yet: nothing to keep on disk
+    expect(step(off.state, { type: 'TIMER' }).effects).toEqual([{ type: 'REPORT_PRESENTED', transaction_id: '123', entry_mode: 'CONTACTLESS' }]);
+    const gone = step(base.state, { type: 'PRESENTED_REPORT_FAILED', failure: { offline: false, status: 409, reason: '409 cancelled' } });
+    expect(gone.state.phase.kind).toBe('idle');
+    expect(gone.effects[0]).toMatchObject({ type: 'NOTIFY', notice: { kind: 'cancelled', by: 'platform' } });
+    const refused = step(base.state, { type: 'PRESENTED_REPORT_FAILED', failure: { offline: false, status: 400, reason: '400 bad' } });
+    expect(refused.state.phase.kind).toBe('awaiting_card');
+  });
+
+  it('keeps an unreported outcome on disk (no card number), reports it again, and after a restart too', () => {
+    const base = run([{ type: 'POLLED', transaction: TX }, { type: 'CARD_CHOSEN', card: CARD }, { type: 'PRESENTED_REPORTED', transaction: presented }, { type: 'AUTHORIZED_LOCALLY', outcome: APPROVED }], { outcome_mode: true });
+    const off = step(base.state, { type: 'OUTCOME_REPORT_FAILED', failure: offline });
+    const save = off.effects.find((e) => e.type === 'SAVE_PENDING') as { record: PendingRecord };
+    expect(save.record).toMatchObject({ transaction_id: '123', card_last4: '1111', outcome: APPROVED });
+    expect(JSON.stringify(save.record)).not.toContain(CARD.number);
+    expect(step(off.state, { type: 'TIMER' }).effects).toEqual([{ type: 'REPORT_OUTCOME', transaction_id: '123', outcome: APPROVED }]);
+    const reported = step(step(off.state, { type: 'TIMER' }).state, { type: 'OUTCOME_REPORTED', transaction: { ...TX, status: 'CLEARED', result: 'APPROVED' } });
+    expect(reported.effects[0]).toEqual({ type: 'CLEAR_PENDING', transaction_id: '123' });
+
+    // Restarted: the kept outcome is reported for a transaction still open.
+    let state = step(initialState({ ...OPTIONS, outcome_mode: true }), { type: 'START' }).state;
+    state = step(state, { type: 'CONFIG_LOADED', config: CONFIG, restored: save.record }).state;
+    const resumed = step(state, { type: 'FETCHED', transaction: { ...TX, status: 'CREATED' } });
+    expect(resumed.effects).toEqual([{ type: 'REPORT_OUTCOME', transaction_id: '123', outcome: APPROVED }]);
+  });
+
+  it('an outcome the platform does not record (cancelled meanwhile) is reversed by the payment app', () => {
+    const base = run([{ type: 'POLLED', transaction: TX }, { type: 'CARD_CHOSEN', card: CARD }, { type: 'PRESENTED_REPORTED', transaction: presented }, { type: 'AUTHORIZED_LOCALLY', outcome: APPROVED }], { outcome_mode: true, once: true });
+    const refused = step(base.state, { type: 'OUTCOME_REPORT_FAILED', failure: { offline: false, status: 409, reason: '409 cancelled' } });
+    expect(refused.effects[0]).toMatchObject({ type: 'NOTIFY', notice: { kind: 'message', text: expect.stringMatching(/reverses the approval/) } });
+    expect(refused.effects.at(-1)).toEqual({ type: 'EXIT', code: 1 });
+  });
+
+  it('the payment app decides as the sandbox acquirer does, and reports brand and last four only', () => {
+    const report = (number: string, entry_mode: 'CONTACTLESS' | 'CHIP' | 'SWIPE' = 'CONTACTLESS') => ({ transaction: TX, card: { number, expiry: '12/30', entry_mode } });
+    const approved = outcomeOf(report('4111111111111111'), decideTestCard('4111111111111111', 1250), 1250, 'AB12CD');
+    expect(approved).toEqual({ ...APPROVED });
+    expect(outcomeOf(report('4000000000009995', 'CHIP'), decideTestCard('4000000000009995', 1250), 1250, 'X')).toMatchObject({
+      result: 'DECLINED', decline_reason: 'INSUFFICIENT_FUNDS', emv: { cvm: 'PIN' },
+    });
+    expect(outcomeOf(report('4242424242424242'), decideTestCard('4242424242424242', 1051), 1051, 'X')).toMatchObject({ result: 'DECLINED', decline_reason: 'DO_NOT_HONOUR' });
+    expect(outcomeOf(report('4242424242424242'), decideTestCard('4242424242424242', 1050), 1050, 'X')).toMatchObject({ result: 'APPROVED', card: { brand: 'VISA', last4: '4242' } });
+    // The acquirer never answers: the app cannot go online and declines.
+    expect(outcomeOf(report('4000000000000119'), decideTestCard('4000000000000119', 100), 100, 'X')).toMatchObject({ result: 'DECLINED', decline_reason: 'UNABLE_TO_GO_ONLINE' });
+    const swiped = outcomeOf(report('5555555555554444', 'SWIPE'), decideTestCard('5555555555554444', 100), 100, 'X');
+    expect(swiped.emv).toEqual({ cvm: 'SIGNATURE' });
+    expect(JSON.stringify(swiped)).not.toMatch(/5555555555554444/);
   });
 });

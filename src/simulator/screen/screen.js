@@ -1,28 +1,21 @@
 // The terminal app in the browser: loads the configuration, polls for the next payment (long poll
-// when allowed), shows it, takes a test card, reports it and shows the outcome and receipt. It acts
-// as the terminal through a short-lived simulator session (never the device token), kept in memory.
+// when allowed), shows it, takes a test card and shows the outcome and receipt. Two payment modes:
+// the platform asks the acquirer (the card goes to POST …/card), or the terminal's own payment app
+// decides (payment-app.js) and reports POST …/presented and …/outcome, as a real terminal does.
+// All network calls go through platform.js: the customer's API key and a simulator session.
 // @ts-check
+import { api, apiKey, device, forgetKey, HttpError, KeyRefused, Offline, rememberKey, session, takeKeyFromUrl } from '/simulator/platform.js';
+import { decide } from '/simulator/payment-app.js';
 
-const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
-const VIEWS = ['idle', 'payment', 'processing', 'outcome', 'message'];
-const RETRY_BASE_MS = 500;
-const RETRY_MAX_MS = 8000;
+import { $, backoff, formatAmount, setStatus, show, showMessage, sleep, terminalButton } from '/simulator/views.js';
 
 /** @typedef {{ id: string, type: string, amount: { value: number, currency: string }, status: string, merchant_order_reference?: string, result?: string, cancel_reason?: string, receipt?: string }} Transaction */
-
-class Offline extends Error {}
-class HttpError extends Error {
-  /** @param {number} status @param {string} detail */
-  constructor(status, detail) {
-    super(detail);
-    this.status = status;
-  }
-}
+/** @typedef {import('/simulator/payment-app.js').TestCard} TestCard */
 
 const app = {
-  /** @type {string | null} */ terminalId: null,
-  /** @type {string | null} */ session: null,
   /** @type {any} */ config: null,
+  /** @type {TestCard[]} */ cards: [],
+  /** @type {string | null} */ qrUrl: null,
   /** bumped when the terminal changes: loops of an older one stop */
   generation: 0,
   /** 'idle' | 'awaiting_card' | 'processing' | 'outcome' */
@@ -30,85 +23,6 @@ const app = {
   /** @type {Transaction | null} */ current: null,
   /** @type {AbortController} */ poll: new AbortController(),
 };
-
-const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
-const backoff = (/** @type {number} */ failures) => Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, failures - 1));
-
-function formatAmount(/** @type {{ value: number, currency: string }} */ a) {
-  try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency: a.currency }).format(a.value);
-  } catch {
-    return `${a.value} ${a.currency}`;
-  }
-}
-
-/** @param {'loading' | 'polling' | 'offline' | 'config-failed'} status @param {string} [detail] */
-function setStatus(status, detail) {
-  const bar = $('status-bar');
-  bar.dataset.status = status;
-  const text = { loading: 'loading configuration', polling: 'connected · polling', offline: 'offline', 'config-failed': 'configuration failed' }[status];
-  $('status-text').textContent = text;
-  bar.title = detail ?? '';
-}
-
-function show(/** @type {string} */ view) {
-  for (const v of VIEWS) $(`view-${v}`).hidden = v !== view;
-}
-
-/** @param {'offline' | 'config-failed' | 'cancelled'} kind @param {string} title @param {string} detail */
-function showMessage(kind, title, detail) {
-  $('view-message').dataset.kind = kind;
-  $('message-icon').textContent = kind === 'cancelled' ? '×' : '!';
-  $('message-title').textContent = title;
-  $('message-detail').textContent = detail;
-  show('message');
-}
-
-async function openSession() {
-  let res;
-  try {
-    res = await fetch('/simulator/api/sessions', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ terminal: app.terminalId }),
-      signal: AbortSignal.timeout(10000),
-    });
-  } catch {
-    throw new Offline('the platform does not answer');
-  }
-  if (!res.ok) throw new HttpError(res.status, (await res.json().catch(() => ({}))).detail ?? res.statusText);
-  app.session = (await res.json()).token;
-}
-
-/**
- * The device API through the simulator session; a session the server forgot (a restart) is
- * opened again once.
- * @param {string} path @param {{ method?: string, body?: unknown, timeoutMs?: number, signal?: AbortSignal }} [o]
- */
-async function device(path, o = {}, retried = false) {
-  if (!app.session) await openSession();
-  const timeout = AbortSignal.timeout(o.timeoutMs ?? 10000);
-  let res;
-  try {
-    res = await fetch(`/simulator/api/device${path}`, {
-      method: o.method ?? 'GET',
-      headers: { authorization: `Bearer ${app.session}`, ...(o.body !== undefined && { 'content-type': 'application/json' }) },
-      ...(o.body !== undefined && { body: JSON.stringify(o.body) }),
-      signal: o.signal ? AbortSignal.any([o.signal, timeout]) : timeout,
-    });
-  } catch (e) {
-    if (o.signal?.aborted) throw e;
-    throw new Offline(timeout.aborted ? 'no answer in time' : 'the platform does not answer');
-  }
-  if (res.status === 403 && !retried) {
-    app.session = null;
-    return device(path, o, true);
-  }
-  if (res.status === 204) return null;
-  const body = await res.json().catch(() => null);
-  if (!res.ok) throw new HttpError(res.status, body?.detail ?? res.statusText);
-  return body;
-}
 
 async function loadConfig(/** @type {number} */ gen) {
   setStatus('loading');
@@ -118,6 +32,16 @@ async function loadConfig(/** @type {number} */ gen) {
       if (!config.cloud_integration) throw new HttpError(422, 'cloud integration is off for this terminal');
       return config;
     } catch (e) {
+      if (e instanceof KeyRefused) return askForKey(e.message);
+      if (e instanceof HttpError && e.status === 404) {
+        // Not a terminal of this key's customer (or gone): back to the choice.
+        history.replaceState(null, '', '/simulator');
+        void showPicker().then(() => {
+          $('picker-error').hidden = false;
+          $('picker-error').textContent = e.message;
+        });
+        return null;
+      }
       const detail = e instanceof Error ? e.message : String(e);
       setStatus('config-failed', detail);
       showMessage('config-failed', 'Configuration failed', `${detail}. Retrying…`);
@@ -131,10 +55,20 @@ function renderIdle() {
   const c = app.config;
   $('idle-merchant').textContent = c.merchant.name;
   $('idle-store').textContent = c.store.name;
-  /** @type {HTMLImageElement} */ ($('qr')).src = `/simulator/api/terminals/${encodeURIComponent(c.terminal.id)}/qr.svg`;
+  void showQr(c.terminal.id);
   app.phase = 'idle';
   app.current = null;
   show('idle');
+}
+
+/** The QR image needs the API key too, so it is fetched and shown from memory. */
+async function showQr(/** @type {string} */ terminalId) {
+  if (app.qrUrl) return;
+  try {
+    const svg = await api(`/terminals/${encodeURIComponent(terminalId)}/qr.svg`);
+    app.qrUrl = URL.createObjectURL(svg);
+    /** @type {HTMLImageElement} */ ($('qr')).src = app.qrUrl;
+  } catch {}
 }
 
 function showPayment(/** @type {Transaction} */ t) {
@@ -202,8 +136,10 @@ async function pollLoop(/** @type {number} */ gen) {
         setStatus('offline', e.message);
         if (app.phase === 'idle') showMessage('offline', 'Offline', 'The terminal cannot reach the platform. Retrying…');
         await sleep(backoff(failures));
+      } else if (e instanceof KeyRefused) {
+        return askForKey(e.message);
       } else if (e instanceof HttpError && (e.status === 401 || e.status === 403 || e.status === 404)) {
-        return start(app.terminalId ?? '');
+        return start(session.terminalId ?? '');
       } else {
         failures++;
         await sleep(backoff(failures));
@@ -212,41 +148,64 @@ async function pollLoop(/** @type {number} */ gen) {
   }
 }
 
-/** Presents the card; a report the platform did not answer is kept here and sent again. */
+/** Sends a report until the platform answers; kept here (in memory) while it is offline. */
+async function untilAnswered(/** @type {number} */ gen, /** @type {() => Promise<any>} */ send) {
+  for (let failures = 1; gen === app.generation; failures++) {
+    try {
+      return await send();
+    } catch (e) {
+      if (!(e instanceof Offline)) throw e;
+      setStatus('offline', e.message);
+      $('processing-pending').hidden = false;
+      await sleep(backoff(failures));
+    }
+  }
+  return null;
+}
+
+const terminalDecides = () => /** @type {HTMLInputElement} */ ($('mode-outcome')).checked;
+
+/** Presents the card: to the platform (card route), or to the terminal's own payment app. */
 async function presentCard(/** @type {string} */ entryMode) {
   const t = app.current;
   if (!t || app.phase !== 'awaiting_card') return;
   const gen = app.generation;
   const number = /** @type {HTMLSelectElement} */ ($('card')).value;
-  const expiry = (() => {
-    const y = (new Date().getUTCFullYear() + 3) % 100;
-    return `12/${String(y).padStart(2, '0')}`;
-  })();
+  const card = app.cards.find((c) => c.number === number);
+  const expiry = `12/${String((new Date().getUTCFullYear() + 3) % 100).padStart(2, '0')}`;
   app.phase = 'processing';
   $('processing-amount').textContent = formatAmount(t.amount);
   $('processing-text').textContent = { CONTACTLESS: 'Card tapped', CHIP: 'Card inserted', SWIPE: 'Card swiped' }[entryMode] + ' · processing…';
   $('processing-pending').hidden = true;
   show('processing');
-  for (let failures = 1; gen === app.generation; failures++) {
-    try {
-      const done = await device(`/transactions/${t.id}/card`, { method: 'POST', body: { entry_mode: entryMode, card: { number, expiry } }, timeoutMs: 60000 });
-      setStatus('polling');
-      showOutcome(done);
-      return;
-    } catch (e) {
-      if (e instanceof Offline) {
-        setStatus('offline', e.message);
-        $('processing-pending').hidden = false;
-        await sleep(backoff(failures));
-        continue;
+  try {
+    let done;
+    if (terminalDecides() && card) {
+      const id = encodeURIComponent(t.id);
+      await untilAnswered(gen, () => device(`/transactions/${id}/presented`, { method: 'POST', body: { entry_mode: entryMode } }));
+      const { delayMs, outcome } = decide(card, entryMode, t.amount);
+      $('processing-text').textContent = 'Payment app · asking the acquirer…';
+      await sleep(delayMs);
+      if (gen !== app.generation) return;
+      try {
+        done = await untilAnswered(gen, () => device(`/transactions/${id}/outcome`, { method: 'POST', body: outcome }));
+      } catch (e) {
+        if (e instanceof HttpError && e.status === 409) return showCancelled(t, `was cancelled meanwhile${outcome.result === 'APPROVED' ? ': the payment app reverses the approval' : ''}`);
+        throw e;
       }
-      if (e instanceof HttpError && e.status === 409) return showCancelled(t, 'was cancelled before the card was read');
-      // A refused card (422): the payment is still open, choose another one.
-      app.phase = 'awaiting_card';
-      showPayment(t);
-      $('tx-ref').textContent = e instanceof Error ? e.message : String(e);
-      return;
+    } else {
+      done = await untilAnswered(gen, () => device(`/transactions/${t.id}/card`, { method: 'POST', body: { entry_mode: entryMode, card: { number, expiry } }, timeoutMs: 60000 }));
     }
+    if (!done) return;
+    setStatus('polling');
+    showOutcome(done);
+  } catch (e) {
+    if (e instanceof KeyRefused) return askForKey(e.message);
+    if (e instanceof HttpError && e.status === 409) return showCancelled(t, 'was cancelled before the card was read');
+    // A refused card (422): the payment is still open, choose another one.
+    app.phase = 'awaiting_card';
+    showPayment(t);
+    $('tx-ref').textContent = e instanceof Error ? e.message : String(e);
   }
 }
 
@@ -263,10 +222,10 @@ async function cancelOnTerminal() {
 }
 
 async function loadCards() {
-  const cards = await (await fetch('/simulator/api/cards')).json();
+  app.cards = await api('/cards');
   const select = /** @type {HTMLSelectElement} */ ($('card'));
   select.replaceChildren(
-    ...cards.map((/** @type {{ number: string, description: string }} */ c) => {
+    ...app.cards.map((c) => {
       const option = document.createElement('option');
       option.value = c.number;
       option.textContent = `${c.number} · ${c.description.split(':')[0]}`;
@@ -278,9 +237,12 @@ async function loadCards() {
 async function start(/** @type {string} */ terminalId) {
   const gen = ++app.generation;
   app.poll.abort();
-  app.terminalId = terminalId;
-  app.session = null;
+  session.terminalId = terminalId;
+  session.token = null;
+  if (app.qrUrl) URL.revokeObjectURL(app.qrUrl);
+  app.qrUrl = null;
   app.phase = 'idle';
+  $('key-form').hidden = true;
   $('picker').hidden = true;
   $('device').hidden = false;
   $('side').hidden = false;
@@ -302,44 +264,63 @@ async function start(/** @type {string} */ terminalId) {
 }
 
 async function showPicker() {
+  $('key-form').hidden = true;
   $('picker').hidden = false;
   $('device').hidden = true;
   $('side').hidden = true;
   const list = $('terminal-list');
   try {
-    const terminals = await (await fetch('/simulator/api/terminals')).json();
+    const terminals = await api('/terminals');
     if (terminals.length === 0) {
       $('picker-error').hidden = false;
       $('picker-error').textContent = 'No terminal is registered yet: register one with `cloudpos admin terminal register`.';
     }
     list.replaceChildren(
-      ...terminals.map((/** @type {any} */ t) => {
-        const li = document.createElement('li');
-        const button = document.createElement('button');
-        button.type = 'button';
-        button.dataset.terminal = t.id;
-        const id = document.createElement('span');
-        id.className = 'tid';
-        id.textContent = t.id;
-        const where = document.createElement('span');
-        where.className = 'where';
-        where.textContent = `${t.merchant.name} · ${t.store.name}${t.last_seen ? ` · last seen ${new Date(t.last_seen).toLocaleTimeString()}` : ''}`;
-        button.append(id, where);
-        button.addEventListener('click', () => void start(t.id));
-        li.append(button);
-        return li;
-      }),
+      ...terminals.map((/** @type {any} */ t) => terminalButton(t, () => void start(t.id))),
     );
     return terminals;
-  } catch {
+  } catch (e) {
+    if (e instanceof KeyRefused) {
+      askForKey(e.message);
+      return null;
+    }
     $('picker-error').hidden = false;
-    $('picker-error').textContent = 'The platform does not answer.';
+    $('picker-error').textContent = e instanceof Offline ? 'The platform does not answer.' : String(e instanceof Error ? e.message : e);
     return [];
   }
 }
 
 function tick() {
   $('clock').textContent = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+/** No key, or a key the server refused: the small form asks for one. */
+function askForKey(/** @type {string} */ why = '') {
+  ++app.generation;
+  app.poll.abort();
+  forgetKey();
+  $('picker').hidden = true;
+  $('device').hidden = true;
+  $('side').hidden = true;
+  $('key-form').hidden = false;
+  $('key-error').hidden = !why;
+  $('key-error').textContent = why;
+  $('key-input').focus();
+  return null;
+}
+
+/** With a key: the test cards, then the terminal named in the address or the picker. */
+async function openWithKey() {
+  try {
+    await loadCards();
+  } catch (e) {
+    if (e instanceof KeyRefused) return askForKey(e.message);
+  }
+  const wanted = new URLSearchParams(location.search).get('terminal');
+  if (wanted) return start(wanted);
+  const terminals = await showPicker();
+  // One terminal (the first run's demo): no need to choose.
+  if (terminals?.length === 1) void start(terminals[0].id);
 }
 
 for (const button of document.querySelectorAll('[data-entry]')) {
@@ -349,13 +330,16 @@ $('cancel').addEventListener('click', () => void cancelOnTerminal());
 $('done').addEventListener('click', () => {
   if (app.phase === 'outcome') renderIdle();
 });
+$('key-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const key = /** @type {HTMLInputElement} */ ($('key-input')).value.trim();
+  if (!key) return;
+  rememberKey(key);
+  /** @type {HTMLInputElement} */ ($('key-input')).value = '';
+  void openWithKey();
+});
+$('forget-key').addEventListener('click', () => askForKey());
 tick();
 setInterval(tick, 10000);
-await loadCards().catch(() => {});
-const wanted = new URLSearchParams(location.search).get('terminal');
-if (wanted) void start(wanted);
-else {
-  const terminals = await showPicker();
-  // One terminal in the sandbox (the first run's demo): no need to choose.
-  if (terminals.length === 1) void start(terminals[0].id);
-}
+if (takeKeyFromUrl()) void openWithKey();
+else askForKey();
