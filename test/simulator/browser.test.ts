@@ -129,7 +129,9 @@ describe.skipIf(!available)('the /simulator screen in a browser', () => {
     page.on('request', (r) => sent.push(`${r.url()} ${r.postData() ?? ''}`));
     await page.locator('#card').selectOption('5555555555554444');
     await page.getByRole('button', { name: 'Insert' }).click();
-    await expect.poll(() => page.locator('#outcome').getAttribute('data-result')).toBe('APPROVED');
+    await expect.poll(() => page.locator('#view-outcome').isVisible()).toBe(true);
+    expect(await page.locator('#outcome').getAttribute('data-result')).toBe('APPROVED');
+    expect(await page.locator('#outcome-amount').innerText()).toContain('7.25');
     expect(await page.locator('#receipt').innerText()).toContain('A0000000041010');
     const reported = (await api('GET', `/terminals/${terminal}/transactions/${second.json().id}`)).json();
     expect(reported).toMatchObject({ status: 'CLEARED', result: 'APPROVED', brand: 'MASTERCARD' });

@@ -77,6 +77,9 @@ function showPayment(/** @type {Transaction} */ t) {
   $('tx-type').textContent = t.type.replace('_', '-');
   $('amount').textContent = formatAmount(t.amount);
   $('tx-ref').textContent = t.merchant_order_reference ? `Order ${t.merchant_order_reference}` : '';
+  // The last payment's outcome and receipt leave with it: nothing on screen belongs to an older payment.
+  delete $('outcome').dataset.result;
+  $('receipt').textContent = '';
   show('payment');
 }
 
