@@ -40,6 +40,25 @@ export type CompletionRequest = {
   stan: string | null;
 };
 
+/** The completion of an authorization: what was authorized, what the acquirer answered it with,
+ * and how much to complete (all of it unless a capture says less). */
+export function completionOf(
+  authorized: { transaction_id: string; amount_minor: number; currency: string; terminal_id: string; stan: string | null },
+  answer: { acquirer_reference?: string | null; authorization_code?: string | null },
+  amountMinor: number = authorized.amount_minor,
+): CompletionRequest {
+  return {
+    transaction_id: authorized.transaction_id,
+    acquirer_reference: answer.acquirer_reference ?? null,
+    authorization_code: answer.authorization_code ?? null,
+    authorized_minor: authorized.amount_minor,
+    amount_minor: amountMinor,
+    currency: authorized.currency,
+    terminal_id: authorized.terminal_id,
+    stan: authorized.stan,
+  };
+}
+
 /** ACCEPTED: done (also when it had been done before: a retry must be harmless). REFUSED: the
  * acquirer will not, e.g. a capture over the authorized amount or after a release. */
 export type CompletionResponse = { outcome: 'ACCEPTED' } | { outcome: 'REFUSED'; reason: string };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Acquirer, AuthorizationRequest, CompletionRequest } from './acquirer.js';
+import { completionOf, type Acquirer, type AuthorizationRequest, type CompletionRequest } from './acquirer.js';
 
 /** Cards a connector's test environment decides as the checks expect; the sandbox's by default.
  * A connector module may export its own as `contractCards`. */
@@ -42,16 +42,7 @@ export async function checkAcquirer(acquirer: Acquirer, cards: ContractCards = S
     const req = authorization(cards.approve, 'PRE_AUTHORIZATION');
     const res = await acquirer.authorize(req, signal());
     expect(res.outcome === 'APPROVED', `the pre-authorization with ${mask(cards.approve)} was ${res.outcome}, not APPROVED`);
-    return (amount: number): CompletionRequest => ({
-      transaction_id: req.transaction_id,
-      acquirer_reference: res.acquirer_reference ?? null,
-      authorization_code: res.authorization_code ?? null,
-      authorized_minor: req.amount_minor,
-      amount_minor: amount,
-      currency: req.currency,
-      terminal_id: req.terminal_id,
-      stan: req.stan,
-    });
+    return (amount: number): CompletionRequest => completionOf(req, res, amount);
   };
 
   const checks: Array<[string, () => Promise<string>]> = [
@@ -123,16 +114,7 @@ export async function checkAcquirer(acquirer: Acquirer, cards: ContractCards = S
         const req = authorization(cards.approve);
         const res = await acquirer.authorize(req, signal());
         expect(res.outcome === 'APPROVED', `${mask(cards.approve)} was ${res.outcome}`);
-        const completion: CompletionRequest = {
-          transaction_id: req.transaction_id,
-          acquirer_reference: res.acquirer_reference ?? null,
-          authorization_code: res.authorization_code ?? null,
-          authorized_minor: req.amount_minor,
-          amount_minor: req.amount_minor,
-          currency: req.currency,
-          terminal_id: req.terminal_id,
-          stan: req.stan,
-        };
+        const completion = completionOf(req, res);
         for (const attempt of ['first', 'retried']) {
           const r = await acquirer.reverse(completion, signal());
           expect(r.outcome === 'ACCEPTED', `the ${attempt} reversal was refused: ${reason(r)}`);

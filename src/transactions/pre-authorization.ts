@@ -1,4 +1,4 @@
-import type { Acquirer, CompletionRequest } from '../acquirer/acquirer.js';
+import { completionOf, type Acquirer } from '../acquirer/acquirer.js';
 import { toMinorUnits } from '../domain/money.js';
 import { err, ok, type Result } from '../domain/result.js';
 import type { StoreRef } from '../domain/terminal.js';
@@ -23,16 +23,7 @@ export function completePreAuthorizations(
 ) {
   const ask = async (kind: 'capture' | 'release', terminalId: string, t: Transaction, amountMinor: number): Promise<Result<void, AcquirerRefusal>> => {
     if (!acquirer) return err('ACQUIRER_NOT_CONFIGURED', `No acquirer connector is configured: set ACQUIRER_MODULE to ${kind} pre-authorizations.`);
-    const request: CompletionRequest = {
-      transaction_id: t.id,
-      acquirer_reference: t.acquirer_reference,
-      authorization_code: t.authorization_code,
-      authorized_minor: t.amount_minor,
-      amount_minor: amountMinor,
-      currency: t.currency,
-      terminal_id: terminalId,
-      stan: t.stan,
-    };
+    const request = completionOf({ transaction_id: t.id, amount_minor: t.amount_minor, currency: t.currency, terminal_id: terminalId, stan: t.stan }, t, amountMinor);
     try {
       const answer = await acquirer[kind](request, AbortSignal.timeout(settings.acquirerTimeoutMs));
       return answer.outcome === 'ACCEPTED' ? ok(undefined) : err('ACQUIRER_REFUSED', `The acquirer refused to ${kind} pre-authorization ${t.id}: ${answer.reason}.`);

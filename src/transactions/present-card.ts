@@ -1,4 +1,4 @@
-import type { Acquirer, AuthorizationResponse } from '../acquirer/acquirer.js';
+import { completionOf, type Acquirer, type AuthorizationResponse } from '../acquirer/acquirer.js';
 import { validateCard, type EntryMode } from '../domain/card.js';
 import { err, ok, type Result } from '../domain/result.js';
 import type { Terminal } from '../domain/terminal.js';
@@ -104,16 +104,7 @@ export class PresentCard {
     if (late.outcome !== 'APPROVED') return;
     const current = await this.ctx.gateway.findById(t.id);
     if (!current || current.status !== 'CANCELLED' || current.result !== null) return;
-    const request = {
-      transaction_id: t.id,
-      acquirer_reference: late.acquirer_reference ?? null,
-      authorization_code: late.authorization_code ?? null,
-      authorized_minor: t.amount_minor,
-      amount_minor: t.amount_minor,
-      currency: t.currency,
-      terminal_id: terminal.id,
-      stan: t.stan,
-    };
+    const request = completionOf({ transaction_id: t.id, amount_minor: t.amount_minor, currency: t.currency, terminal_id: terminal.id, stan: t.stan }, late);
     let outcome: string;
     try {
       const answer = await acquirer.reverse(request, AbortSignal.timeout(this.acquirerTimeoutMs));
