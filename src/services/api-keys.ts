@@ -96,23 +96,35 @@ export class ApiKeyService {
     return rows.map((k) => ({ ...k, last_used_at: Math.max(k.last_used_at ?? 0, this.lastUsed.get(Number(k.id)) ?? 0) || null }));
   }
 
-  /** Revokes a key. The customer's row lock makes two crossing revocations end with one key left. */
+  /** Revokes a key. It is refused when no other key valid now and without an end date would remain:
+   * a customer left with keys that end would be locked out when they do. The customer's row lock
+   * makes two crossing revocations end with one such key left. */
   async revoke(caller: Caller, keyId: number): Promise<Result<void, 'NOT_FOUND' | 'KEY_IN_USE' | 'LAST_VALID_KEY'>> {
+    return this.revokeChecked(caller.customerId, keyId, { keyInUse: caller.keyId });
+  }
+
+  private async revokeChecked(
+    customerId: number,
+    keyId: number,
+    rules: { keyInUse?: number; force?: boolean },
+  ): Promise<Result<void, 'NOT_FOUND' | 'KEY_IN_USE' | 'LAST_VALID_KEY'>> {
     const outcome = await this.store.db.transaction().execute(async (tx) => {
-      await this.keys.lockCustomer(caller.customerId, tx);
+      await this.keys.lockCustomer(customerId, tx);
       const now = this.now();
-      const key = await this.keys.find(caller.customerId, keyId, tx);
+      const key = await this.keys.find(customerId, keyId, tx);
       if (!key || key.revoked_at !== null || (key.valid_until !== null && key.valid_until <= now)) {
         return err('NOT_FOUND', `No API key ${keyId}.`);
       }
-      if (Number(key.id) === caller.keyId) {
+      if (Number(key.id) === rules.keyInUse) {
         return err('KEY_IN_USE', 'The API key making this request cannot revoke itself: switch to another key first.');
       }
-      const validNow = (key.valid_from ?? 0) <= now;
-      if (validNow && (await this.keys.countValidNow(caller.customerId, now, tx)) <= 1) {
-        return err('LAST_VALID_KEY', 'This is the last valid API key of the customer: create another one first.');
+      if (!rules.force && (await this.keys.countLastingExcept(customerId, keyId, now, tx)) === 0) {
+        return err(
+          'LAST_VALID_KEY',
+          'Revoking this key would leave the customer no valid API key without an end date (locked out once the others end): create a key without validity.until first.',
+        );
       }
-      await this.keys.revoke(caller.customerId, keyId, now, tx);
+      await this.keys.revoke(customerId, keyId, now, tx);
       return ok(key.key_hash);
     });
     if (!outcome.ok) return outcome;
@@ -125,12 +137,9 @@ export class ApiKeyService {
     return this.keys.listForCustomer(customerId);
   }
 
-  /** Operators may revoke any key, the last one included: a leaked key must stop. */
-  async revokeAsOperator(customerId: number, keyId: number): Promise<Result<void, 'NOT_FOUND'>> {
-    const key = await this.keys.find(customerId, keyId);
-    const res = await this.keys.revoke(customerId, keyId, this.now());
-    if (!key || Number(res.numUpdatedRows) === 0) return err('NOT_FOUND', `no unrevoked key ${keyId} of customer ${customerId}`);
-    this.cache.delete(key.key_hash);
-    return ok(undefined);
+  /** Operators revoke a customer's key under the same rule as the customer; `force` revokes even the
+   * last lasting one (a leaked key must stop, whatever it costs). */
+  revokeAsOperator(customerId: number, keyId: number, options: { force?: boolean } = {}): Promise<Result<void, 'NOT_FOUND' | 'KEY_IN_USE' | 'LAST_VALID_KEY'>> {
+    return this.revokeChecked(customerId, keyId, { force: options.force ?? false });
   }
 }
