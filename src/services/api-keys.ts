@@ -3,6 +3,7 @@ import { API_KEY_PREFIX, hashSecret, newSecret, sameDigest } from '../secrets.js
 import type { Database } from '../db/database.js';
 import { ApiKeyRepository } from '../db/api-key-repository.js';
 import type { ApiKey } from '../db/schema.js';
+import { announceAuthChange, type AuthChanges } from './auth-changes.js';
 import { ExpiringCache } from './expiring-cache.js';
 
 export interface Validity {
@@ -16,9 +17,10 @@ export interface Caller {
 }
 
 /** API keys: issuing, listing, revoking, and checking the key of every MerchantAPI request.
- * A checked key is trusted for `cacheMs` so a busy integration costs no query per request;
- * revoking through this process forgets it at once; another instance trusts it up to `cacheMs` longer.
- * `lastUsage` is written at most once a minute per key. */
+ * A checked key is kept in memory (at most `cacheMs`) so a busy integration costs no query per
+ * request; revoking forgets it at once in this process, and every other instance forgets it when
+ * the notification of the revocation arrives (`changes`). `lastUsage` is written at most once a
+ * minute per key. */
 export class ApiKeyService {
   private readonly keys: ApiKeyRepository;
   private readonly cache: ExpiringCache<ApiKey>;
@@ -30,8 +32,10 @@ export class ApiKeyService {
     private readonly store: Database,
     private readonly now: () => number,
     cacheMs: number,
+    changes?: AuthChanges,
   ) {
-    this.cache = new ExpiringCache(cacheMs, 10_000);
+    this.cache = new ExpiringCache(cacheMs, 10_000, changes ? () => changes.live : () => true);
+    changes?.watch((hash) => (hash === null ? this.cache.clear() : this.cache.delete(hash)));
     this.keys = new ApiKeyRepository(store);
   }
 
@@ -125,6 +129,7 @@ export class ApiKeyService {
         );
       }
       await this.keys.revoke(customerId, keyId, now, tx);
+      await announceAuthChange(tx, this.store.dialect, key.key_hash);
       return ok(key.key_hash);
     });
     if (!outcome.ok) return outcome;
