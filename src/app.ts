@@ -7,7 +7,7 @@ import { SandboxAcquirer } from './acquirer/sandbox.js';
 import { ConfigError, type Config } from './config.js';
 import { installErrorHandling, routePattern } from './http/errors.js';
 import { problem, sendProblem } from './http/problem.js';
-import { ProblemDetails, StoreRef } from './http/schemas.js';
+import { documentEveryRouteProblems, ProblemDetails, StoreRef } from './http/schemas.js';
 import { apiKeyRoutes } from './merchant-api/apikeys.js';
 import { installApiKeyAuth } from './merchant-api/auth.js';
 import { storeRoutes } from './merchant-api/stores.js';
@@ -67,6 +67,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installErrorHandling(app, () => routes);
   installInputGuard(app);
   installPublicUrl(app);
+  documentEveryRouteProblems(app);
   // Only JSON bodies are accepted: anything else is a 415, not a silently parsed string.
   app.removeContentTypeParser('text/plain');
 

@@ -14,8 +14,10 @@ const ConfigSchema = Type.Object({
   TLS_CERT_FILE: Type.Optional(Type.String({ minLength: 1 })),
   TLS_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 64 * 1024 }),
-  /** How long a validated API key or device token is trusted before the store is asked again. */
-  AUTH_CACHE_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 2_000 }),
+  /** The longest a checked API key or device token is answered from memory before the store is asked
+   * again: a safety net only, since a revocation or rotation reaches every instance's memory by
+   * notification at once. 0 asks the store on every request. */
+  AUTH_CACHE_MS: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 600_000 }),
   /** An unfetched transaction expires after this long. */
   TRANSACTION_EXPIRY_MS: Type.Integer({ minimum: 1_000, default: 5 * 60_000 }),
   POLL_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 2_000 }),

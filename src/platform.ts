@@ -2,6 +2,7 @@ import type { Acquirer } from './acquirer/acquirer.js';
 import { SandboxAcquirer } from './acquirer/sandbox.js';
 import type { Config } from './config.js';
 import { IDEMPOTENCY_TTL_MS } from './http/idempotency.js';
+import { LocalAuthChanges, SqliteAuthChanges, type AuthChanges } from './services/auth-changes.js';
 import { ApiKeyService } from './services/api-keys.js';
 import { DeviceAuth } from './services/device-auth.js';
 import { InProcessNotifier, type TerminalNotifier } from './services/notifier.js';
@@ -31,10 +32,13 @@ export function createPlatform(store: Database, config: Config, options: Platfor
     options.acquirer ?? (config.CLOUDPOS_ENV === 'sandbox' ? new SandboxAcquirer({ timeoutMs: config.ACQUIRER_TIMEOUT_MS, slowMs: config.SANDBOX_SLOW_MS }) : undefined);
   // Instances sharing PostgreSQL wake each other's long polls; SQLite is one instance's own.
   const notifier: TerminalNotifier = options.notifier ?? (store.dialect === 'postgres' ? new PostgresNotifier(config.DATABASE_URL, store.db) : new InProcessNotifier());
+  // Revocations and rotations by any instance or the admin CLI reach the caches of checked secrets.
+  const authChanges: AuthChanges =
+    notifier instanceof PostgresNotifier ? notifier.auth : store.dialect === 'sqlite' ? new SqliteAuthChanges(store.db) : new LocalAuthChanges();
   const onboarding = new OnboardingService(store, now);
-  const apiKeys = new ApiKeyService(store, now, config.AUTH_CACHE_MS);
+  const apiKeys = new ApiKeyService(store, now, config.AUTH_CACHE_MS, authChanges);
   const presence = new TerminalPresence(onboarding.repo, now, Math.max(3 * config.POLL_INTERVAL_MS, 2 * PRESENCE_FLUSH_MS));
-  const deviceAuth = new DeviceAuth(onboarding.repo, now, config.AUTH_CACHE_MS);
+  const deviceAuth = new DeviceAuth(onboarding.repo, now, config.AUTH_CACHE_MS, authChanges);
   const idempotency = new IdempotencyRepository(store.db);
   const closing = new AbortController();
   const transactions = transactionUseCases({
@@ -83,6 +87,7 @@ export function createPlatform(store: Database, config: Config, options: Platfor
     ping: () => ping(store),
     async start() {
       await notifier.start?.();
+      await authChanges.start?.();
       every(PRESENCE_FLUSH_MS, () => presence.flush());
       every(Math.min(5_000, Math.max(250, config.TRANSACTION_EXPIRY_MS / 4)), () => transactions.expireDue());
       every(Math.max(1_000, config.ACQUIRER_TIMEOUT_MS), () => transactions.recoverAbandoned());
@@ -94,6 +99,7 @@ export function createPlatform(store: Database, config: Config, options: Platfor
       await presence.flush().catch(() => {});
       await apiKeys.flushUsage().catch(() => {});
       await notifier.close();
+      await authChanges.close?.();
     },
   };
 }

@@ -11,7 +11,8 @@ const IDLE_SWEEP_MS = 100;
 
 /** Starts the platform: migrations, the HTTP server, graceful shutdown. */
 export async function serve(config: Config, io: { out: (line: string) => void }) {
-  const store = openDatabase(config.DATABASE_URL);
+  let onIdleError = (_e: Error) => {};
+  const store = openDatabase(config.DATABASE_URL, { onIdleError: (e) => onIdleError(e) });
   await migrateToLatest(store);
   const app = await buildApp({
     config,
@@ -24,6 +25,7 @@ export async function serve(config: Config, io: { out: (line: string) => void })
       ? { https: { cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE) } }
       : {}),
   });
+  onIdleError = (e) => app.log.warn({ err: e }, 'the database ended an idle connection; the next query opens a new one');
   try {
     await app.listen({ port: config.PORT, host: config.HOST });
   } catch (e) {

@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import type { InjectOptions } from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { merchantApi } from './support/http.js';
-import { usePlatform } from './support/platform.js';
+import { isProblem, merchantApi } from './support/http.js';
+import { onboard, usePlatform } from './support/platform.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -20,14 +21,14 @@ type Doc = {
   openapi: string;
   components: { schemas: Record<string, unknown>; securitySchemes: Record<string, Record<string, unknown>> };
   security?: Array<Record<string, string[]>>;
-  paths: Record<string, Record<string, { operationId?: string; security?: Array<Record<string, string[]>>; parameters?: Array<{ in: string; name: string }>; responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }>; headers?: Record<string, unknown> }> }>>;
+  paths: Record<string, Record<string, { operationId?: string; security?: Array<Record<string, string[]>>; parameters?: Array<{ in: string; name: string }>; requestBody?: unknown; responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }>; headers?: Record<string, unknown> }> }>>;
 };
 
 const operations = (doc: Doc) =>
   Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ key: `${method.toUpperCase()} ${path}`, op })));
 
 describe('the OpenAPI document', () => {
-  const ctx = usePlatform('sqlite');
+  const ctx = usePlatform('sqlite', { env: { BODY_LIMIT_BYTES: '1024' } });
   const fetchDoc = async (): Promise<Doc> => {
     const res = await merchantApi(ctx().app)('GET', '/openapi.json');
     expect(res.statusCode).toBe(200);
@@ -66,6 +67,47 @@ describe('the OpenAPI document', () => {
       }
     }
     expect([...ids]).toEqual(expect.arrayContaining(['listStores', 'listTerminals', 'listApiKeys', 'createApiKey', 'revokeApiKey']));
+  });
+
+  it('documents every problem a request can get, and the server gives none it does not document', async () => {
+    const doc = await fetchDoc();
+    const app = ctx().app;
+    const c = await onboard(app);
+    const PARAMS: Record<string, string> = { terminalId: c.terminals[0]!.id, transactionId: '1234567890123456789012345678901', id: '987654321' };
+    const undocumented: string[] = [];
+    for (const { key, op } of operations(doc)) {
+      const [method, path] = key.split(' ') as [string, string];
+      const security = op.security ?? doc.security ?? [];
+      const device = security.some((r) => 'DeviceToken' in r);
+      const secured = device || security.some((r) => 'ApiKey' in r);
+      const takesBody = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method);
+      // any request: Node's and the input guard's 400, the request timeout, headers too large;
+      // a body: too large, not JSON; a credential: missing, refused, over the rate limit
+      const expected = ['400', '408', '431', ...(takesBody ? ['413', '415'] : []), ...(secured ? ['401', '403', '429'] : [])];
+      for (const status of expected) {
+        expect(op.responses[status]?.content?.['application/problem+json']?.schema?.$ref, `${key} does not document ${status}`).toBe('#/components/schemas/ProblemDetails');
+      }
+      // What the server really answers to requests that go wrong in those ways.
+      const url = path.replace(/\{([^}]+)\}/g, (_, name: string) => PARAMS[name] ?? 'x1');
+      const credential: Record<string, string> = device ? { authorization: `Bearer ${c.terminals[0]!.deviceToken}` } : secured ? { 'api-key': c.apiKey } : {};
+      const probes: Array<[string, InjectOptions]> = [
+        ['a NUL in the query', { method: method as 'GET', url: `${url}?probe=%00`, headers: credential }],
+        ['no credential', { method: method as 'GET', url }],
+        ...(takesBody
+          ? ([
+              ['a text body', { method: method as 'POST', url, headers: { ...credential, 'content-type': 'text/plain' }, payload: 'hello' }],
+              ['an oversize body', { method: method as 'POST', url, headers: { ...credential, 'content-type': 'application/json' }, payload: JSON.stringify({ label: 'x'.repeat(2_000) }) }],
+            ] satisfies Array<[string, InjectOptions]>)
+          : []),
+      ];
+      for (const [what, request] of probes) {
+        const res = await app.inject(request);
+        if (res.statusCode < 400) continue;
+        expect(isProblem(res), `${key} with ${what}: ${res.statusCode} ${res.body}`).toBe(true);
+        if (!op.responses[String(res.statusCode)]) undocumented.push(`${key} with ${what}: ${res.statusCode}`);
+      }
+    }
+    expect(undocumented).toEqual([]);
   });
 
   it('passes redocly lint without errors', async () => {

@@ -24,7 +24,7 @@ export const ADMIN_USAGE = `usage: cloudpos admin <resource> <action> [options] 
   terminal rotate-token --id M-MODEL-S
   apikey issue --customer ID --label LABEL [--valid-from ISO] [--valid-until ISO]
   apikey list --customer ID
-  apikey revoke --customer ID --id KEY_ID
+  apikey revoke --customer ID --id KEY_ID [--force]
 
 The database is the one DATABASE_URL names (default sqlite:./data/cloudpos.sqlite).
 --json prints exactly one JSON object on stdout.`;
@@ -49,6 +49,7 @@ const OPTIONS = {
   id: { type: 'string' },
   'valid-from': { type: 'string' },
   'valid-until': { type: 'string' },
+  force: { type: 'boolean' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -198,7 +199,11 @@ export async function runAdmin(argv: string[], config: Config, io: Io): Promise<
         case 'apikey revoke': {
           const customerId = integer(values, 'customer');
           const id = integer(values, 'id');
-          const r = await keys.revokeAsOperator(customerId, id);
+          const r = await keys.revokeAsOperator(customerId, id, { force: values.force === true });
+          if (!r.ok && r.error === 'NOT_FOUND') return { error: r.error, detail: `no unrevoked, unexpired key ${id} of customer ${customerId}` };
+          if (!r.ok && r.error === 'LAST_VALID_KEY') {
+            return { error: r.error, detail: `key ${id} is customer ${customerId}'s last valid key without an end date: revoking it locks the customer out once its other keys end (--force revokes it all the same)` };
+          }
           if (!r.ok) return fail(r);
           return { json: { id, revoked: true }, text: `API key ${id} revoked` };
         }

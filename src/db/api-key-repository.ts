@@ -62,10 +62,13 @@ export class ApiKeyRepository {
       .execute();
   }
 
-  /** Keys valid right now: the ones that keep the customer able to call the API. */
-  async countValidNow(customerId: number, now: number, db: Executor = this.db) {
+  /** Keys valid right now and without an end date, other than `exceptId`: the ones that keep the
+   * customer able to call the API for good. */
+  async countLastingExcept(customerId: number, exceptId: number, now: number, db: Executor = this.db) {
     const row = await this.unexpired(customerId, now, db)
+      .where('valid_until', 'is', null)
       .where((eb) => eb.or([eb('valid_from', 'is', null), eb('valid_from', '<=', now)]))
+      .where('id', '!=', exceptId)
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     return Number(row.n);

@@ -21,7 +21,13 @@ const pgTypes = {
     oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
-export function openDatabase(url: string, options: { poolSize?: number } = {}): Database {
+export interface OpenOptions {
+  poolSize?: number;
+  /** Hears the errors of idle PostgreSQL connections (the server ended one); they are otherwise ignored. */
+  onIdleError?: (e: Error) => void;
+}
+
+export function openDatabase(url: string, options: OpenOptions = {}): Database {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length) || ':memory:';
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -37,8 +43,28 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: pgTypes, Client: PreparingClient });
+    // An idle connection the server ends (a restart, a failover, a dropped database) makes the pool
+    // emit 'error'; unheard, that would end the process. The pool has already let that client go,
+    // and the next query opens a new one.
+    pool.on('error', (e) => options.onIdleError?.(e));
+    const open = new Set<pg.PoolClient>();
+    const gone = new Set<() => void>();
+    pool.on('connect', (client) => void open.add(client));
+    pool.on('remove', (client) => {
+      open.delete(client);
+      if (open.size === 0) for (const resolve of gone) resolve();
+    });
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', close: () => db.destroy() };
+    return {
+      db,
+      dialect: 'postgres',
+      // pool.end() resolves once its clients are told to end, not once their connections are
+      // closed: wait for those too, so that nothing of this pool is still connected afterwards.
+      close: async () => {
+        await db.destroy();
+        if (open.size > 0) await new Promise<void>((resolve) => gone.add(resolve));
+      },
+    };
   }
   throw new Error(`unsupported DATABASE_URL ${JSON.stringify(url)}: use sqlite:PATH or postgres://…`);
 }

@@ -105,8 +105,16 @@ export class OnboardingRepository {
     return this.db.insertInto('terminals').values(t).returning('id').executeTakeFirstOrThrow();
   }
 
-  updateTerminal(pk: number, changes: { device_token_hash: string }) {
-    return this.db.updateTable('terminals').set(changes).where('id', '=', pk).executeTakeFirst();
+  /** Sets a terminal's device token and answers the hash it replaced (undefined: no such terminal).
+   * `lockRow` on PostgreSQL (a SQLite transaction holds the write lock from its start), so that two
+   * crossing rotations each name the token they replaced. */
+  async replaceDeviceToken(pk: number, hash: string, db: Executor, lockRow: boolean) {
+    let q = db.selectFrom('terminals').select('device_token_hash').where('id', '=', pk);
+    if (lockRow) q = q.forUpdate();
+    const row = await q.executeTakeFirst();
+    if (!row) return undefined;
+    await db.updateTable('terminals').set({ device_token_hash: hash }).where('id', '=', pk).execute();
+    return row.device_token_hash;
   }
 
   private terminalsWithStore() {

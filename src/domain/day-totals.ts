@@ -189,18 +189,34 @@ function zoneOffset(instant: number, timeZone: string): number {
   return wall - Math.floor(instant / 1000) * 1000;
 }
 
-function localMidnight(date: string, timeZone: string): number {
-  const guess = Date.parse(`${date}T00:00:00Z`);
-  let instant = guess - zoneOffset(guess, timeZone);
+const HOUR_MS = 3_600_000;
+
+/** The first instant whose date in the zone is `date` (or later): local midnight, or, where a
+ * DST change skips midnight (America/Santiago, America/Havana, Asia/Beirut), the instant the clock
+ * jumps to 01:00; where midnight happens twice, the first. */
+function startOfLocalDate(date: string, timeZone: string): number {
+  const dateAt = (instant: number) => localDateTime(new Date(instant), timeZone).date;
+  const wall = Date.parse(`${date}T00:00:00Z`);
+  let guess = wall - zoneOffset(wall, timeZone);
   // A second pass settles days where the offset changes between the guess and midnight.
-  instant = guess - zoneOffset(instant, timeZone);
-  return instant;
+  guess = wall - zoneOffset(guess, timeZone);
+  if (dateAt(guess) >= date && dateAt(guess - 1) < date) return guess;
+  // No midnight, or two: search the instant the date begins. Zone offsets stay within ±16 h, and
+  // the local date only moves forward across a day boundary.
+  let before = wall - 18 * HOUR_MS;
+  let from = wall + 18 * HOUR_MS;
+  while (from - before > 1) {
+    const mid = Math.floor((before + from) / 2);
+    if (dateAt(mid) >= date) from = mid;
+    else before = mid;
+  }
+  return from;
 }
 
 /** Today's date in the store's zone and the UTC half-open range [start, end) that covers it, for
- * selecting the day's transactions. DST days are 23 or 25 hours long. */
+ * selecting the day's transactions. DST days are 23 or 25 hours long (or 23.5, 24.5: Lord Howe). */
 export function localDay(now: Date, timeZone: string): { date: string; start: Date; end: Date } {
   const { date } = localDateTime(now, timeZone);
   const next = new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
-  return { date, start: new Date(localMidnight(date, timeZone)), end: new Date(localMidnight(next, timeZone)) };
+  return { date, start: new Date(startOfLocalDate(date, timeZone)), end: new Date(startOfLocalDate(next, timeZone)) };
 }

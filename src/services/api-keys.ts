@@ -3,6 +3,7 @@ import { API_KEY_PREFIX, hashSecret, newSecret, sameDigest } from '../secrets.js
 import type { Database } from '../db/database.js';
 import { ApiKeyRepository } from '../db/api-key-repository.js';
 import type { ApiKey } from '../db/schema.js';
+import { announceAuthChange, type AuthChanges } from './auth-changes.js';
 import { ExpiringCache } from './expiring-cache.js';
 
 export interface Validity {
@@ -16,9 +17,10 @@ export interface Caller {
 }
 
 /** API keys: issuing, listing, revoking, and checking the key of every MerchantAPI request.
- * A checked key is trusted for `cacheMs` so a busy integration costs no query per request;
- * revoking through this process forgets it at once; another instance trusts it up to `cacheMs` longer.
- * `lastUsage` is written at most once a minute per key. */
+ * A checked key is kept in memory (at most `cacheMs`) so a busy integration costs no query per
+ * request; revoking forgets it at once in this process, and every other instance forgets it when
+ * the notification of the revocation arrives (`changes`). `lastUsage` is written at most once a
+ * minute per key. */
 export class ApiKeyService {
   private readonly keys: ApiKeyRepository;
   private readonly cache: ExpiringCache<ApiKey>;
@@ -30,8 +32,10 @@ export class ApiKeyService {
     private readonly store: Database,
     private readonly now: () => number,
     cacheMs: number,
+    changes?: AuthChanges,
   ) {
-    this.cache = new ExpiringCache(cacheMs, 10_000);
+    this.cache = new ExpiringCache(cacheMs, 10_000, changes ? () => changes.live : () => true);
+    changes?.watch((hash) => (hash === null ? this.cache.clear() : this.cache.delete(hash)));
     this.keys = new ApiKeyRepository(store);
   }
 
@@ -96,23 +100,36 @@ export class ApiKeyService {
     return rows.map((k) => ({ ...k, last_used_at: Math.max(k.last_used_at ?? 0, this.lastUsed.get(Number(k.id)) ?? 0) || null }));
   }
 
-  /** Revokes a key. The customer's row lock makes two crossing revocations end with one key left. */
+  /** Revokes a key. It is refused when no other key valid now and without an end date would remain:
+   * a customer left with keys that end would be locked out when they do. The customer's row lock
+   * makes two crossing revocations end with one such key left. */
   async revoke(caller: Caller, keyId: number): Promise<Result<void, 'NOT_FOUND' | 'KEY_IN_USE' | 'LAST_VALID_KEY'>> {
+    return this.revokeChecked(caller.customerId, keyId, { keyInUse: caller.keyId });
+  }
+
+  private async revokeChecked(
+    customerId: number,
+    keyId: number,
+    rules: { keyInUse?: number; force?: boolean },
+  ): Promise<Result<void, 'NOT_FOUND' | 'KEY_IN_USE' | 'LAST_VALID_KEY'>> {
     const outcome = await this.store.db.transaction().execute(async (tx) => {
-      await this.keys.lockCustomer(caller.customerId, tx);
+      await this.keys.lockCustomer(customerId, tx);
       const now = this.now();
-      const key = await this.keys.find(caller.customerId, keyId, tx);
+      const key = await this.keys.find(customerId, keyId, tx);
       if (!key || key.revoked_at !== null || (key.valid_until !== null && key.valid_until <= now)) {
         return err('NOT_FOUND', `No API key ${keyId}.`);
       }
-      if (Number(key.id) === caller.keyId) {
+      if (Number(key.id) === rules.keyInUse) {
         return err('KEY_IN_USE', 'The API key making this request cannot revoke itself: switch to another key first.');
       }
-      const validNow = (key.valid_from ?? 0) <= now;
-      if (validNow && (await this.keys.countValidNow(caller.customerId, now, tx)) <= 1) {
-        return err('LAST_VALID_KEY', 'This is the last valid API key of the customer: create another one first.');
+      if (!rules.force && (await this.keys.countLastingExcept(customerId, keyId, now, tx)) === 0) {
+        return err(
+          'LAST_VALID_KEY',
+          'Revoking this key would leave the customer no valid API key without an end date (locked out once the others end): create a key without validity.until first.',
+        );
       }
-      await this.keys.revoke(caller.customerId, keyId, now, tx);
+      await this.keys.revoke(customerId, keyId, now, tx);
+      await announceAuthChange(tx, this.store.dialect, key.key_hash);
       return ok(key.key_hash);
     });
     if (!outcome.ok) return outcome;
@@ -125,12 +142,9 @@ export class ApiKeyService {
     return this.keys.listForCustomer(customerId);
   }
 
-  /** Operators may revoke any key, the last one included: a leaked key must stop. */
-  async revokeAsOperator(customerId: number, keyId: number): Promise<Result<void, 'NOT_FOUND'>> {
-    const key = await this.keys.find(customerId, keyId);
-    const res = await this.keys.revoke(customerId, keyId, this.now());
-    if (!key || Number(res.numUpdatedRows) === 0) return err('NOT_FOUND', `no unrevoked key ${keyId} of customer ${customerId}`);
-    this.cache.delete(key.key_hash);
-    return ok(undefined);
+  /** Operators revoke a customer's key under the same rule as the customer; `force` revokes even the
+   * last lasting one (a leaked key must stop, whatever it costs). */
+  revokeAsOperator(customerId: number, keyId: number, options: { force?: boolean } = {}): Promise<Result<void, 'NOT_FOUND' | 'KEY_IN_USE' | 'LAST_VALID_KEY'>> {
+    return this.revokeChecked(customerId, keyId, { force: options.force ?? false });
   }
 }

@@ -2,10 +2,12 @@ import { err, ok, type Result } from '../domain/result.js';
 import { hashSecret } from '../secrets.js';
 import type { OnboardingRepository } from '../db/onboarding-repository.js';
 import type { Terminal } from '../domain/terminal.js';
+import type { AuthChanges } from './auth-changes.js';
 import { ExpiringCache } from './expiring-cache.js';
 
-/** Checks a terminal's device token. A token found is trusted for `cacheMs`, so that a fleet of
- * polling terminals costs no query per poll; a rotated token may keep working for up to `cacheMs`. */
+/** Checks a terminal's device token. The terminal of a token found is kept in memory (at most
+ * `cacheMs`), so that a fleet of polling terminals costs no query per poll; a rotated token is
+ * forgotten on every instance when the notification of the rotation arrives (`changes`). */
 export class DeviceAuth {
   private readonly cache: ExpiringCache<Terminal>;
 
@@ -13,8 +15,10 @@ export class DeviceAuth {
     private readonly repo: OnboardingRepository,
     private readonly now: () => number,
     cacheMs: number,
+    changes?: AuthChanges,
   ) {
-    this.cache = new ExpiringCache(cacheMs, 50_000);
+    this.cache = new ExpiringCache(cacheMs, 50_000, changes ? () => changes.live : () => true);
+    changes?.watch((hash) => (hash === null ? this.cache.clear() : this.cache.delete(hash)));
   }
 
   async authenticate(token: string): Promise<Result<Terminal, 'DEVICE_TOKEN_INVALID'>> {

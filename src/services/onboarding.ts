@@ -7,6 +7,7 @@ import { checkTerminalParts, formatTerminalId, parseTerminalId, terminalKey } fr
 import { DEVICE_TOKEN_PREFIX, hashSecret, newSecret } from '../secrets.js';
 import type { Database } from '../db/database.js';
 import { OnboardingRepository } from '../db/onboarding-repository.js';
+import { announceAuthChange } from './auth-changes.js';
 
 
 /** What the operators ("Customer Care") do when they onboard a customer, and the directory of
@@ -15,7 +16,7 @@ export class OnboardingService {
   readonly repo: OnboardingRepository;
 
   constructor(
-    store: Database,
+    private readonly store: Database,
     private readonly now: () => number = Date.now,
   ) {
     this.repo = new OnboardingRepository(store.db);
@@ -89,7 +90,13 @@ export class OnboardingService {
     const terminal = await this.terminalById(terminalId);
     if (!terminal) return err('NOT_FOUND', `no terminal ${terminalId}`);
     const deviceToken = newSecret(DEVICE_TOKEN_PREFIX);
-    await this.repo.updateTerminal(terminal.pk, { device_token_hash: hashSecret(deviceToken) });
+    const replaced = await this.store.db.transaction().execute(async (tx) => {
+      const old = await this.repo.replaceDeviceToken(terminal.pk, hashSecret(deviceToken), tx, this.store.dialect === 'postgres');
+      // Every instance forgets the old token when this commits.
+      if (old) await announceAuthChange(tx, this.store.dialect, old);
+      return old !== undefined;
+    });
+    if (!replaced) return err('NOT_FOUND', `no terminal ${terminalId}`);
     return ok({ id: terminal.id, device_token: deviceToken });
   }
 

@@ -84,6 +84,25 @@ describeEachStore('cloudpos admin', (dialect) => {
     expect(JSON.stringify(keys)).not.toContain(key.apikey);
   });
 
+  it('refuses to revoke a customer\'s last valid key without an end date unless --force', async () => {
+    const customer = await json('customer', 'create', '--name', 'Locked Out Ltd');
+    const key = await json('apikey', 'issue', '--customer', String(customer.id), '--label', 'only');
+    const soon = await json('apikey', 'issue', '--customer', String(customer.id), '--label', 'soon over', '--valid-until', new Date(Date.now() + 60_000).toISOString());
+    const refused = await admin('apikey', 'revoke', '--customer', String(customer.id), '--id', String(key.id), '--json');
+    expect(refused.code).toBe(1);
+    const lines = refused.stdout.split('\n').filter((l) => l.trim() !== '');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toEqual({ error: 'LAST_VALID_KEY', detail: expect.stringMatching(/--force/) });
+    expect(refused.stderr).toMatch(/--force/);
+    expect((await json('apikey', 'list', '--customer', String(customer.id))).apikeys.map((k: { revoked: boolean }) => k.revoked)).toEqual([false, false]);
+    // the key with an end date may go: the lasting one stays
+    expect(await json('apikey', 'revoke', '--customer', String(customer.id), '--id', String(soon.id))).toEqual({ id: soon.id, revoked: true });
+    expect(await json('apikey', 'revoke', '--customer', String(customer.id), '--id', String(key.id), '--force')).toEqual({ id: key.id, revoked: true });
+    const again = await admin('apikey', 'revoke', '--customer', String(customer.id), '--id', String(key.id), '--json');
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout)).toMatchObject({ error: 'NOT_FOUND' });
+  });
+
   it('prints readable text without --json', async () => {
     const r = await admin('customer', 'create', '--name', 'Plain Text Ltd');
     expect(r.code).toBe(0);

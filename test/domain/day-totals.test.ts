@@ -125,4 +125,49 @@ describe('localDay', () => {
     expect(autumn.end.getTime() - autumn.start.getTime()).toBe(25 * 3600_000);
     expect(autumn.start).toEqual(new Date('2024-11-03T04:00:00Z'));
   });
+
+  it('starts a day whose midnight is skipped when its clock jumps to 01:00, and a day whose midnight repeats at the first one', () => {
+    const cases: Array<[string, string, string, string, number]> = [
+      // zone, an instant of the day, its start, its end, hours
+      ['America/Santiago', '2026-09-06T12:00:00Z', '2026-09-06T04:00:00Z', '2026-09-07T03:00:00Z', 23],
+      ['America/Santiago', '2026-09-05T12:00:00Z', '2026-09-05T04:00:00Z', '2026-09-06T04:00:00Z', 24],
+      ['America/Santiago', '2026-04-04T12:00:00Z', '2026-04-04T03:00:00Z', '2026-04-05T04:00:00Z', 25],
+      ['America/Havana', '2026-03-08T12:00:00Z', '2026-03-08T05:00:00Z', '2026-03-09T04:00:00Z', 23],
+      ['America/Havana', '2026-11-01T12:00:00Z', '2026-11-01T04:00:00Z', '2026-11-02T05:00:00Z', 25],
+      ['Asia/Beirut', '2026-03-29T12:00:00Z', '2026-03-28T22:00:00Z', '2026-03-29T21:00:00Z', 23],
+      ['Asia/Beirut', '2026-10-24T12:00:00Z', '2026-10-23T21:00:00Z', '2026-10-24T22:00:00Z', 25],
+    ];
+    for (const [zone, at, start, end, hours] of cases) {
+      const day = localDay(new Date(at), zone);
+      expect({ zone, at, start: day.start.toISOString(), end: day.end.toISOString() }).toEqual({ zone, at, start: new Date(start).toISOString(), end: new Date(end).toISOString() });
+      expect(day.end.getTime() - day.start.getTime()).toBe(hours * 3600_000);
+    }
+  });
+
+  it('agrees with Intl on every day of two years in zones with and without DST, midnight changes included', () => {
+    const zones = [
+      'America/Santiago', 'America/Havana', 'Asia/Beirut', 'Africa/Cairo', 'America/Asuncion', 'America/Scoresbysund',
+      'Asia/Tehran', 'Australia/Lord_Howe', 'Pacific/Chatham', 'Pacific/Kiritimati', 'Pacific/Pago_Pago', 'Asia/Kathmandu',
+      'Europe/Amsterdam', 'America/New_York', 'Europe/Dublin', 'UTC',
+    ];
+    const dateIn = (zone: string) => {
+      const f = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' });
+      return (ms: number) => f.format(new Date(ms));
+    };
+    const failures: string[] = [];
+    for (const zone of zones) {
+      const dateAt = dateIn(zone);
+      for (let ms = Date.parse('2025-01-01T00:00:00Z'); ms < Date.parse('2027-01-01T00:00:00Z'); ms += 7 * 3600_000) {
+        const day = localDay(new Date(ms), zone);
+        const [start, end] = [day.start.getTime(), day.end.getTime()];
+        const ok =
+          day.date === dateAt(ms) &&
+          start <= ms && ms < end &&
+          dateAt(start) === day.date && dateAt(start - 1) < day.date &&
+          dateAt(end - 1) === day.date && dateAt(end) > day.date;
+        if (!ok) failures.push(`${zone} at ${new Date(ms).toISOString()}: ${day.date} [${day.start.toISOString()}, ${day.end.toISOString()})`);
+      }
+    }
+    expect(failures.slice(0, 10)).toEqual([]);
+  });
 });

@@ -48,6 +48,30 @@ describeEachStore('/apikeys', (dialect) => {
     expect(self.json().detail).toMatch(/making this request/);
   });
 
+  it('refuses to revoke the last valid key without an end date, whatever keys with an end date remain', async () => {
+    const clock = ctx().clock!;
+    const c = await onboard(ctx().app);
+    const at = (ms: number) => new Date(clock.ms + ms).toISOString();
+    const short = (await call(c.apiKey, 'POST', '/apikeys', { label: 'four seconds', validity: { until: at(4_000) } })).json();
+    const later = (await call(c.apiKey, 'POST', '/apikeys', { label: 'from tomorrow', validity: { from: at(86_400_000) } })).json();
+    const refused = await call(short.apikey, 'DELETE', `/apikeys/${c.keyId}`);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.json()).toMatchObject({ status: 409, detail: expect.stringMatching(/no valid API key without an end date/) });
+    expect((await call(c.apiKey, 'GET', '/stores')).statusCode).toBe(200);
+    // a key that is not valid yet, or ends, does not keep the customer in; revoking one is fine
+    // while a lasting key remains
+    expect((await call(c.apiKey, 'DELETE', `/apikeys/${later.id}`)).statusCode).toBe(204);
+    expect((await call(c.apiKey, 'DELETE', `/apikeys/${short.id}`)).statusCode).toBe(204);
+    const short2 = (await call(c.apiKey, 'POST', '/apikeys', { label: 'an hour', validity: { until: at(3_600_000) } })).json();
+    const lasting = (await call(c.apiKey, 'POST', '/apikeys', { label: 'lasting' })).json();
+    expect((await call(short2.apikey, 'DELETE', `/apikeys/${c.keyId}`)).statusCode).toBe(204);
+    expect((await call(c.apiKey, 'GET', '/stores')).statusCode).toBe(403);
+    expect((await call(short2.apikey, 'DELETE', `/apikeys/${lasting.id}`)).statusCode).toBe(409);
+    clock.advance(3_600_000);
+    expect((await call(lasting.apikey, 'GET', '/stores')).statusCode).toBe(200);
+  });
+
   it('ends two crossing revocations with exactly one key left', async () => {
     for (let round = 0; round < 10; round++) {
       const c = await onboard(ctx().app);
@@ -55,7 +79,7 @@ describeEachStore('/apikeys', (dialect) => {
       const [a, b] = await Promise.all([call(c.apiKey, 'DELETE', `/apikeys/${second.id}`), call(second.apikey, 'DELETE', `/apikeys/${c.keyId}`)]);
       expect([a.statusCode, b.statusCode].sort()).toEqual([204, 409]);
       const loser = a.statusCode === 409 ? a : b;
-      expect(loser.json().detail).toMatch(/last valid API key/);
+      expect(loser.json().detail).toMatch(/no valid API key without an end date/);
       const left = await ctx().db.store.db
         .selectFrom('api_keys')
         .select('id')

@@ -1,0 +1,51 @@
+import pg from 'pg';
+import { sql } from 'kysely';
+import { describe, expect, inject, it } from 'vitest';
+import { openDatabase } from '../../src/db/database.js';
+import { createTestDatabase } from '../support/stores.js';
+
+describe.skipIf(!inject('pgAvailable'))('the PostgreSQL pool [postgres]', () => {
+  const backends = async (url: string) => {
+    const name = new URL(url).pathname.slice(1);
+    const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
+    await admin.connect();
+    try {
+      const r = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [name]);
+      return r.rows.map((row) => row.pid);
+    } finally {
+      await admin.end();
+    }
+  };
+
+  it('survives the server ending its idle connections, and reports it', async () => {
+    const db = await createTestDatabase('postgres');
+    const errors: Error[] = [];
+    const store = openDatabase(db.url, { poolSize: 4, onIdleError: (e) => errors.push(e) });
+    try {
+      await Promise.all([1, 2, 3, 4].map(() => sql`select pg_sleep(0.05)`.execute(store.db)));
+      const admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
+      await admin.connect();
+      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [new URL(db.url).pathname.slice(1)]);
+      await admin.end();
+      await expect.poll(() => errors.length).toBeGreaterThan(0);
+      expect(errors.every((e) => (e as Error & { code?: string }).code === '57P01')).toBe(true);
+      // the pool let those clients go: the next query opens a new connection
+      const r = await sql<{ one: number }>`select 1 as one`.execute(store.db);
+      expect(r.rows[0]!.one).toBe(1);
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
+
+  it('is closed only once every connection has ended, so dropping the database hurts nobody', async () => {
+    const db = await createTestDatabase('postgres');
+    const store = openDatabase(db.url, { poolSize: 6 });
+    await Promise.all([1, 2, 3, 4, 5, 6].map(() => sql`select pg_sleep(0.05)`.execute(store.db)));
+    expect((await backends(db.url)).length).toBeGreaterThanOrEqual(6);
+    await store.close();
+    // the server may take a moment to retire a backend whose client has gone, but no client is left
+    // to hear a 57P01 when the database is dropped WITH (FORCE) right now
+    await db.drop();
+  });
+});
