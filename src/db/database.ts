@@ -13,6 +13,8 @@ export interface Database {
   db: Kysely<Tables>;
   dialect: Dialect;
   close(): Promise<void>;
+  /** PostgreSQL's connection pool: connections open, idle, and queries waiting for one. */
+  pool?: () => { total: number; idle: number; waiting: number };
 }
 
 // int8 (bigint) columns hold epoch milliseconds and minor units: both well inside 2^53.
@@ -38,7 +40,12 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: pgTypes, Client: PreparingClient });
     const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', close: () => db.destroy() };
+    return {
+      db,
+      dialect: 'postgres',
+      close: () => db.destroy(),
+      pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    };
   }
   throw new Error(`unsupported DATABASE_URL ${JSON.stringify(url)}: use sqlite:PATH or postgres://…`);
 }
