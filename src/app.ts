@@ -18,6 +18,8 @@ import { installIdempotency } from './http/idempotency.js';
 import { installRequestId, serverOptions } from './http/connection.js';
 import { installInputGuard } from './http/input-guard.js';
 import { installPublicUrl } from './http/public-url.js';
+import { PlatformMetrics } from './http/metrics.js';
+import { pendingMigrations } from './db/migration-status.js';
 import { apiKeyOf, bearerOf, installRateLimit } from './http/rate-limit.js';
 import { createPlatform, type Platform, type PlatformOptions } from './platform.js';
 import type { Database } from './db/database.js';
@@ -54,8 +56,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (config.CLOUDPOS_ENV === 'production' && acquirer instanceof SandboxAcquirer) {
     throw new ConfigError('ACQUIRER_MODULE: the sandbox acquirer decides by test card and cannot serve production');
   }
-  const platform = createPlatform(store, config, { ...options, ...(acquirer && { acquirer }) });
+  const metrics = new PlatformMetrics();
+  const platform = createPlatform(store, config, { ...options, ...(acquirer && { acquirer }), observeAcquirer: metrics.observeAcquirer });
   app.decorate('platform', platform);
+  app.decorate('metrics', metrics);
+  metrics.watch(platform);
 
   const routes: Array<{ method: string; pattern: RegExp }> = [];
   app.addHook('onRoute', (route) => {
@@ -68,6 +73,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installInputGuard(app);
   installPublicUrl(app);
   documentEveryRouteProblems(app);
+  metrics.install(app, { route: config.METRICS_PORT === undefined });
   // Only JSON bodies are accepted: anything else is a 415, not a silently parsed string.
   app.removeContentTypeParser('text/plain');
 
@@ -110,6 +116,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     } catch {
       return sendProblem(reply, request, problem('SERVICE_UNAVAILABLE', 'The database does not answer.'));
     }
+  });
+  // Ready for traffic: the database answers and carries every migration this version knows.
+  app.get('/readyz', { schema: { hide: true } }, async (request, reply) => {
+    let pending: string[];
+    try {
+      await platform.ping();
+      pending = await pendingMigrations(store);
+    } catch {
+      return sendProblem(reply, request, problem('SERVICE_UNAVAILABLE', 'The database does not answer.'));
+    }
+    if (pending.length > 0) {
+      const detail = `The database's migrations are behind this version (${pending.join(', ')} not applied): run \`cloudpos migrate\`.`;
+      return sendProblem(reply, request, problem('SERVICE_UNAVAILABLE', detail, { pending_migrations: pending }));
+    }
+    return { status: 'ready' };
   });
 
   await app.register(async (merchantApi) => {

@@ -1,5 +1,6 @@
 import type { Acquirer } from './acquirer/acquirer.js';
 import { SandboxAcquirer } from './acquirer/sandbox.js';
+import { timedAcquirer, type AcquirerCall } from './acquirer/timed.js';
 import type { Config } from './config.js';
 import { IDEMPOTENCY_TTL_MS } from './http/idempotency.js';
 import { LocalAuthChanges, SqliteAuthChanges, type AuthChanges } from './services/auth-changes.js';
@@ -19,6 +20,8 @@ export interface PlatformOptions {
   /** An acquirer connector; in the sandbox, the sandbox acquirer otherwise. */
   acquirer?: Acquirer;
   notifier?: TerminalNotifier;
+  /** told how long each acquirer call took and how it ended (the metrics) */
+  observeAcquirer?: (call: AcquirerCall, outcome: string, seconds: number) => void;
 }
 
 const PRESENCE_FLUSH_MS = 5_000;
@@ -28,8 +31,9 @@ export function createPlatform(store: Database, config: Config, options: Platfor
   const now = options.now ?? Date.now;
   // The sandbox acquirer decides by test card: never in production, where terminals report their
   // outcomes and capture, release and reversal need a connector (ACQUIRER_MODULE).
-  const acquirer =
+  const connector =
     options.acquirer ?? (config.CLOUDPOS_ENV === 'sandbox' ? new SandboxAcquirer({ timeoutMs: config.ACQUIRER_TIMEOUT_MS, slowMs: config.SANDBOX_SLOW_MS }) : undefined);
+  const acquirer = connector && options.observeAcquirer ? timedAcquirer(connector, options.observeAcquirer) : connector;
   // Instances sharing PostgreSQL wake each other's long polls; SQLite is one instance's own.
   const notifier: TerminalNotifier = options.notifier ?? (store.dialect === 'postgres' ? new PostgresNotifier(config.DATABASE_URL, store.db) : new InProcessNotifier());
   // Revocations and rotations by any instance or the admin CLI reach the caches of checked secrets.

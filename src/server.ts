@@ -28,6 +28,7 @@ export async function serve(config: Config, io: { out: (line: string) => void })
   onIdleError = (e) => app.log.warn({ err: e }, 'the database ended an idle connection; the next query opens a new one');
   try {
     await app.listen({ port: config.PORT, host: config.HOST });
+    if (config.METRICS_PORT !== undefined) await app.metrics.listen(config.METRICS_PORT, config.HOST);
   } catch (e) {
     // A port already taken onboards nothing: the demo's secrets are printed only once, so they
     // must never be created by a process that cannot serve them.

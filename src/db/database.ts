@@ -13,6 +13,8 @@ export interface Database {
   db: Kysely<Tables>;
   dialect: Dialect;
   close(): Promise<void>;
+  /** PostgreSQL's connection pool: connections open, idle, and queries waiting for one. */
+  pool?: () => { total: number; idle: number; waiting: number };
 }
 
 // int8 (bigint) columns hold epoch milliseconds and minor units: both well inside 2^53.
@@ -64,6 +66,7 @@ export function openDatabase(url: string, options: OpenOptions = {}): Database {
         await db.destroy();
         if (open.size > 0) await new Promise<void>((resolve) => gone.add(resolve));
       },
+      pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     };
   }
   throw new Error(`unsupported DATABASE_URL ${JSON.stringify(url)}: use sqlite:PATH or postgres://…`);

@@ -11,7 +11,7 @@ export class TerminalPresence {
     private readonly repo: OnboardingRepository,
     private readonly now: () => number,
     /** seen within this window counts as online: a few poll intervals */
-    private readonly onlineWindowMs: number,
+    readonly onlineWindowMs: number,
   ) {}
 
   markSeen(terminalId: number) {

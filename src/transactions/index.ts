@@ -53,6 +53,7 @@ export function transactionUseCases(deps: {
     release: preAuthorizations.release,
     dayTotals: dayTotals(ctx),
     next: (...args: Parameters<Pickup['next']>) => pickup.next(...args),
+    heldPolls: () => pickup.heldPolls,
     presentCard: (...args: Parameters<PresentCard['run']>) => presentCard.run(...args),
     presented: reported.presented,
     outcome: reported.outcome,

@@ -42,6 +42,11 @@ export class Pickup {
     });
   }
 
+  /** Polls held right now, waiting for a transaction. */
+  get heldPolls(): number {
+    return this.held.size;
+  }
+
   async next(terminal: Terminal, waitS: number, connection: PollConnection): Promise<Transaction | null> {
     const waitMs = Math.min(waitS, this.longPollMaxS) * 1000;
     if (waitMs <= 0) return this.look(terminal);
