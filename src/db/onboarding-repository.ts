@@ -192,26 +192,6 @@ export class OnboardingRepository {
   /** Writes the last-seen times the platform kept in memory: a few statements of many terminals
    * each, in one transaction, so that a fleet of 10,000 costs one commit (one fsync), not 10,000.
    * They go to their own table, whose rows nothing else locks; a later time never goes back. */
-  async recordLastSeen(seen: Map<number, number>) {
-    const rows = [...seen];
-    const write = async (db: Executor) => {
-      for (let i = 0; i < rows.length; i += 400) {
-        await db
-          .insertInto('terminal_presence')
-          .values(rows.slice(i, i + 400).map(([terminal_id, last_seen_at]) => ({ terminal_id, last_seen_at })))
-          .onConflict((oc) =>
-            oc
-              .column('terminal_id')
-              .doUpdateSet((eb) => ({ last_seen_at: eb.ref('excluded.last_seen_at') }))
-              .where('terminal_presence.last_seen_at', '<', (eb) => eb.ref('excluded.last_seen_at')),
-          )
-          .execute();
-      }
-    };
-    if (rows.length === 0) return;
-    if (this.db.isTransaction) await write(this.db);
-    else await this.db.transaction().execute(write);
-  }
 }
 
 type TerminalWithStoreRow = Awaited<ReturnType<ReturnType<OnboardingRepository['terminalsWithStore']>['executeTakeFirstOrThrow']>>;

@@ -132,13 +132,21 @@ export const transactionRoutes =
         schema: {
           operationId: 'getTransaction',
           tags,
-          summary: 'Get the status of a transaction',
+          summary: 'Get the status of a transaction; with wait=S, wait up to S seconds for its outcome',
+          description:
+            'With `wait=S` (0 to 60 seconds): answered at once when the transaction is final for the customer system (CLEARED, CANCELLED, or AUTHORIZED for a pre-authorization); otherwise held and answered the moment its status changes, or after S seconds with its state then.',
           params: TransactionParams,
-          response: { 200: Transaction, ...problems(401, 403, 404) },
+          querystring: Type.Object({
+            wait: Type.Optional(Type.Number({ minimum: 0, maximum: 60, description: 'Seconds to wait for a change of status (0 to 60)', examples: [30] })),
+          }),
+          response: { 200: Transaction, ...problems(400, 401, 403, 404) },
         },
       },
-      async (request) => {
-        const { store, transaction } = unwrap(await transactions.status(request.caller, request.params.terminalId, request.params.transactionId));
+      async (request, reply) => {
+        const { terminalId, transactionId } = request.params;
+        const wait = request.query.wait ?? 0;
+        const found = wait > 0 ? await transactions.awaitStatus(request.caller, terminalId, transactionId, wait, reply.raw) : await transactions.status(request.caller, terminalId, transactionId);
+        const { store, transaction } = unwrap(found);
         return transactionView(transaction, store);
       },
     );

@@ -3,9 +3,12 @@ import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import type { Tables } from '../db/schema.js';
 import { AUTH_CHANNEL, type AuthChangeListener, type AuthChanges } from './auth-changes.js';
+import { InProcessChangeSignals, type ChangeSignals } from './change-signals.js';
 import { InProcessNotifier, type TerminalNotifier } from './notifier.js';
 
 const CHANNEL = 'cloudpos_terminals';
+/** Committed transaction changes: `?wait=` reads and the webhook workers of every instance. */
+const CHANGES_CHANNEL = 'cloudpos_changes';
 /** How the listening connection names itself to the server (pg_stat_activity). */
 export const LISTENER_NAME = 'cloudpos listener';
 
@@ -29,6 +32,9 @@ export class PostgresNotifier implements TerminalNotifier {
 
   /** Revoked keys and replaced device tokens, heard on this instance's listening connection. */
   readonly auth: AuthChanges;
+  private readonly localChanges = new InProcessChangeSignals();
+  /** Transaction changes of every instance. */
+  readonly changes: ChangeSignals;
 
   constructor(
     private readonly url: string,
@@ -48,6 +54,15 @@ export class PostgresNotifier implements TerminalNotifier {
         return listening();
       },
     };
+    const local = this.localChanges;
+    this.changes = {
+      notify: (transactionId) => {
+        local.notify(transactionId);
+        void sql`select pg_notify(${CHANGES_CHANNEL}, ${`${this.origin}:${transactionId}`})`.execute(this.db).catch((e: Error) => this.onError(e));
+      },
+      subscribe: (transactionId, listener) => local.subscribe(transactionId, listener),
+      watch: (listener) => local.watch(listener),
+    };
   }
 
   async start() {
@@ -61,6 +76,11 @@ export class PostgresNotifier implements TerminalNotifier {
     client.on('notification', (msg) => {
       if (msg.channel === AUTH_CHANNEL) {
         if (msg.payload) for (const listener of this.authListeners) listener(msg.payload);
+        return;
+      }
+      if (msg.channel === CHANGES_CHANNEL) {
+        const [origin, transactionId] = (msg.payload ?? '').split(':');
+        if (origin !== this.origin && transactionId) this.localChanges.notify(transactionId);
         return;
       }
       const [origin, terminalId] = (msg.payload ?? '').split(':');
@@ -81,7 +101,7 @@ export class PostgresNotifier implements TerminalNotifier {
     this.client = client;
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHANNEL}; LISTEN ${AUTH_CHANNEL}`);
+      await client.query(`LISTEN ${CHANNEL}; LISTEN ${AUTH_CHANNEL}; LISTEN ${CHANGES_CHANNEL}`);
     } catch (e) {
       if (this.client === client) this.client = undefined;
       await client.end().catch(() => {});
@@ -106,6 +126,7 @@ export class PostgresNotifier implements TerminalNotifier {
     try {
       await this.listen();
       this.local.notifyAll();
+      this.localChanges.notifyAll();
     } catch (e) {
       this.onError(e as Error);
       this.retryMs = Math.min(this.retryMs * 2, 5_000);

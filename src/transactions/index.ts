@@ -1,5 +1,8 @@
 import type { Acquirer } from '../acquirer/acquirer.js';
 import type { Database } from '../db/database.js';
+import type { EventRepository } from '../db/event-repository.js';
+import type { ChangeSignals } from '../services/change-signals.js';
+import { transactionOutbox } from '../webhooks/outbox.js';
 import type { TerminalNotifier } from '../services/notifier.js';
 import type { OnboardingService } from '../services/onboarding.js';
 import type { TerminalPresence } from '../services/presence.js';
@@ -14,6 +17,7 @@ import { PresentCard } from './present-card.js';
 import { readTransactions } from './read.js';
 import { reportOutcomes } from './report-outcome.js';
 import { sweeps } from './sweeps.js';
+import { StatusWaits } from './wait.js';
 
 export interface TransactionSettings {
   expiryMs: number;
@@ -27,6 +31,9 @@ export function transactionUseCases(deps: {
   database: Database;
   terminals: OnboardingService;
   notifier: TerminalNotifier;
+  /** every committed change of a transaction: `?wait=` reads, the webhook worker */
+  changes: ChangeSignals;
+  events: EventRepository;
   presence: TerminalPresence;
   /** none in production without a connector */
   acquirer: Acquirer | undefined;
@@ -35,8 +42,10 @@ export function transactionUseCases(deps: {
   settings: TransactionSettings;
 }) {
   const { settings } = deps;
-  const ctx: UseCaseContext = { gateway: new TransactionGateway(deps.database), terminals: deps.terminals, notifier: deps.notifier, now: deps.now };
+  const gateway = new TransactionGateway(deps.database, transactionOutbox(deps.events), (id) => deps.changes.notify(id));
+  const ctx: UseCaseContext = { gateway, terminals: deps.terminals, notifier: deps.notifier, now: deps.now };
   const read = readTransactions(ctx);
+  const waits = new StatusWaits(read, deps.changes, deps.closing);
   const cancel = cancelTransactions(ctx, read);
   const preAuthorizations = completePreAuthorizations(ctx, read, deps.acquirer, settings);
   const presentCard = new PresentCard(ctx, deps.acquirer, settings.acquirerTimeoutMs);
@@ -45,6 +54,9 @@ export function transactionUseCases(deps: {
   return {
     create: createTransaction(ctx, settings),
     status: read.status,
+    /** The status read with `?wait=S`. */
+    awaitStatus: (...args: Parameters<StatusWaits['status']>) => waits.status(...args),
+    heldWaits: () => waits.heldWaits,
     list: read.list,
     forTerminal: read.forTerminal,
     cancelByCustomer: cancel.byCustomer,
