@@ -6,6 +6,8 @@ export interface Received {
   timestamp: string;
   signature: string;
   body: string;
+  /** the status it was answered with; undefined while held */
+  answeredWith?: number;
   event: { id: string; type: string; created_at: string; sequence: number; data: Record<string, unknown> };
 }
 
@@ -37,6 +39,7 @@ export async function startReceiver(answer: (r: Received, n: number) => Answer =
         maxHeld = Math.max(maxHeld, held.size);
         res.on('close', () => held.delete(res));
       } else {
+        r.answeredWith = a;
         res.writeHead(a).end();
       }
       for (const w of [...waiters]) w();
