@@ -17,6 +17,12 @@ export interface ClaimedDelivery {
   event: { id: string; type: string; created_at: number; sequence: number; data: string };
 }
 
+/** An attempt made, and the delivery's next step. */
+export interface FinishedAttempt {
+  delivery: ClaimedDelivery;
+  attempt: { at: number; status_code: number | null; error: string | null; duration_ms: number; outcome: 'DELIVERED' | 'RETRYING' | 'FAILED'; next_attempt_at: number };
+}
+
 const subscribed = (events: string | null, type: string) => events === null || (JSON.parse(events) as string[]).includes(type);
 
 /** Webhook endpoints, the deliveries of events to them and every attempt. On PostgreSQL a claim is
@@ -83,18 +89,22 @@ export class WebhookRepository {
     return rows.length;
   }
 
-  /** Turns events not yet dispatched into deliveries, oldest first; instances skip each other's batch. */
-  async dispatch(now: number, limit = 200): Promise<{ events: number; deliveries: number }> {
+  /** In one database transaction (one durable commit for many): records finished attempts with
+   * where their deliveries stand after them, and turns events not yet dispatched into deliveries,
+   * oldest first (instances skip each other's batch). Answers how many events it dispatched. */
+  async settle(now: number, finished: FinishedAttempt[], limit = 200): Promise<number> {
     // A read first: most looks find nothing, and need no write lock to say so.
     const waiting = await this.db.selectFrom('events').select('id').where('dispatched', '=', 0).limit(1).executeTakeFirst();
-    if (!waiting) return { events: 0, deliveries: 0 };
+    if (!waiting && finished.length === 0) return 0;
     return this.db.transaction().execute(async (tx) => {
+      if (finished.length > 0) await this.recordIn(tx, finished);
+      if (!waiting) return 0;
       const q = tx.selectFrom('events').select(['id', 'customer_id', 'type']).where('dispatched', '=', 0).orderBy('created_at').limit(limit);
       const events = await (this.dialect === 'postgres' ? q.forUpdate().skipLocked() : q).execute();
-      if (events.length === 0) return { events: 0, deliveries: 0 };
-      const deliveries = await this.fanOutIn(tx, events, now);
+      if (events.length === 0) return 0;
+      await this.fanOutIn(tx, events, now);
       await tx.updateTable('events').set({ dispatched: 1 }).where('id', 'in', events.map((e) => e.id)).execute();
-      return { events: events.length, deliveries };
+      return events.length;
     });
   }
 
@@ -158,13 +168,10 @@ export class WebhookRepository {
     }));
   }
 
-  /** One attempt and where the delivery stands after it, together. On PostgreSQL only while the
-   * lease is still this instance's: otherwise another took the delivery over and decides. */
-  async recordAttempt(
-    d: ClaimedDelivery,
-    attempt: { at: number; status_code: number | null; error: string | null; duration_ms: number; outcome: 'DELIVERED' | 'RETRYING' | 'FAILED'; next_attempt_at: number },
-  ) {
-    await this.db.transaction().execute(async (tx) => {
+  /** Each attempt and where its delivery stands after it. On PostgreSQL a delivery moves only
+   * while the lease is still this instance's: otherwise another took it over and decides. */
+  private async recordIn(tx: Executor, finished: FinishedAttempt[]) {
+    for (const { delivery: d, attempt } of finished) {
       let q = tx
         .updateTable('webhook_deliveries')
         .set({ status: attempt.outcome === 'RETRYING' ? 'PENDING' : attempt.outcome, attempts: d.attempts + 1, next_attempt_at: attempt.next_attempt_at, lease_until: null })
@@ -172,22 +179,20 @@ export class WebhookRepository {
         .where('status', '=', 'PENDING');
       if (this.dialect === 'postgres') q = d.lease_until === null ? q.where('lease_until', 'is', null) : q.where('lease_until', '=', d.lease_until);
       await q.execute();
-      await tx
-        .insertInto('webhook_attempts')
-        .values({
-          delivery_id: d.id,
-          endpoint_id: d.endpoint_id,
-          event_id: d.event.id,
-          event_type: d.event.type,
-          attempt: d.attempts + 1,
-          at: attempt.at,
-          status_code: attempt.status_code,
-          error: attempt.error,
-          duration_ms: attempt.duration_ms,
-          outcome: attempt.outcome,
-        })
-        .execute();
-    });
+    }
+    const rows = finished.map(({ delivery: d, attempt }) => ({
+      delivery_id: d.id,
+      endpoint_id: d.endpoint_id,
+      event_id: d.event.id,
+      event_type: d.event.type,
+      attempt: d.attempts + 1,
+      at: attempt.at,
+      status_code: attempt.status_code,
+      error: attempt.error,
+      duration_ms: attempt.duration_ms,
+      outcome: attempt.outcome,
+    }));
+    for (let i = 0; i < rows.length; i += 200) await tx.insertInto('webhook_attempts').values(rows.slice(i, i + 200)).execute();
   }
 
   /** Claims given back unsent (a stopping instance): due again at once, for any instance. */

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { ClaimedDelivery, WebhookRepository } from '../db/webhook-repository.js';
+import type { ClaimedDelivery, FinishedAttempt, WebhookRepository } from '../db/webhook-repository.js';
 import { eventJson } from './event-types.js';
 import { signatureHeader, type SecretBox } from './secrets.js';
 import { publicOnlyLookup, type UrlPolicy } from './url-policy.js';
@@ -10,6 +10,8 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
 /** A claim on PostgreSQL outlives the attempt it covers; an instance that dies leaves it to the others then. */
 const LEASE_MS = DELIVERY_TIMEOUT_MS + 5_000;
 const POLL_MS = 1_000;
+/** Commits that come together are handled together: one durable commit records many attempts. */
+const GATHER_MS = 2;
 
 export type AttemptOutcome = 'DELIVERED' | 'RETRYING' | 'FAILED';
 
@@ -24,7 +26,10 @@ export interface WorkerSettings {
  * and every second for retries that fall due. At most `maxInFlight` requests at once; every attempt
  * is recorded with the delivery's next step, in one database transaction. */
 export class WebhookWorker {
+  /** Claimed by this instance until their attempt is recorded (SQLite's leases). */
   private readonly inFlight = new Map<number, AbortController>();
+  private finished: FinishedAttempt[] = [];
+  private scheduled: NodeJS.Timeout | undefined;
   private running = false;
   private again = false;
   private stopped = false;
@@ -54,25 +59,40 @@ export class WebhookWorker {
     this.wake();
   }
 
-  /** Something may be waiting: look now (once more, if a look is under way). */
+  /** Something may be waiting: look in a moment (once more, if a look is under way). */
   wake() {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
       return;
     }
-    this.running = true;
-    void this.run()
-      .catch((e) => this.onError(e))
-      .finally(() => {
-        this.running = false;
-      });
+    this.scheduled ??= setTimeout(() => {
+      this.scheduled = undefined;
+      this.running = true;
+      void this.run()
+        .catch((e) => this.onError(e))
+        .finally(() => {
+          this.running = false;
+          if (this.again) this.wake();
+        });
+    }, GATHER_MS);
   }
 
   private async run() {
     do {
       this.again = false;
-      while ((await this.repo.dispatch(this.now())).events > 0 && !this.stopped);
+      const finished = this.finished;
+      this.finished = [];
+      try {
+        let dispatched = await this.repo.settle(this.now(), finished);
+        while (dispatched > 0 && !this.stopped) dispatched = await this.repo.settle(this.now(), []);
+      } catch (e) {
+        // Not recorded: those deliveries stay claimed here until a later look records them.
+        this.finished.push(...finished);
+        throw e;
+      }
+      for (const f of finished) this.observe(f.attempt.outcome);
+      for (const f of finished) this.inFlight.delete(f.delivery.id);
       const free = this.settings.maxInFlight - this.inFlight.size;
       if (free <= 0 || this.stopped) return;
       const claimed = await this.repo.claim(this.now(), free, LEASE_MS, this.inFlight.keys());
@@ -85,19 +105,15 @@ export class WebhookWorker {
     const abort = new AbortController();
     this.inFlight.set(d.id, abort);
     void this.attempt(d, abort.signal)
-      .then(async (result) => {
+      .then((result) => {
         if (abort.signal.aborted && this.stopped) return;
         const last = d.attempts >= this.settings.schedule.length;
         const outcome: AttemptOutcome = result.ok ? 'DELIVERED' : last ? 'FAILED' : 'RETRYING';
         const next = outcome === 'RETRYING' ? result.at + this.settings.schedule[d.attempts]! : result.at;
-        await this.repo.recordAttempt(d, { at: result.at, status_code: result.status ?? null, error: result.error ?? null, duration_ms: result.ms, outcome, next_attempt_at: next });
-        this.observe(outcome);
-      })
-      .catch((e) => this.onError(e))
-      .finally(() => {
-        this.inFlight.delete(d.id);
+        this.finished.push({ delivery: d, attempt: { at: result.at, status_code: result.status ?? null, error: result.error ?? null, duration_ms: result.ms, outcome, next_attempt_at: next } });
         this.wake();
-      });
+      })
+      .catch((e) => this.onError(e));
   }
 
   /** One POST, signed with every secret the endpoint signs with now. Never throws. */
@@ -156,6 +172,11 @@ export class WebhookWorker {
   async stop() {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.scheduled);
+    // What was answered is recorded; the rest goes back.
+    const finished = this.finished.splice(0);
+    await this.repo.settle(this.now(), finished).catch(() => {});
+    for (const f of finished) this.inFlight.delete(f.delivery.id);
     const abandoned = [...this.inFlight.keys()];
     for (const abort of this.inFlight.values()) abort.abort();
     await this.repo.release(abandoned).catch(() => {});
