@@ -171,7 +171,17 @@ export class WebhookRepository {
   /** Each attempt and where its delivery stands after it. On PostgreSQL a delivery moves only
    * while the lease is still this instance's: otherwise another took it over and decides. */
   private async recordIn(tx: Executor, finished: FinishedAttempt[]) {
-    for (const { delivery: d, attempt } of finished) {
+    // Delivered is delivered, whoever holds the lease: those move in one statement.
+    const delivered = finished.filter((f) => f.attempt.outcome === 'DELIVERED').map((f) => f.delivery.id);
+    if (delivered.length > 0) {
+      await tx
+        .updateTable('webhook_deliveries')
+        .set((eb) => ({ status: 'DELIVERED', attempts: eb('attempts', '+', 1), lease_until: null }))
+        .where('id', 'in', delivered)
+        .where('status', '=', 'PENDING')
+        .execute();
+    }
+    for (const { delivery: d, attempt } of finished.filter((f) => f.attempt.outcome !== 'DELIVERED')) {
       let q = tx
         .updateTable('webhook_deliveries')
         .set({ status: attempt.outcome === 'RETRYING' ? 'PENDING' : attempt.outcome, attempts: d.attempts + 1, next_attempt_at: attempt.next_attempt_at, lease_until: null })
