@@ -14,6 +14,7 @@ import { spawnServer, type Server } from './lib.js';
 import { formatSummary } from './profile-summary.js';
 import { createRate, fleetScale, idlePollRate, mixed, pickupLatency, statusRate, type Row, type Settings } from './scenarios.js';
 import { seed, type Seeded } from './seed.js';
+import { webhookDelivery } from './webhooks.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
@@ -23,7 +24,7 @@ const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.s
 const quick = flag('quick');
 const profile = flag('profile');
 const dbs = (option('db') ?? 'sqlite,postgres').split(',');
-const only = new Set((option('only') ?? '1,2,3,4,5,6').split(','));
+const only = new Set((option('only') ?? '1,2,3,4,5,6,webhooks').split(','));
 // Another build of the platform to measure instead (an A/B of a change): its bin/cloudpos.js.
 const platformBin = process.env.BENCH_PLATFORM_BIN ?? 'bin/cloudpos.js';
 const pgAdminUrl = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -78,6 +79,9 @@ const settings: Settings = quick
       mixedCreatesPerS: 20,
       mixedStatusPerS: 100,
     };
+
+/** Terminals of their own for the webhooks scenario: a closed loop of payments and a paced one. */
+const WEBHOOK_TERMINALS = 256;
 
 const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -139,13 +143,15 @@ async function runDialect(dialect: string): Promise<Row[]> {
     const pickupFrom = 1;
     const mixedFrom = pickupFrom + s.pickupTerminals;
     const fleetFrom = mixedFrom + s.mixedTerminals;
-    const count = fleetFrom + s.fleetTerminals;
+    const webhooksFrom = fleetFrom + s.fleetTerminals;
+    const count = webhooksFrom + WEBHOOK_TERMINALS;
     const t0 = performance.now();
     const seeded: Seeded = await seed(database.url, count);
     log(`${dialect}: ${count} terminals registered in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const pickup = seeded.terminals.slice(pickupFrom, mixedFrom);
     const mixedTerminals = seeded.terminals.slice(mixedFrom, fleetFrom);
-    const fleet = seeded.terminals.slice(fleetFrom);
+    const fleet = seeded.terminals.slice(fleetFrom, webhooksFrom);
+    const webhookTerminals = seeded.terminals.slice(webhooksFrom);
     baseline = await spawnServer('baseline', ['--import', 'tsx', 'bench/baseline-server.ts'], { DATABASE_URL: database.url });
     const base = baseline;
 
@@ -166,6 +172,7 @@ async function runDialect(dialect: string): Promise<Row[]> {
     await scenario('4', (p) => pickupLatency(dialect, s, p, base, seeded, pickup));
     await scenario('5', (p) => fleetScale(dialect, s, p, base, fleet));
     await scenario('6', (p) => mixed(dialect, s, p, base, seeded, mixedTerminals));
+    await scenario('webhooks', (p) => webhookDelivery(dialect, s, p, seeded, webhookTerminals));
     // Last: it leaves pending payments on the fleet's terminals.
     await scenario('3', (p) => createRate(dialect, s, p, base, seeded, fleet));
     await shared?.stop();

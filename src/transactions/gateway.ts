@@ -1,23 +1,14 @@
-import type { Brand, EntryMode } from '../domain/card.js';
 import type { ErrorKind } from '../domain/errors.js';
 import { err, ok, type Result } from '../domain/result.js';
 import type { StoreRef, Terminal } from '../domain/terminal.js';
 import type { Transaction, TransactionChanges } from '../domain/transaction.js';
-import {
-  apply,
-  INITIAL_STATE,
-  type CancelReason,
-  type LifecycleEvent,
-  type PublicStatus,
-  type TerminalStage,
-  type TransactionResult,
-  type TransactionType,
-  type TransitionPlan,
-} from '../domain/transaction-lifecycle.js';
+import { apply, INITIAL_STATE, type LifecycleEvent, type PublicStatus, type TransactionType, type TransitionPlan } from '../domain/transaction-lifecycle.js';
 import { compiledOnce } from '../db/compiled-once.js';
 import { isUniqueViolation, type Database } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 import type { TransactionRow } from '../db/schema.js';
+import type { TransactionOutbox } from '../webhooks/outbox.js';
+import { toTransaction } from './transaction-row.js';
 
 export interface TransactionFilter {
   merchant_order_reference?: string;
@@ -39,42 +30,13 @@ export type NewTransaction = Pick<
   'id' | 'customer_id' | 'terminal_pk' | 'type' | 'merchant_order_reference' | 'amount_minor' | 'currency' | 'reference_id' | 'created_at' | 'expires_at'
 >;
 
-const toTransaction = (r: TransactionRow): Transaction => ({
-  id: r.id,
-  customer_id: Number(r.customer_id),
-  terminal_pk: Number(r.terminal_id),
-  type: r.type as TransactionType,
-  status: r.status as PublicStatus,
-  stage: r.stage as TerminalStage,
-  result: r.result as TransactionResult | null,
-  cancel_reason: r.cancel_reason as CancelReason | null,
-  merchant_order_reference: r.merchant_order_reference,
-  amount_minor: Number(r.amount_minor),
-  currency: r.currency,
-  captured_minor: r.captured_minor === null ? null : Number(r.captured_minor),
-  captured_at: r.captured_at === null ? null : Number(r.captured_at),
-  reference_id: r.reference_id,
-  brand: r.brand as Brand | null,
-  card_last4: r.card_last4,
-  entry_mode: r.entry_mode as EntryMode | null,
-  stan: r.stan,
-  authorization_code: r.authorization_code,
-  receipt: r.receipt,
-  merchant_receipt: r.merchant_receipt,
-  acquirer_reference: r.acquirer_reference,
-  outcome_hash: r.outcome_hash,
-  created_at: Number(r.created_at),
-  expires_at: Number(r.expires_at),
-  transaction_at: r.transaction_at === null ? null : Number(r.transaction_at),
-  updated_at: Number(r.updated_at),
-});
-
 const first = (rows: TransactionRow[]) => (rows[0] ? toTransaction(rows[0]) : undefined);
 
 /** The only code that writes the transactions table. A move is an event applied through the
  * life-cycle table (`apply`), run as a compare-and-set on the current status and stage, and
- * recorded as an event row in the same database transaction. Locking is PostgreSQL's row locks;
- * a SQLite transaction holds the database's write lock from its start. */
+ * recorded as an event row, with the customer's event (the outbox), in the same database
+ * transaction; `changed` hears of it after the commit. Locking is PostgreSQL's row locks; a
+ * SQLite transaction holds the database's write lock from its start. */
 export class TransactionGateway {
   private readonly db: Executor;
   private readonly lockRows: boolean;
@@ -82,6 +44,7 @@ export class TransactionGateway {
   /** `changed` hears of every transaction this gateway moved or superseded, after the commit. */
   constructor(
     database: Database,
+    private readonly outbox?: TransactionOutbox,
     private readonly changed: (t: Transaction) => void = () => {},
   ) {
     this.db = database.db;
@@ -183,7 +146,9 @@ export class TransactionGateway {
           .insertInto('transaction_events')
           .values({ transaction_id: t.id, at: t.created_at, actor: 'CUSTOMER', event: 'CREATE', from_status: null, from_stage: null, to_status: row.status, to_stage: row.stage, detail: null })
           .execute();
-        return ok(toTransaction(row));
+        const transaction = toTransaction(row);
+        await this.outbox?.(tx, transaction, INITIAL_STATE, t.created_at);
+        return ok(transaction);
       });
       if (created.ok && superseded) this.changed(superseded);
       return created;
@@ -253,7 +218,10 @@ export class TransactionGateway {
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) return ok(null);
     await db.insertInto('transaction_events').values(eventRow(t.id, plan, at, detail)).execute();
-    return ok({ ...next, ...changes, updated_at: at });
+    const moved = { ...next, ...changes, updated_at: at };
+    // A move that changes nothing a customer sees (a late approval's reversal) tells the customer nothing.
+    if (plan.from.status !== plan.to.status || plan.from.stage !== plan.to.stage) await this.outbox?.(db, moved, plan.to, at);
+    return ok(moved);
   }
 
   /** Locks a row for the rest of the database transaction. */
