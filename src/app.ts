@@ -18,6 +18,7 @@ import { installIdempotency } from './http/idempotency.js';
 import { installRequestId, serverOptions } from './http/connection.js';
 import { installInputGuard } from './http/input-guard.js';
 import { installPublicUrl } from './http/public-url.js';
+import { homeRoute } from './http/home.js';
 import { PlatformMetrics } from './http/metrics.js';
 import { pendingMigrations } from './db/migration-status.js';
 import { apiKeyOf, bearerOf, installRateLimit } from './http/rate-limit.js';
@@ -100,6 +101,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         { name: 'Stores and terminals', description: "The customer's stores and terminals across its merchants" },
         { name: 'Transactions', description: 'Payments, refunds and pre-authorizations pushed to one terminal' },
         { name: 'Device API', description: 'The terminal side: configuration, the next transaction (long poll), the card presented' },
+        { name: 'Service', description: 'Where to start: links to the reference, this document and the simulator' },
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -109,6 +111,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(homeRoute);
   app.get('/healthz', { schema: { hide: true } }, async (request, reply) => {
     try {
       await platform.ping();
