@@ -4,7 +4,7 @@ import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { firstRunBanner, onboardDemoIfEmpty } from './first-run.js';
 import { migrateToLatest, openDatabase, type Database } from './db/database.js';
-import { explainDatabaseFailure } from './db/failures.js';
+import { DatabaseMissingError, explainDatabaseFailure } from './db/failures.js';
 import { pendingMigrations } from './db/migration-status.js';
 import { describeDatabase } from './db/url.js';
 import { EXIT, ExitError } from './exit-codes.js';
@@ -46,7 +46,7 @@ export async function serve(config: Config, io: { out: (line: string) => void })
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const scheme = config.TLS_CERT_FILE ? 'https' : 'http';
   const base = `${scheme}://${config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST}:${port}`;
-  io.out(`cloudpos listening on ${base} (${store.dialect}, ${config.CLOUDPOS_ENV})\nAPI reference: ${base}/docs`);
+  io.out(`cloudpos listening on ${base} (${store.dialect}, ${config.CLOUDPOS_ENV})\nDatabase: ${describeDatabase(config.DATABASE_URL)}\nAPI reference: ${base}/docs`);
   if (config.CLOUDPOS_ENV === 'sandbox') io.out(`Terminal simulator: ${base}/simulator`);
   // Straight to stdout, not through the logger: shown whatever the log level, and only this once.
   if (demo) io.out(firstRunBanner(demo, base, config.DATABASE_URL));
@@ -92,7 +92,7 @@ async function openForServing(config: Config, onIdleError: (e: Error) => void): 
     else await migrateToLatest(store);
   } catch (e) {
     await store?.close().catch(() => {});
-    if (production && (e as Error).name === 'DatabaseMissingError') {
+    if (production && e instanceof DatabaseMissingError) {
       throw new ExitError(`no database at ${describeDatabase(config.DATABASE_URL)} yet: run \`cloudpos migrate\` to create it (DATABASE_URL)`, EXIT.CONFIG);
     }
     throw explainDatabaseFailure(e, config.DATABASE_URL) ?? e;
