@@ -20,6 +20,7 @@ import { installIdempotency } from './http/idempotency.js';
 import { installRequestId, serverOptions } from './http/connection.js';
 import { installInputGuard } from './http/input-guard.js';
 import { installPublicUrl } from './http/public-url.js';
+import { homeRoute } from './http/home.js';
 import { PlatformMetrics } from './http/metrics.js';
 import { pendingMigrations } from './db/migration-status.js';
 import { apiKeyOf, bearerOf, installRateLimit } from './http/rate-limit.js';
@@ -109,6 +110,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         { name: 'Transactions', description: 'Payments, refunds and pre-authorizations pushed to one terminal' },
         { name: 'Webhooks and events', description: 'Signed deliveries of every change (Standard Webhooks), the event log, redelivery' },
         { name: 'Device API', description: 'The terminal side: configuration, the next transaction (long poll), the card presented' },
+        { name: 'Service', description: 'Where to start: links to the reference, this document and the simulator' },
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -118,6 +120,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(homeRoute);
   app.get('/healthz', { schema: { hide: true } }, async (request, reply) => {
     try {
       await platform.ping();

@@ -1,6 +1,11 @@
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { parseEncryptionKey } from './webhooks/secrets.js';
+import { DATABASE_SCHEMES, maskPassword } from './db/url.js';
+import { EXIT, ExitError } from './exit-codes.js';
+
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/cloudpos.sqlite';
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Environment → typed, validated configuration. A bad setting stops the process with a clear message. */
 export const ConfigSchema = Type.Object({
@@ -8,7 +13,7 @@ export const ConfigSchema = Type.Object({
   /** Serves /metrics on this port alone (on HOST), and then not on PORT. */
   METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
-  DATABASE_URL: Type.String({ pattern: '^(sqlite:|postgres(ql)?://)', default: 'sqlite:./data/cloudpos.sqlite' }),
+  DATABASE_URL: Type.String({ pattern: '^(sqlite:|postgres(ql)?://)', default: DEFAULT_DATABASE_URL }),
   /** A direct PostgreSQL connection for LISTEN, when DATABASE_URL leads through a pooler in
    * transaction mode (PgBouncer), where a session's LISTEN would not last. Unset: DATABASE_URL. */
   DATABASE_LISTEN_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
@@ -16,7 +21,8 @@ export const ConfigSchema = Type.Object({
    * PgBouncer in transaction mode that needs max_prepared_statements > 0 (PgBouncer 1.21+); set
    * false behind a pooler that cannot keep them. */
   PG_PREPARED_STATEMENTS: Type.Boolean({ default: true }),
-  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  /** Unset: `warn` in the sandbox (no line per request under the first-run banner), `info` in production. */
+  LOG_LEVEL: Type.Optional(Type.Enum(LOG_LEVELS)),
   /** `sandbox` onboards a demo on first run, serves /simulator and uses the sandbox acquirer. */
   CLOUDPOS_ENV: Type.Enum(['sandbox', 'production'], { default: 'sandbox' }),
   /** Honour X-Forwarded-* (Link headers, client address) only behind a proxy we trust. */
@@ -61,9 +67,34 @@ export const ConfigSchema = Type.Object({
   EVENT_RETENTION_DAYS: Type.Integer({ minimum: 30, maximum: 3_650, default: 30 }),
 });
 
-export type Config = Static<typeof ConfigSchema>;
+export type Config = Omit<Static<typeof ConfigSchema>, 'LOG_LEVEL'> & { LOG_LEVEL: (typeof LOG_LEVELS)[number] };
 
-export class ConfigError extends Error {}
+/** A setting the process cannot start with: one line per setting, exit code 78. */
+export class ConfigError extends ExitError {
+  constructor(message: string) {
+    super(message, EXIT.CONFIG);
+    this.name = 'ConfigError';
+  }
+}
+
+type PropertySchema = { type?: string; enum?: readonly string[]; minimum?: number; maximum?: number; pattern?: string };
+
+/** What a setting must be, in words (never a regular expression). */
+function expectation(key: string, value: string): string {
+  const schema = (ConfigSchema.properties as Record<string, PropertySchema>)[key] ?? {};
+  if (key === 'DATABASE_URL') {
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1];
+    return `${scheme ? `the ${scheme}: scheme is not supported` : 'not a database URL'}; use ${DATABASE_SCHEMES}`;
+  }
+  if (key === 'PUBLIC_URL') return 'must be the http(s) address clients reach this platform at, such as https://pay.example.com (no query, no fragment)';
+  if (schema.enum) return `must be one of ${schema.enum.join(', ')}`;
+  if (schema.type === 'boolean') return 'must be true or false';
+  if (schema.type === 'integer') {
+    const { minimum: min, maximum: max } = schema;
+    return `must be a whole number${min !== undefined && max !== undefined ? ` from ${min} to ${max}` : min !== undefined ? ` of at least ${min}` : ''}`;
+  }
+  return 'must not be empty';
+}
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const raw: Record<string, unknown> = {};
@@ -72,20 +103,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (value !== undefined && value !== '') raw[key] = value;
   }
   // Value.Convert turns "80.5" into the integer 80: whole numbers are checked before conversion.
-  const notWhole = Object.entries(ConfigSchema.properties)
-    .filter(([key, schema]) => (schema as { type?: string }).type === 'integer' && typeof raw[key] === 'string' && !/^-?\d+$/.test((raw[key] as string).trim()))
-    .map(([key]) => key);
+  const bad = new Set(
+    Object.entries(ConfigSchema.properties)
+      .filter(([key, schema]) => (schema as PropertySchema).type === 'integer' && typeof raw[key] === 'string' && !/^-?\d+$/.test((raw[key] as string).trim()))
+      .map(([key]) => key),
+  );
   const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw));
-  const errors = [...Value.Errors(ConfigSchema, converted)];
-  if (errors.length > 0 || notWhole.length > 0) {
-    const lines = notWhole.map((key) => `  ${key}=${JSON.stringify(env[key] ?? '')}: must be a whole number`);
-    for (const e of errors) {
-      const key = e.instancePath.replace(/^\//, '') || String((e.params as { requiredProperties?: string[] }).requiredProperties ?? '');
-      if (!notWhole.includes(key)) lines.push(`  ${key}=${JSON.stringify(env[key] ?? '')}: ${e.message}`);
-    }
-    throw new ConfigError(`invalid configuration:\n${[...new Set(lines)].join('\n')}`);
+  for (const e of Value.Errors(ConfigSchema, converted)) bad.add(e.instancePath.replace(/^\//, '').split('/')[0]!);
+  if (bad.size > 0) {
+    // One line per bad setting, naming it and what it must be; a URL's password is never echoed.
+    const lines = [...bad].map((key) => `${key}=${JSON.stringify(maskPassword(env[key] ?? ''))}: ${expectation(key, env[key] ?? '')}`);
+    throw new ConfigError(lines.join('\n'));
   }
   const config = converted as Config;
+  config.LOG_LEVEL ??= config.CLOUDPOS_ENV === 'sandbox' ? 'warn' : 'info';
   if (config.CLOUDPOS_ENV === 'production') {
     // Never the defaults: a production deployment says where its data lives and where it is reached.
     for (const key of ['DATABASE_URL', 'PUBLIC_URL', 'SECRET_ENCRYPTION_KEY']) {
@@ -93,13 +124,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
   if ((config.TLS_CERT_FILE === undefined) !== (config.TLS_KEY_FILE === undefined)) {
-    throw new ConfigError('invalid configuration:\n  TLS_CERT_FILE and TLS_KEY_FILE must be set together');
-  }
-  if (config.CLOUDPOS_ENV === 'production' && config.PUBLIC_URL === undefined) {
-    throw new ConfigError('invalid configuration:\n  PUBLIC_URL="": required when CLOUDPOS_ENV=production (the base of the URLs in Link and Location headers)');
+    throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE must be set together');
   }
   if (config.SECRET_ENCRYPTION_KEY !== undefined && !parseEncryptionKey(config.SECRET_ENCRYPTION_KEY)) {
-    throw new ConfigError('invalid configuration:\n  SECRET_ENCRYPTION_KEY: must be 32 bytes, written as 64 hex digits or in base64 (openssl rand -base64 32)');
+    throw new ConfigError('SECRET_ENCRYPTION_KEY: must be 32 bytes, written as 64 hex digits or in base64 (openssl rand -base64 32)');
   }
   if (config.PUBLIC_URL !== undefined) config.PUBLIC_URL = config.PUBLIC_URL.replace(/\/+$/, '');
   return config;

@@ -1,6 +1,8 @@
 import { ApiKeyService } from './services/api-keys.js';
 import { OnboardingService } from './services/onboarding.js';
+import { DEFAULT_DATABASE_URL } from './config.js';
 import type { Database } from './db/database.js';
+import { isSqliteUrl, sqliteFileOf, withoutPassword } from './db/url.js';
 
 /** The demo the sandbox onboards on an empty database. */
 export const DEMO = {
@@ -57,8 +59,17 @@ function q(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** How a printed admin command names the server's database: nothing on the default (run from
+ * the same directory), else DATABASE_URL with a SQLite path made absolute and a PostgreSQL password
+ * left out (libpq's PGPASSWORD or ~/.pgpass supplies it), so the command acts on this database. */
+export function adminPrefix(databaseUrl: string | undefined): string {
+  if (databaseUrl === undefined || databaseUrl === DEFAULT_DATABASE_URL) return '';
+  const url = isSqliteUrl(databaseUrl) ? `sqlite:${sqliteFileOf(databaseUrl) ?? ''}` : withoutPassword(databaseUrl);
+  return `DATABASE_URL=${q(url)} `;
+}
+
 /** The lines printed once on the first run; the commands work as printed in a POSIX shell. */
-export function firstRunBanner(demo: DemoSecrets, base: string): string {
+export function firstRunBanner(demo: DemoSecrets, base: string, databaseUrl?: string): string {
   const terminalUrl = `${base}/terminals/${demo.terminalId}/transactions`;
   const key = `-H ${q(`API-Key: ${demo.apiKey}`)}`;
   const body = JSON.stringify({ type: 'PURCHASE', merchant_order_reference: 'demo-1', amount: { value: 12.5, currency: 'EUR' } });
@@ -83,9 +94,9 @@ export function firstRunBanner(demo: DemoSecrets, base: string): string {
     '# 3. read its status',
     `curl -sS "${terminalUrl}/$TX" ${key}; echo`,
     '# 4. cancel it (204 while no card was presented, 409 after)',
-    `curl -sS -X DELETE "${terminalUrl}/$TX" ${key} -w '%{http_code}\\n'`,
+    `curl -sS -X DELETE "${terminalUrl}/$TX" ${key} -o /dev/null -w '%{http_code}\\n'`,
     '',
-    `A lost device token is replaced with: npx cloudpos admin terminal rotate-token --id ${demo.terminalId}`,
+    `A lost device token is replaced with: ${adminPrefix(databaseUrl)}npx cloudpos admin terminal rotate-token --id ${demo.terminalId}`,
     rule,
   ].join('\n');
 }

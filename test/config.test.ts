@@ -24,7 +24,7 @@ describe('configuration', () => {
       DATABASE_URL: 'sqlite:./data/cloudpos.sqlite',
       CLOUDPOS_ENV: 'sandbox',
       TRUST_PROXY: false,
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: 'warn',
       TRANSACTION_EXPIRY_MS: 300_000,
     });
     expect(c.TLS_CERT_FILE).toBeUndefined();

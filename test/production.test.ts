@@ -45,6 +45,8 @@ describe('a production start', () => {
   });
 
   it('starts with them: no demo, no secret printed, /simulator absent', async () => {
+    const migrate = spawnCloudpos(['migrate'], { ...PRODUCTION, DATABASE_URL: `sqlite:${dir}/c.sqlite` });
+    expect(await migrate.exit, migrate.output()).toBe(0);
     const run = spawnCloudpos(['serve'], { ...PRODUCTION, DATABASE_URL: `sqlite:${dir}/c.sqlite`, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
     try {
       const [, base] = await run.waitFor(/listening on (http:\/\/\S+)/);

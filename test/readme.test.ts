@@ -76,8 +76,7 @@ describe('README tour', () => {
   }, 150_000);
 });
 
-// Runs once `cloudpos migrate` (branch ops) is on main: until then the section's first command does not exist.
-describe.skip('README production section', () => {
+describe('README production section', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'cloudpos-readme-production-'));

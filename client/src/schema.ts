@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where to start: links to the reference, this document and (sandbox) the simulator
+         * @description JSON links, or a small HTML page when the request prefers text/html (a browser). Needs no credential.
+         */
+        get: operations["getHome"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/apikeys": {
         parameters: {
             query?: never;
@@ -646,6 +666,80 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getHome: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The links */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        name: "cloudpos";
+                        environment: "sandbox" | "production";
+                        links: {
+                            /**
+                             * Format: uri
+                             * @description The API reference (HTML)
+                             */
+                            docs: string;
+                            /**
+                             * Format: uri
+                             * @description This OpenAPI document
+                             */
+                            openapi: string;
+                            /**
+                             * Format: uri
+                             * @description The terminal simulator in the browser (sandbox only)
+                             */
+                            simulator?: string;
+                            /**
+                             * Format: uri
+                             * @description Liveness: the process and its database answer
+                             */
+                            health: string;
+                        };
+                    };
+                    "text/html": string;
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     listApiKeys: {
         parameters: {
             query?: {

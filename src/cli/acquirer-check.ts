@@ -9,7 +9,7 @@ export const ACQUIRER_USAGE = `usage: cloudpos acquirer check PATH/TO/CONNECTOR.
   export implements it): approve, decline, timeout, capture at most the authorized amount, release
   once, retries that move no money twice. Exit code 0 when every check passed, 1 otherwise.
   The module may export \`contractCards\` ({ approve, decline, timeout?, expiry }): card numbers of
-  its test environment; the sandbox's test cards otherwise.`;
+  its test environment; the sandbox's test cards otherwise. Exit code 64 for a usage error.`;
 
 export async function runAcquirerCommand(argv: string[], io: Io): Promise<number> {
   let parsed;
@@ -17,7 +17,7 @@ export async function runAcquirerCommand(argv: string[], io: Io): Promise<number
     parsed = parseArgs({ args: argv, options: { json: { type: 'boolean' }, 'timeout-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
     io.err(`${(e as Error).message}\n\n${ACQUIRER_USAGE}`);
-    return 2;
+    return 64;
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -27,8 +27,8 @@ export async function runAcquirerCommand(argv: string[], io: Io): Promise<number
   const [action, path, ...extra] = positionals;
   const timeout = values['timeout-ms'];
   if (action !== 'check' || !path || extra.length > 0 || (timeout !== undefined && !/^\d{1,6}$/.test(timeout))) {
-    io.err(ACQUIRER_USAGE);
-    return 2;
+    io.err(`${action !== 'check' ? `unknown command "${action ?? ''}"` : !path ? 'which connector? (a path to an ES module)' : extra.length > 0 ? `unexpected argument "${extra[0]}"` : '--timeout-ms must be a whole number'}\n\n${ACQUIRER_USAGE}`);
+    return 64;
   }
   let connector;
   try {

@@ -1,11 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { CompiledQuery, Kysely, sql, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDatabase, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
+import { DatabaseMissingError } from './failures.js';
 import { migrationProvider } from './migrations.js';
 import type { Tables } from './schema.js';
+import { ConfigError } from '../config.js';
+import { DATABASE_SCHEMES, maskPassword } from './url.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -32,12 +35,17 @@ export interface OpenOptions {
   onIdleError?: (e: Error) => void;
   /** PostgreSQL: prepare the fixed queries once per connection under a name (PG_PREPARED_STATEMENTS). */
   preparedStatements?: boolean;
+  /** false: a SQLite file that does not exist is not created (DatabaseMissingError); true by default. */
+  create?: boolean;
 }
 
 export function openDatabase(url: string, options: OpenOptions = {}): Database {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length) || ':memory:';
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') {
+      if (options.create === false && !existsSync(path)) throw new DatabaseMissingError(resolve(path));
+      mkdirSync(dirname(path), { recursive: true });
+    }
     const sqlite = new SQLite(path);
     // WAL with synchronous=FULL: durable commits, readers never block the writer.
     // Wait for a lock rather than fail at once; first, since changing the journal mode takes one.
@@ -82,7 +90,7 @@ export function openDatabase(url: string, options: OpenOptions = {}): Database {
       pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     };
   }
-  throw new Error(`unsupported DATABASE_URL ${JSON.stringify(url)}: use sqlite:PATH or postgres://…`);
+  throw new ConfigError(`DATABASE_URL=${JSON.stringify(maskPassword(url))}: unsupported; use ${DATABASE_SCHEMES}`);
 }
 
 /** Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE), waiting for it under
@@ -153,6 +161,9 @@ export async function migrateToLatest(store: Database): Promise<void> {
     const { error, results } = await migrator.migrateToLatest();
     const failed = results?.find((r) => r.status === 'Error');
     if (!error && !failed) return;
+    // Nothing ran: the database could not be reached or read. That is no race: the caller hears
+    // the driver's own error (its code says what happened).
+    if (!failed) throw error;
     if (attempt >= 3) throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
     await new Promise((r) => setTimeout(r, 100 * attempt));
   }

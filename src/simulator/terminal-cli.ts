@@ -5,6 +5,7 @@ import { SANDBOX_CARDS } from '../acquirer/test-cards.js';
 import { DeviceClient } from './device-client.js';
 import { DEFAULT_CARD, defaultExpiry, formatAmount, LineReader, parseCardAnswer, parseEntryMode } from './operator-prompt.js';
 import { DEFAULT_STATE_DIR, PendingStore } from './pending-store.js';
+import { TERMINAL_USAGE, usageOf } from './terminal-usage.js';
 import { authorizeLocally } from './payment-app.js';
 import { sandboxSession } from './sandbox-session.js';
 import { initialState, statusOf, step } from './terminal-app.js';
@@ -19,24 +20,7 @@ export interface TerminalIo {
   color?: boolean;
 }
 
-export const TERMINAL_USAGE = `usage: cloudpos terminal <run|qr> [options]
-
-  run --server URL --token DEVICE_TOKEN [--card NUMBER] [--entry CONTACTLESS|CHIP|SWIPE] [--once] [--state DIR]
-      [--outcome] [--api-key KEY --terminal ID]
-      behaves like the terminal app: loads its configuration, polls for payments, asks for a test
-      card (or presents --card by itself) and prints the receipt. --once stops after one finished
-      transaction: exit 0 when approved, 1 otherwise. A card result that could not be reported is
-      kept in --state DIR (default ${DEFAULT_STATE_DIR}) and sent when the server is back.
-      --outcome plays a terminal with its own payment app: the card never leaves the terminal; the
-      app decides by the sandbox's test-card table and reports presented + outcome (works against
-      a production server).
-  qr --token DEVICE_TOKEN [--server URL]
-      prints the identifiers JSON the terminal's QR code carries.
-
---server defaults to http://localhost:8080; --token may come from CLOUDPOS_DEVICE_TOKEN instead
-(a token on the command line is visible to other users of the machine). Without a token, against a
-sandbox server, run takes a customer's --api-key (or CLOUDPOS_API_KEY) and acts as that customer's
-only terminal (or --terminal ID) through a simulator session.`;
+const EX_USAGE = 64;
 
 const OPTIONS = {
   server: { type: 'string' },
@@ -274,22 +258,27 @@ export async function runTerminal(o: RunOptions, io: TerminalIo): Promise<number
 /** `cloudpos terminal run|qr …` */
 export async function runTerminalCommand(argv: string[], io: TerminalIo, env: Record<string, string | undefined> = process.env): Promise<number> {
   const [action, ...rest] = argv;
+  const known = action === 'run' || action === 'qr';
   let values;
   try {
-    values = parseArgs({ args: rest, options: OPTIONS, allowPositionals: false, strict: true }).values;
+    values = parseArgs({ args: known ? rest : argv, options: OPTIONS, allowPositionals: !known, strict: true }).values;
   } catch (e) {
-    io.err(`${(e as Error).message}\n\n${TERMINAL_USAGE}`);
-    return 2;
+    io.err(`${(e as Error).message}\n\n${known ? usageOf(action) : TERMINAL_USAGE}`);
+    return EX_USAGE;
   }
-  if (values.help || (action !== 'run' && action !== 'qr')) {
-    (values.help ? io.out : io.err)(TERMINAL_USAGE);
-    return values.help ? 0 : 2;
+  if (values.help) {
+    io.out(known ? usageOf(action) : TERMINAL_USAGE);
+    return 0;
+  }
+  if (!known) {
+    io.err(`${action === undefined ? 'which command?' : `unknown command "${action}"`}\n\n${TERMINAL_USAGE}`);
+    return EX_USAGE;
   }
   const server = values.server ?? env.CLOUDPOS_SERVER ?? 'http://localhost:8080';
   const token = values.token ?? env.CLOUDPOS_DEVICE_TOKEN;
   const usage = (why: string) => {
-    io.err(`${why}\n\n${TERMINAL_USAGE}`);
-    return 2;
+    io.err(`${why}\n\n${usageOf(action)}`);
+    return EX_USAGE;
   };
   if (!/^https?:\/\/[^\s]+$/.test(server)) return usage(`--server must be an http(s) URL, not ${JSON.stringify(server)}`);
   let session: { token: string; devicePath: string; headers: Record<string, string> } | undefined;

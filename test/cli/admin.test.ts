@@ -133,9 +133,9 @@ describeEachStore('cloudpos admin', (dialect) => {
     [['nonsense'], /unknown command/],
     [['customer', 'create', '--name', 'x', '--colour', 'blue'], /colour/],
     [['merchant', 'create', '--customer', 'abc', '--name', 'x'], /--customer/],
-  ])('answers %j with exit 2 and the usage on stderr', async (argv, why) => {
+  ])('answers %j with exit 64 and the usage on stderr', async (argv, why) => {
     const r = await admin(...argv, '--json');
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(64);
     expect(r.stderr).toMatch(why);
     expect(r.stderr).toMatch(/usage: cloudpos admin/);
     expect(r.stdout).toBe('');
@@ -143,16 +143,17 @@ describeEachStore('cloudpos admin', (dialect) => {
 });
 
 describe('the cloudpos bin', () => {
-  it('runs `admin customer create --json` against a SQLite file and prints one JSON object', async () => {
+  it('runs `admin customer create --json --create` on a new SQLite file and prints one JSON object', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cloudpos-bin-'));
     try {
-      const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin/cloudpos.js'), 'admin', 'customer', 'create', '--name', 'X', '--json'], {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin/cloudpos.js'), 'admin', 'customer', 'create', '--name', 'X', '--json', '--create'], {
         cwd: ROOT,
         env: { ...process.env, DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, LOG_LEVEL: 'silent' },
       });
       expect(stdout.trim().split('\n')).toHaveLength(1);
       expect(JSON.parse(stdout)).toMatchObject({ id: 1, name: 'X' });
-      expect(stderr).toBe('');
+      // stderr names the database, and nothing else
+      expect(stderr).toBe(`using sqlite:${join(dir, 'db.sqlite')} (new file)\n`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -85,7 +85,7 @@ describe('cloudpos terminal run against a real server', () => {
     const refused = spawnOf([...base, '--api-key', 'cpos_key_nope'], {});
     const foreign = spawnOf([...base, '--terminal', terminal(3).id], { CLOUDPOS_API_KEY: stranger.apiKey });
     const ambiguous = spawnOf(base, { CLOUDPOS_API_KEY: customer.apiKey });
-    expect(await Promise.all([bare.exit, refused.exit, foreign.exit, ambiguous.exit])).toEqual([2, 2, 2, 2]);
+    expect(await Promise.all([bare.exit, refused.exit, foreign.exit, ambiguous.exit])).toEqual([64, 64, 64, 64]);
     expect(bare.output()).toMatch(/--api-key/);
     expect(bare.output()).toMatch(/CLOUDPOS_API_KEY/);
     expect(refused.output()).toMatch(/--api-key was refused .*: 403/);

@@ -76,3 +76,30 @@ export function useTestDatabase(dialect: Dialect): () => TestDatabase {
     return db;
   };
 }
+
+/** A database without any migration applied: a SQLite path whose file does not exist yet, or a new,
+ * empty PostgreSQL database. `cloudpos migrate` and the start-up checks are tested on these. */
+export async function createEmptyDatabase(dialect: Dialect): Promise<{ url: string; file?: string; drop(): Promise<void> }> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'cloudpos-empty-'));
+    const file = join(dir, 'empty.sqlite');
+    return { url: `sqlite:${file}`, file, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const adminUrl = inject('pgAdminUrl');
+  const name = `cloudpos_empty_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
