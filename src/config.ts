@@ -8,6 +8,13 @@ export const ConfigSchema = Type.Object({
   METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
   DATABASE_URL: Type.String({ pattern: '^(sqlite:|postgres(ql)?://)', default: 'sqlite:./data/cloudpos.sqlite' }),
+  /** A direct PostgreSQL connection for LISTEN, when DATABASE_URL leads through a pooler in
+   * transaction mode (PgBouncer), where a session's LISTEN would not last. Unset: DATABASE_URL. */
+  DATABASE_LISTEN_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  /** PostgreSQL: each connection prepares the platform's fixed queries once, under a name. Behind
+   * PgBouncer in transaction mode that needs max_prepared_statements > 0 (PgBouncer 1.21+); set
+   * false behind a pooler that cannot keep them. */
+  PG_PREPARED_STATEMENTS: Type.Boolean({ default: true }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   /** `sandbox` onboards a demo on first run, serves /simulator and uses the sandbox acquirer. */
   CLOUDPOS_ENV: Type.Enum(['sandbox', 'production'], { default: 'sandbox' }),

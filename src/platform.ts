@@ -13,6 +13,7 @@ import { TerminalPresence } from './services/presence.js';
 import { ping, type Database } from './db/database.js';
 import { transactionUseCases } from './transactions/index.js';
 import { IdempotencyRepository } from './db/idempotency-repository.js';
+import { MetricsRepository } from './db/metrics-repository.js';
 
 export interface PlatformOptions {
   /** The platform's clock; tests move it to cross validity and expiry limits. */
@@ -35,10 +36,18 @@ export function createPlatform(store: Database, config: Config, options: Platfor
     options.acquirer ?? (config.CLOUDPOS_ENV === 'sandbox' ? new SandboxAcquirer({ timeoutMs: config.ACQUIRER_TIMEOUT_MS, slowMs: config.SANDBOX_SLOW_MS }) : undefined);
   const acquirer = connector && options.observeAcquirer ? timedAcquirer(connector, options.observeAcquirer) : connector;
   // Instances sharing PostgreSQL wake each other's long polls; SQLite is one instance's own.
-  const notifier: TerminalNotifier = options.notifier ?? (store.dialect === 'postgres' ? new PostgresNotifier(config.DATABASE_URL, store.db) : new InProcessNotifier());
+  const notifier: TerminalNotifier =
+    options.notifier ??
+    (store.dialect === 'postgres'
+      ? new PostgresNotifier({ url: config.DATABASE_LISTEN_URL ?? config.DATABASE_URL, applicationName: store.applicationName ?? '' })
+      : new InProcessNotifier());
   // Revocations and rotations by any instance or the admin CLI reach the caches of checked secrets.
   const authChanges: AuthChanges =
     notifier instanceof PostgresNotifier ? notifier.auth : store.dialect === 'sqlite' ? new SqliteAuthChanges(store.db) : new LocalAuthChanges();
+  // Another process wrote to the SQLite file: whatever this one remembers of transactions goes too.
+  if (notifier instanceof InProcessNotifier && authChanges instanceof SqliteAuthChanges) {
+    authChanges.watch((hash) => hash === null && notifier.forget());
+  }
   const onboarding = new OnboardingService(store, now);
   const apiKeys = new ApiKeyService(store, now, config.AUTH_CACHE_MS, authChanges);
   const presence = new TerminalPresence(onboarding.repo, now, Math.max(3 * config.POLL_INTERVAL_MS, 2 * PRESENCE_FLUSH_MS));
@@ -87,6 +96,8 @@ export function createPlatform(store: Database, config: Config, options: Platfor
     deviceAuth,
     idempotency,
     transactions,
+    /** the counts /metrics reads when scraped */
+    counts: new MetricsRepository(store.db),
     closing: closing.signal,
     ping: () => ping(store),
     async start() {

@@ -12,7 +12,7 @@ const IDLE_SWEEP_MS = 100;
 /** Starts the platform: migrations, the HTTP server, graceful shutdown. */
 export async function serve(config: Config, io: { out: (line: string) => void }) {
   let onIdleError = (_e: Error) => {};
-  const store = openDatabase(config.DATABASE_URL, { onIdleError: (e) => onIdleError(e) });
+  const store = openDatabase(config.DATABASE_URL, { onIdleError: (e) => onIdleError(e), preparedStatements: config.PG_PREPARED_STATEMENTS });
   await migrateToLatest(store);
   const app = await buildApp({
     config,

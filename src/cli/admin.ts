@@ -90,7 +90,7 @@ export async function runAdmin(argv: string[], config: Config, io: Io): Promise<
     io.out(ADMIN_USAGE);
     return positionals.length === 0 && !values.help ? 2 : 0;
   }
-  const store = openDatabase(config.DATABASE_URL, { poolSize: 2 });
+  const store = openDatabase(config.DATABASE_URL, { poolSize: 2, preparedStatements: config.PG_PREPARED_STATEMENTS });
   try {
     await migrateToLatest(store);
     const onboarding = new OnboardingService(store);

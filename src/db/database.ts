@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -13,6 +13,9 @@ export interface Database {
   db: Kysely<Tables>;
   dialect: Dialect;
   close(): Promise<void>;
+  /** PostgreSQL: the application_name of this pool's connections, unique to this process (the
+   * change notifications name their writer by it). */
+  applicationName?: string;
   /** PostgreSQL's connection pool: connections open, idle, and queries waiting for one. */
   pool?: () => { total: number; idle: number; waiting: number };
 }
@@ -27,6 +30,8 @@ export interface OpenOptions {
   poolSize?: number;
   /** Hears the errors of idle PostgreSQL connections (the server ended one); they are otherwise ignored. */
   onIdleError?: (e: Error) => void;
+  /** PostgreSQL: prepare the fixed queries once per connection under a name (PG_PREPARED_STATEMENTS). */
+  preparedStatements?: boolean;
 }
 
 export function openDatabase(url: string, options: OpenOptions = {}): Database {
@@ -44,7 +49,14 @@ export function openDatabase(url: string, options: OpenOptions = {}): Database {
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: pgTypes, Client: PreparingClient });
+    const applicationName = `cloudpos ${randomUUID().slice(0, 8)}`;
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      types: pgTypes,
+      application_name: applicationName,
+      ...(options.preparedStatements !== false && { Client: PreparingClient }),
+    });
     // An idle connection the server ends (a restart, a failover, a dropped database) makes the pool
     // emit 'error'; unheard, that would end the process. The pool has already let that client go,
     // and the next query opens a new one.
@@ -60,6 +72,7 @@ export function openDatabase(url: string, options: OpenOptions = {}): Database {
     return {
       db,
       dialect: 'postgres',
+      applicationName,
       // pool.end() resolves once its clients are told to end, not once their connections are
       // closed: wait for those too, so that nothing of this pool is still connected afterwards.
       close: async () => {
@@ -92,7 +105,8 @@ class ImmediateSqliteDialect extends SqliteDialect {
 
 /** PostgreSQL parses and plans every unnamed query again. The platform's queries are few and
  * fixed, so each connection prepares a query once under a name derived from its text and then
- * only binds and executes it. Queries with many parameters (batch writes of varying size) stay
+ * only binds and executes it. Behind PgBouncer in transaction mode this needs its
+ * max_prepared_statements (1.21 and later); PG_PREPARED_STATEMENTS=false turns it off. Queries with many parameters (batch writes of varying size) stay
  * unnamed, so the statements a connection keeps stay bounded. */
 class PreparingClient extends pg.Client {
   private static readonly MAX_PARAMETERS = 32;

@@ -1,6 +1,9 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Dialect } from './database.js';
 
+/** The PostgreSQL channel on which every change of a transaction is announced, in its commit. */
+export const TRANSACTIONS_CHANNEL = 'cloudpos_transactions';
+
 /** Migrations live in code so the compiled package carries them; each works on both dialects. */
 function migrations(dialect: Dialect): Record<string, Migration> {
   // SQLite's INTEGER PRIMARY KEY is the rowid; PostgreSQL wants an identity column.
@@ -164,6 +167,22 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
         await sql`insert into terminal_presence (terminal_id, last_seen_at) select id, last_seen_at from terminals where last_seen_at is not null`.execute(db);
         await db.schema.alterTable('terminals').dropColumn('last_seen_at').execute();
+      },
+    },
+    '0007_notify_transaction_changes': {
+      async up(db) {
+        // Every change of a transaction is announced in the commit that makes it, whoever makes it:
+        // the operation, the terminal, the transaction and the writer's application_name (each
+        // instance names its pool and skips its own). SQLite serves one instance, which hears
+        // itself.
+        if (dialect !== 'postgres') return;
+        await sql`create function cloudpos_notify_transaction_change() returns trigger language plpgsql as $$
+          begin
+            perform pg_notify(${sql.lit(TRANSACTIONS_CHANNEL)}, tg_op || chr(9) || new.terminal_id || chr(9) || new.id || chr(9) || current_setting('application_name'));
+            return null;
+          end $$`.execute(db);
+        await sql`create trigger transactions_notify_change after insert or update on transactions
+          for each row execute function cloudpos_notify_transaction_change()`.execute(db);
       },
     },
   };

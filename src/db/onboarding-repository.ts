@@ -3,6 +3,9 @@ import { formatTerminalId } from '../domain/terminal-id.js';
 import { compiledOnce } from './compiled-once.js';
 import type { Executor } from './executor.js';
 
+/** Terminals per statement of a presence flush (two parameters each: within both drivers' limits). */
+const PRESENCE_BATCH = 5_000;
+
 /** Customers, merchants, stores and terminals: written by the operators' admin CLI, read by the
  * MerchantAPI. Every customer-facing query is scoped by the customer. */
 export class OnboardingRepository {
@@ -189,28 +192,24 @@ export class OnboardingRepository {
     return (await q.execute()).map(toTerminal);
   }
 
-  /** Writes the last-seen times the platform kept in memory: a few statements of many terminals
-   * each, in one transaction, so that a fleet of 10,000 costs one commit (one fsync), not 10,000.
-   * They go to their own table, whose rows nothing else locks; a later time never goes back. */
+  /** Writes the last-seen times the platform kept in memory: one autocommitted statement per
+   * 5,000 terminals, in terminal order. No statement waits for another's commit and no lock is held
+   * past its statement; their own table, whose rows nothing else locks, and the same order on every
+   * instance, so two flushes never deadlock. A later time never goes back. */
   async recordLastSeen(seen: Map<number, number>) {
-    const rows = [...seen];
-    const write = async (db: Executor) => {
-      for (let i = 0; i < rows.length; i += 400) {
-        await db
-          .insertInto('terminal_presence')
-          .values(rows.slice(i, i + 400).map(([terminal_id, last_seen_at]) => ({ terminal_id, last_seen_at })))
-          .onConflict((oc) =>
-            oc
-              .column('terminal_id')
-              .doUpdateSet((eb) => ({ last_seen_at: eb.ref('excluded.last_seen_at') }))
-              .where('terminal_presence.last_seen_at', '<', (eb) => eb.ref('excluded.last_seen_at')),
-          )
-          .execute();
-      }
-    };
-    if (rows.length === 0) return;
-    if (this.db.isTransaction) await write(this.db);
-    else await this.db.transaction().execute(write);
+    const rows = [...seen].sort((a, b) => a[0] - b[0]);
+    for (let i = 0; i < rows.length; i += PRESENCE_BATCH) {
+      await this.db
+        .insertInto('terminal_presence')
+        .values(rows.slice(i, i + PRESENCE_BATCH).map(([terminal_id, last_seen_at]) => ({ terminal_id, last_seen_at })))
+        .onConflict((oc) =>
+          oc
+            .column('terminal_id')
+            .doUpdateSet((eb) => ({ last_seen_at: eb.ref('excluded.last_seen_at') }))
+            .where('terminal_presence.last_seen_at', '<', (eb) => eb.ref('excluded.last_seen_at')),
+        )
+        .execute();
+    }
   }
 }
 

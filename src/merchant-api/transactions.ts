@@ -137,9 +137,14 @@ export const transactionRoutes =
           response: { 200: Transaction, ...problems(401, 403, 404) },
         },
       },
-      async (request) => {
-        const { store, transaction } = unwrap(await transactions.status(request.caller, request.params.terminalId, request.params.transactionId));
-        return transactionView(transaction, store);
+      async (request, reply) => {
+        // Sent as the bytes the route's serializer made the first time, until the transaction changes.
+        const body = unwrap(
+          await transactions.statusView(request.caller, request.params.terminalId, request.params.transactionId, ({ transaction, store }) =>
+            reply.serialize(transactionView(transaction, store)) as string,
+          ),
+        );
+        return reply.type('application/json; charset=utf-8').send(body as never);
       },
     );
 

@@ -1,78 +1,81 @@
-/** Wakes terminals that long-poll for their next transaction. Behind an interface so that a
- * transaction created through one server instance can wake a terminal held by another
- * (PostgreSQL LISTEN/NOTIFY); in-process is enough for a single instance. */
+/** Told of every change: the terminal and the transaction that changed, or null when changes
+ * may have been missed (so anything known about any terminal or transaction must be forgotten). */
+export type ChangeWatcher = (terminalId: number | null, transactionId?: string) => void;
+
+/** Wakes terminals that long-poll for their next transaction, and tells what remembers transactions
+ * (the idle hints, the status views) that one changed. Behind an interface so that a change made
+ * through one server instance reaches another (PostgreSQL LISTEN/NOTIFY); in-process is enough for
+ * a single instance. */
 export interface TerminalNotifier {
   start?(): Promise<void>;
-  notify(terminalId: number): void;
+  /** A transaction was created for the terminal (or the terminal should look again): wakes its
+   * polls on this instance and tells the watchers. */
+  notify(terminalId: number, transactionId?: string): void;
+  /** A transaction changed and committed on this instance: tells the watchers, wakes nobody. */
+  changed(terminalId: number, transactionId: string): void;
   /** Calls `listener` on every notification for the terminal until the returned function is called. */
   subscribe(terminalId: number, listener: () => void): () => void;
-  /** Calls `listener` on every notification, whatever the terminal, and with null when
-   * notifications may have been missed (so anything known about any terminal must be forgotten). */
-  watch?(listener: (terminalId: number | null) => void): () => void;
-  /** How long "no notification for this terminal" may be trusted to mean "nothing was created
-   * for it": what this notifier sees of other writers, and how late. */
-  readonly completenessMs: number;
+  watch(listener: ChangeWatcher): () => void;
+  /** Whether every change made anywhere reaches the watchers now, within the time a notification
+   * takes: while it does not, nothing remembered about a transaction may answer for the store. */
+  trusted(): boolean;
   close(): Promise<void>;
 }
 
+/** One instance sees every change (SQLite serves one instance), at once. */
 export class InProcessNotifier implements TerminalNotifier {
-  /** One instance sees every creation (SQLite serves one instance), at once. */
-  readonly completenessMs = 10_000;
-  private readonly listeners = new Map<number, Set<() => void>>();
-  private readonly watchers = new Set<(terminalId: number | null) => void>();
+  /** The listeners of a terminal: one function while there is one (a held poll), a set beyond. */
+  private readonly listeners = new Map<number, (() => void) | Set<() => void>>();
+  private readonly watchers = new Set<ChangeWatcher>();
 
-  notify(terminalId: number) {
-    for (const watcher of this.watchers) watcher(terminalId);
-    const set = this.listeners.get(terminalId);
-    if (!set) return;
-    for (const listener of [...set]) listener();
+  notify(terminalId: number, transactionId?: string) {
+    for (const watcher of this.watchers) watcher(terminalId, transactionId);
+    const found = this.listeners.get(terminalId);
+    if (found === undefined) return;
+    if (typeof found === 'function') found();
+    else for (const listener of [...found]) listener();
+  }
+
+  changed(terminalId: number, transactionId: string) {
+    for (const watcher of this.watchers) watcher(terminalId, transactionId);
   }
 
   subscribe(terminalId: number, listener: () => void) {
-    let set = this.listeners.get(terminalId);
-    if (!set) {
-      set = new Set();
-      this.listeners.set(terminalId, set);
-    }
-    set.add(listener);
+    const found = this.listeners.get(terminalId);
+    if (found === undefined) this.listeners.set(terminalId, listener);
+    else if (typeof found === 'function') this.listeners.set(terminalId, new Set([found, listener]));
+    else found.add(listener);
     return () => {
-      set.delete(listener);
-      if (set.size === 0 && this.listeners.get(terminalId) === set) this.listeners.delete(terminalId);
+      const now = this.listeners.get(terminalId);
+      if (now === listener) this.listeners.delete(terminalId);
+      else if (typeof now === 'object') {
+        now.delete(listener);
+        if (now.size === 0) this.listeners.delete(terminalId);
+      }
     };
   }
 
-  /** Wakes every listener (they look again for themselves). */
+  /** Wakes every listener (they look again for themselves) and tells the watchers to forget. */
   notifyAll() {
-    for (const watcher of this.watchers) watcher(null);
+    this.forget();
     for (const id of [...this.listeners.keys()]) this.notify(id);
   }
 
-  watch(listener: (terminalId: number | null) => void) {
+  /** Tells the watchers that changes may have been missed. */
+  forget() {
+    for (const watcher of this.watchers) watcher(null);
+  }
+
+  watch(listener: ChangeWatcher) {
     this.watchers.add(listener);
     return () => void this.watchers.delete(listener);
+  }
+
+  trusted() {
+    return true;
   }
 
   async close() {
     this.listeners.clear();
   }
-}
-
-/** Resolves on the first notification for the terminal, after `ms`, or when `signal` aborts. */
-export function waitForNotification(notifier: TerminalNotifier, terminalId: number, ms: number, signal?: AbortSignal): { ready: Promise<'notified' | 'timeout' | 'aborted'>; cancel: () => void } {
-  let cancel = () => {};
-  const ready = new Promise<'notified' | 'timeout' | 'aborted'>((resolve) => {
-    const done = (why: 'notified' | 'timeout' | 'aborted') => {
-      clearTimeout(timer);
-      unsubscribe();
-      signal?.removeEventListener('abort', onAbort);
-      resolve(why);
-    };
-    const onAbort = () => done('aborted');
-    const timer = setTimeout(() => done('timeout'), ms);
-    const unsubscribe = notifier.subscribe(terminalId, () => done('notified'));
-    if (signal?.aborted) done('aborted');
-    else signal?.addEventListener('abort', onAbort, { once: true });
-    cancel = () => done('aborted');
-  });
-  return { ready, cancel };
 }

@@ -1,71 +1,86 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
-import type { Tables } from '../db/schema.js';
+import { TRANSACTIONS_CHANNEL } from '../db/migrations.js';
 import { AUTH_CHANNEL, type AuthChangeListener, type AuthChanges } from './auth-changes.js';
-import { InProcessNotifier, type TerminalNotifier } from './notifier.js';
+import { InProcessNotifier, type ChangeWatcher, type TerminalNotifier } from './notifier.js';
 
-const CHANNEL = 'cloudpos_terminals';
+/** The listening connection's own heartbeat: what it hears proves it still hears everything. */
+const HEARTBEAT_CHANNEL = 'cloudpos_heartbeat';
 /** How the listening connection names itself to the server (pg_stat_activity). */
 export const LISTENER_NAME = 'cloudpos listener';
 
-/** Wakes terminals across server instances that share one PostgreSQL database, and hears the
- * revocations and rotations any of them (or the admin CLI) makes: LISTEN on one connection of its
- * own, NOTIFY through the store. Listeners of this instance are woken at once, without the round
- * trip; a lost listening connection is re-opened, and on reconnection every local listener is woken
- * to look again and every cached secret is forgotten, since notifications may have been missed. */
+export interface PostgresNotifierOptions {
+  /** Where to LISTEN: a direct connection, not a pooler in transaction mode (DATABASE_LISTEN_URL). */
+  url: string;
+  /** The application_name of this instance's pool: the trigger names it in every notification, so
+   * that this instance skips what it has already told itself. */
+  applicationName: string;
+  onError?: (e: Error) => void;
+  /** How often the listening connection notifies itself. */
+  heartbeatMs?: number;
+  /** Silence after which nothing remembered may answer (hints and views are dropped). */
+  silenceMs?: number;
+  /** Silence after which the listening connection is given up and opened again. */
+  deadMs?: number;
+}
+
+/** Hears every change of a transaction made by any instance sharing one PostgreSQL database (a
+ * trigger NOTIFYs in the commit of the change, migration 0007), and the revocations and rotations
+ * any of them or the admin CLI makes, on one connection of its own. This instance's own changes
+ * reach its listeners at once, without the round trip, and are skipped when they come back.
+ *
+ * Remembered answers (idle hints, status views, checked secrets) are trusted only while the
+ * listening connection is heard: it notifies itself every second, and after 3 s without a word
+ * everything remembered is dropped. Notifications arrive in commit order, so hearing a heartbeat
+ * means every change committed before it was heard too. A lost connection is opened again, and
+ * every listener is woken to look again. */
 export class PostgresNotifier implements TerminalNotifier {
   private readonly local = new InProcessNotifier();
   private readonly origin = randomUUID();
   private readonly authListeners = new Set<AuthChangeListener>();
+  private readonly heartbeatMs: number;
+  private readonly silenceMs: number;
+  private readonly deadMs: number;
   private client: pg.Client | undefined;
   private listening = false;
   private closed = false;
   private retryMs = 100;
-  private health: NodeJS.Timeout | undefined;
-  /** Other instances' creations arrive a moment after their commit, and a lost listening
-   * connection may miss some: trust the silence briefly, so a missed one costs a short wait. */
-  readonly completenessMs = 1_000;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private heardAt = 0;
+  private trust = false;
 
   /** Revoked keys and replaced device tokens, heard on this instance's listening connection. */
   readonly auth: AuthChanges;
 
-  constructor(
-    private readonly url: string,
-    private readonly db: Kysely<Tables>,
-    private readonly onError: (e: Error) => void = () => {},
-    /** How often the listening connection is checked: a connection that died without a word would
-     * otherwise leave revocations unheard. */
-    private readonly healthCheckMs = 5_000,
-  ) {
-    const listening = () => this.listening;
+  constructor(private readonly options: PostgresNotifierOptions) {
+    this.heartbeatMs = options.heartbeatMs ?? 1_000;
+    this.silenceMs = options.silenceMs ?? 3_000;
+    this.deadMs = options.deadMs ?? 5_000;
+    const trusted = () => this.trusted();
     this.auth = {
       watch: (listener) => {
         this.authListeners.add(listener);
         return () => void this.authListeners.delete(listener);
       },
       get live() {
-        return listening();
+        return trusted();
       },
     };
   }
 
   async start() {
     await this.listen();
-    this.health = setInterval(() => void this.checkHealth(), this.healthCheckMs);
-    this.health.unref();
+    this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  private onError(e: Error) {
+    this.options.onError?.(e);
   }
 
   private async listen() {
-    const client = new pg.Client({ connectionString: this.url, keepAlive: true, application_name: LISTENER_NAME });
-    client.on('notification', (msg) => {
-      if (msg.channel === AUTH_CHANNEL) {
-        if (msg.payload) for (const listener of this.authListeners) listener(msg.payload);
-        return;
-      }
-      const [origin, terminalId] = (msg.payload ?? '').split(':');
-      if (origin !== this.origin && terminalId) this.local.notify(Number(terminalId));
-    });
+    const client = new pg.Client({ connectionString: this.options.url, keepAlive: true, application_name: LISTENER_NAME });
+    client.on('notification', (msg) => this.heard(msg.channel, msg.payload ?? ''));
     client.on('error', (e) => {
       this.onError(e);
       void client.end().catch(() => {});
@@ -81,7 +96,7 @@ export class PostgresNotifier implements TerminalNotifier {
     this.client = client;
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHANNEL}; LISTEN ${AUTH_CHANNEL}`);
+      await client.query(`LISTEN ${TRANSACTIONS_CHANNEL}; LISTEN ${AUTH_CHANNEL}; LISTEN ${HEARTBEAT_CHANNEL}`);
     } catch (e) {
       if (this.client === client) this.client = undefined;
       await client.end().catch(() => {});
@@ -89,16 +104,44 @@ export class PostgresNotifier implements TerminalNotifier {
     }
     established = true;
     this.retryMs = 100;
-    // Anything cached before now may have changed unheard: start afresh, then trust again.
-    for (const listener of this.authListeners) listener(null);
     this.listening = true;
+    // Anything remembered before now may have changed unheard: start afresh, then trust again.
+    this.heardAt = Date.now();
+    this.setTrust(true);
   }
 
-  /** Changes may go unheard from now until the connection is back: stop trusting cached secrets. */
-  private lost() {
-    if (!this.listening) return;
-    this.listening = false;
+  private heard(channel: string, payload: string) {
+    this.heardAt = Date.now();
+    if (!this.trust && this.listening) this.setTrust(true);
+    if (channel === TRANSACTIONS_CHANNEL) {
+      // op, terminal, transaction, application_name (last: it may hold anything but a tab)
+      const [op, terminal, transaction, from] = payload.split('\t', 4);
+      if (from === this.options.applicationName || !terminal || !transaction) return;
+      if (op === 'INSERT') this.local.notify(Number(terminal), transaction);
+      else this.local.changed(Number(terminal), transaction);
+    } else if (channel === AUTH_CHANNEL) {
+      if (payload) for (const listener of this.authListeners) listener(payload);
+    }
+  }
+
+  /** Trusting again or no longer: either way whatever was remembered is forgotten at that moment. */
+  private setTrust(trust: boolean) {
+    this.trust = trust;
     for (const listener of this.authListeners) listener(null);
+    this.local.forget();
+  }
+
+  trusted() {
+    if (!this.trust) return false;
+    if (Date.now() - this.heardAt <= this.silenceMs) return true;
+    this.setTrust(false);
+    return false;
+  }
+
+  /** Changes may go unheard from now until the connection is back. */
+  private lost() {
+    this.listening = false;
+    if (this.trust) this.setTrust(false);
   }
 
   private async reconnect() {
@@ -113,42 +156,41 @@ export class PostgresNotifier implements TerminalNotifier {
     }
   }
 
-  private async checkHealth() {
+  /** Notifies itself on the listening connection; a connection silent for too long is given up
+   * (a connection that died without a word would otherwise leave changes unheard). */
+  private beat() {
     const client = this.client;
+    this.trusted();
     if (!client || !this.listening) return;
-    let timer: NodeJS.Timeout | undefined;
-    const silent = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('the listening connection does not answer')), this.healthCheckMs);
-    });
-    try {
-      await Promise.race([client.query('select 1'), silent]);
-    } catch (e) {
-      if (this.client !== client || this.closed) return;
-      this.onError(e as Error);
+    if (Date.now() - this.heardAt > this.deadMs) {
+      this.onError(new Error('the listening connection does not answer'));
       this.lost();
       // 'end' follows, and with it the reconnection.
       void client.end().catch(() => {});
-    } finally {
-      clearTimeout(timer);
+      return;
     }
+    client.query(`select pg_notify('${HEARTBEAT_CHANNEL}', $1)`, [this.origin]).catch(() => {});
   }
 
-  notify(terminalId: number) {
-    this.local.notify(terminalId);
-    void sql`select pg_notify(${CHANNEL}, ${`${this.origin}:${terminalId}`})`.execute(this.db).catch((e: Error) => this.onError(e));
+  notify(terminalId: number, transactionId?: string) {
+    this.local.notify(terminalId, transactionId);
+  }
+
+  changed(terminalId: number, transactionId: string) {
+    this.local.changed(terminalId, transactionId);
   }
 
   subscribe(terminalId: number, listener: () => void) {
     return this.local.subscribe(terminalId, listener);
   }
 
-  watch(listener: (terminalId: number | null) => void) {
+  watch(listener: ChangeWatcher) {
     return this.local.watch(listener);
   }
 
   async close() {
     this.closed = true;
-    clearInterval(this.health);
+    clearInterval(this.heartbeat);
     this.lost();
     await this.local.close();
     await this.client?.end().catch(() => {});

@@ -13,7 +13,7 @@ export function cancelTransactions(ctx: UseCaseContext, read: ReturnType<typeof 
   const cancel = async (t: Transaction, event: 'CANCEL_BY_CUSTOMER' | 'CANCEL_ON_TERMINAL'): Promise<Result<Transaction, 'NOT_CANCELLABLE'>> => {
     const moved = await ctx.gateway.move(t, event, { at: ctx.now() });
     if (moved.ok) {
-      ctx.notifier.notify(t.terminal_pk);
+      ctx.notifier.notify(t.terminal_pk, t.id);
       return moved;
     }
     const now = (await ctx.gateway.findById(t.id)) ?? t;

@@ -71,10 +71,6 @@ const toTransaction = (r: TransactionRow): Transaction => ({
 
 const first = (rows: TransactionRow[]) => (rows[0] ? toTransaction(rows[0]) : undefined);
 
-const FINISHED_CACHE_SIZE = 5_000;
-/** No event leads out of these but REVERSE, which changes nothing a customer sees. */
-const isFinished = (t: Transaction) => t.status === 'CLEARED' || t.status === 'CANCELLED';
-
 /** The only code that writes the transactions table. A move is an event applied through the
  * life-cycle table (`apply`), run as a compare-and-set on the current status and stage, and
  * recorded as an event row in the same database transaction. Locking is PostgreSQL's row locks;
@@ -82,11 +78,12 @@ const isFinished = (t: Transaction) => t.status === 'CLEARED' || t.status === 'C
 export class TransactionGateway {
   private readonly db: Executor;
   private readonly lockRows: boolean;
-  /** Status reads of finished transactions, answered from memory: nothing changes what a
-   * customer sees of a cleared or cancelled transaction any more, on any instance. */
-  private readonly finished = new Map<string, { transaction: Transaction; store: StoreRef }>();
 
-  constructor(database: Database) {
+  /** `changed` hears of every transaction this gateway moved or superseded, after the commit. */
+  constructor(
+    database: Database,
+    private readonly changed: (t: Transaction) => void = () => {},
+  ) {
     this.db = database.db;
     this.lockRows = database.dialect === 'postgres';
   }
@@ -122,18 +119,10 @@ export class TransactionGateway {
   /** A transaction on the terminal a MerchantAPI path names, with its store: one round trip for a
    * status read (the customer's own, or nothing). */
   async findForCustomer(customerId: number, terminalKey: string, id: string): Promise<{ transaction: Transaction; store: StoreRef } | undefined> {
-    const key = `${customerId}\u0000${terminalKey}\u0000${id}`;
-    const known = this.finished.get(key);
-    if (known) return known;
     const row = (await this.ofCustomerTerminal(this.db, customerId, terminalKey, id))[0];
     if (!row) return undefined;
     const { store_uuid, store_name, ...transaction } = row;
-    const found = { transaction: toTransaction(transaction), store: { uuid: store_uuid, name: store_name } };
-    if (isFinished(found.transaction)) {
-      this.finished.set(key, found);
-      if (this.finished.size > FINISHED_CACHE_SIZE) this.finished.delete(this.finished.keys().next().value!);
-    }
-    return found;
+    return { transaction: toTransaction(transaction), store: { uuid: store_uuid, name: store_name } };
   }
 
   /** The transaction the terminal has in hand or waiting for it (at most one: a unique index). */
@@ -150,8 +139,9 @@ export class TransactionGateway {
     decide: (context: CreationContext) => Result<void, E>,
   ): Promise<Result<Transaction, E | 'TERMINAL_BUSY'>> {
     const busy = (detail: string) => err('TERMINAL_BUSY', `Terminal ${terminal.id} is busy with ${detail}.`);
+    let superseded: Transaction | undefined;
     try {
-      return await this.db.transaction().execute(async (tx): Promise<Result<Transaction, E | 'TERMINAL_BUSY'>> => {
+      const created = await this.db.transaction().execute(async (tx): Promise<Result<Transaction, E | 'TERMINAL_BUSY'>> => {
         // Two statements on purpose: a locking join would, after waiting for the lock, still see
         // the transactions of its own snapshot and miss the one the previous holder just created.
         // FOR NO KEY UPDATE: creators of one terminal exclude each other, readers and the key checks of other tables do not wait.
@@ -165,6 +155,7 @@ export class TransactionGateway {
           const moved = await this.applyIn(tx, active, event, {}, t.created_at, event === 'SUPERSEDE' ? `superseded by ${t.id}` : undefined);
           // Refused by the table, or lost to the terminal fetching it meanwhile.
           if (!moved.ok || moved.value === null) return busy(`transaction ${active.id}: it has been fetched by the terminal already`);
+          superseded = moved.value;
         }
         const { terminal_pk, ...fields } = t;
         const row: TransactionRow = {
@@ -194,6 +185,8 @@ export class TransactionGateway {
           .execute();
         return ok(toTransaction(row));
       });
+      if (created.ok && superseded) this.changed(superseded);
+      return created;
     } catch (e) {
       // The unique index on a terminal's open transaction is the last line: another writer won.
       if (isUniqueViolation(e)) return busy('another transaction');
@@ -229,7 +222,10 @@ export class TransactionGateway {
         return ok({ ...applied.value, stan });
       });
       if (!moved.ok) return moved;
-      if (moved.value !== null) return ok(moved.value);
+      if (moved.value !== null) {
+        this.changed(moved.value);
+        return ok(moved.value);
+      }
       const again = await this.findById(current.id);
       if (!again) return err('TRANSITION_NOT_ALLOWED', `Transaction ${t.id} is gone.`);
       current = again;

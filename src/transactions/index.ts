@@ -13,6 +13,7 @@ import { completePreAuthorizations } from './pre-authorization.js';
 import { PresentCard } from './present-card.js';
 import { readTransactions } from './read.js';
 import { reportOutcomes } from './report-outcome.js';
+import { StatusViews } from './status-views.js';
 import { sweeps } from './sweeps.js';
 
 export interface TransactionSettings {
@@ -35,8 +36,12 @@ export function transactionUseCases(deps: {
   settings: TransactionSettings;
 }) {
   const { settings } = deps;
-  const ctx: UseCaseContext = { gateway: new TransactionGateway(deps.database), terminals: deps.terminals, notifier: deps.notifier, now: deps.now };
-  const read = readTransactions(ctx);
+  const { notifier } = deps;
+  // Every move and supersession reaches the status views and idle hints, here and (by the
+  // database's trigger) on every other instance.
+  const gateway = new TransactionGateway(deps.database, (t) => notifier.changed(t.terminal_pk, t.id));
+  const ctx: UseCaseContext = { gateway, terminals: deps.terminals, notifier, now: deps.now };
+  const read = readTransactions(ctx, new StatusViews(notifier));
   const cancel = cancelTransactions(ctx, read);
   const preAuthorizations = completePreAuthorizations(ctx, read, deps.acquirer, settings);
   const presentCard = new PresentCard(ctx, deps.acquirer, settings.acquirerTimeoutMs);
@@ -45,6 +50,7 @@ export function transactionUseCases(deps: {
   return {
     create: createTransaction(ctx, settings),
     status: read.status,
+    statusView: read.statusView,
     list: read.list,
     forTerminal: read.forTerminal,
     cancelByCustomer: cancel.byCustomer,

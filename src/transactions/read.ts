@@ -4,9 +4,15 @@ import { isTransactionId, type Transaction } from '../domain/transaction.js';
 import { parseTerminalId, terminalKey } from '../domain/terminal-id.js';
 import type { Caller, UseCaseContext } from './context.js';
 import type { TransactionFilter } from './gateway.js';
+import type { StatusViews } from './status-views.js';
+
+export interface StatusFound {
+  store: StoreRef;
+  transaction: Transaction;
+}
 
 /** Reading transactions: the MerchantAPI's status read and list, and a terminal's own look. */
-export function readTransactions(ctx: UseCaseContext) {
+export function readTransactions(ctx: UseCaseContext, views: StatusViews) {
   /** A transaction past its expiry is shown expired, even before the sweep gets to it. */
   const expireIfDue = async (t: Transaction) => {
     const now = ctx.now();
@@ -21,6 +27,24 @@ export function readTransactions(ctx: UseCaseContext) {
       const found = parts && isTransactionId(id) ? await ctx.gateway.findForCustomer(caller.customerId, terminalKey(parts), id) : undefined;
       if (!found) return err('NOT_FOUND', `There is no transaction ${id} on terminal ${terminalId}.`);
       return ok({ store: found.store, transaction: await expireIfDue(found.transaction) });
+    },
+
+    /** The status read as the bytes `render` makes of it, from memory while the transaction has not
+     * changed since. */
+    async statusView(caller: Caller, terminalId: string, id: string, render: (found: StatusFound) => string): Promise<Result<string, 'NOT_FOUND'>> {
+      const parts = parseTerminalId(terminalId);
+      if (!parts || !isTransactionId(id)) return err('NOT_FOUND', `There is no transaction ${id} on terminal ${terminalId}.`);
+      const key = terminalKey(parts);
+      const owner = `${caller.customerId}\u0000${key}`;
+      const known = views.get(owner, id, ctx.now());
+      if (known !== undefined) return ok(known);
+      const ticket = views.ticket();
+      const found = await ctx.gateway.findForCustomer(caller.customerId, key, id);
+      if (!found) return err('NOT_FOUND', `There is no transaction ${id} on terminal ${terminalId}.`);
+      const transaction = await expireIfDue(found.transaction);
+      const body = render({ store: found.store, transaction });
+      views.set(ticket, owner, id, body, transaction.stage === 'PENDING' ? transaction.expires_at : Infinity);
+      return ok(body);
     },
 
     async list(caller: Caller, terminalId: string, filter: TransactionFilter, offset: number, limit: number): Promise<Result<{ terminal: Terminal; total: number; transactions: Transaction[] }, 'NOT_FOUND'>> {

@@ -41,4 +41,50 @@ describe.skipIf(!inject('pgAvailable'))('two server instances on one PostgreSQL 
       await merchantApi(a, c.apiKey)('DELETE', String(created.headers.location));
     }
   });
+
+  it('a status read another instance remembers shows a change made here once its notification arrives', async () => {
+    const c = await onboard(a);
+    const created = await merchantApi(a, c.apiKey)('POST', `/terminals/${c.terminals[0]!.id}/transactions`, purchase(3, 'seen'));
+    const url = String(created.headers.location);
+    const readB = async () => (await merchantApi(b, c.apiKey)('GET', url)).json();
+    // read twice: the second answer comes from what b remembers
+    expect((await readB()).status).toBe('CREATED');
+    expect((await readB()).status).toBe('CREATED');
+    expect((await merchantApi(a, c.apiKey)('DELETE', url)).statusCode).toBe(204);
+    await expect.poll(async () => (await readB()).status).toBe('CANCELLED');
+    expect((await readB()).cancel_reason).toBe('CANCELLED_BY_CUSTOMER');
+  });
+
+  it('a terminal polling one instance with nothing pending gets what another instance creates', async () => {
+    const c = await onboard(a);
+    const device = deviceApi(b, c.terminals[0]!.deviceToken);
+    // twice: the second poll is answered by b's "nothing pending" hint
+    expect((await device.next()).statusCode).toBe(204);
+    expect((await device.next()).statusCode).toBe(204);
+    const created = await merchantApi(a, c.apiKey)('POST', `/terminals/${c.terminals[0]!.id}/transactions`, purchase(4, 'hint'));
+    let got = await device.next();
+    while (got.statusCode === 204) got = await device.next();
+    expect(got.statusCode).toBe(200);
+    expect(got.json().id).toBe(created.json().id);
+    await merchantApi(a, c.apiKey)('DELETE', String(created.headers.location));
+  });
+
+  it("skips its own notifications and hears the other instance's", async () => {
+    const heard: Array<[string, number | null, string | undefined]> = [];
+    const stopA = a.platform.notifier.watch((t, id) => heard.push(['a', t, id]));
+    const stopB = b.platform.notifier.watch((t, id) => heard.push(['b', t, id]));
+    try {
+      const c = await onboard(a);
+      const created = await merchantApi(a, c.apiKey)('POST', `/terminals/${c.terminals[0]!.id}/transactions`, purchase(5, 'own'));
+      const id = created.json().id as string;
+      await expect.poll(() => heard.filter(([on, , tx]) => on === 'b' && tx === id).length).toBeGreaterThan(0);
+      await merchantApi(a, c.apiKey)('DELETE', String(created.headers.location));
+      await expect.poll(() => heard.filter(([on, , tx]) => on === 'b' && tx === id).length).toBeGreaterThan(1);
+      // a told itself once per change (creation, cancel), at once; the trigger's copies were skipped
+      expect(heard.filter(([on, , tx]) => on === 'a' && tx === id).length).toBeLessThanOrEqual(3);
+    } finally {
+      stopA();
+      stopB();
+    }
+  });
 });

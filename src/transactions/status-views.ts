@@ -1,0 +1,41 @@
+import type { TerminalNotifier } from '../services/notifier.js';
+
+/** What a status read answered, as the bytes it sent, kept until the transaction changes: every
+ * change on this instance and, through the notifier, on every other drops its entry. A view is
+ * answered only while the notifier vouches that changes are heard (`trusted`), and a pending
+ * transaction's view only until its expiry (reading it then expires it). A read that was running
+ * when anything changed keeps nothing, since it may have read the row before the change. */
+export class StatusViews {
+  private readonly views = new Map<string, { owner: string; body: string; until: number }>();
+  private generation = 0;
+
+  constructor(
+    private readonly notifier: TerminalNotifier,
+    private readonly max = 10_000,
+  ) {
+    notifier.watch((terminalId, transactionId) => {
+      this.generation++;
+      if (terminalId === null) this.views.clear();
+      else if (transactionId !== undefined) this.views.delete(transactionId);
+    });
+  }
+
+  /** The view of `id` kept for `owner` (the customer and the terminal of the path). */
+  get(owner: string, id: string, now: number): string | undefined {
+    const view = this.views.get(id);
+    if (view === undefined || view.owner !== owner || now >= view.until || !this.notifier.trusted()) return undefined;
+    return view.body;
+  }
+
+  /** Taken before reading the store; `set` keeps nothing if anything changed since. */
+  ticket(): number {
+    return this.generation;
+  }
+
+  set(ticket: number, owner: string, id: string, body: string, until: number) {
+    if (ticket !== this.generation || !this.notifier.trusted()) return;
+    this.views.delete(id);
+    this.views.set(id, { owner, body, until });
+    if (this.views.size > this.max) this.views.delete(this.views.keys().next().value!);
+  }
+}
