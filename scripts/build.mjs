@@ -18,9 +18,10 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
+// The client first: the simulator in the server imports it.
 const PROJECTS = [
-  { name: 'server', tsconfig: 'tsconfig.build.json', inputs: ['src', 'tsconfig.json', 'tsconfig.build.json'], output: 'dist/main.js', stamp: 'dist/.build-stamp' },
   { name: 'client', tsconfig: 'client/tsconfig.json', inputs: ['client/src', 'client/tsconfig.json'], output: 'client/dist/index.js', stamp: 'client/dist/.build-stamp' },
+  { name: 'server', tsconfig: 'tsconfig.build.json', inputs: ['src', 'tsconfig.json', 'tsconfig.build.json'], output: 'dist/main.js', stamp: 'dist/.build-stamp' },
 ];
 
 /** The latest modification time under `path`: files, and directories (a file added, removed or renamed). */

@@ -1,6 +1,8 @@
 /** What the terminal app works with: the device API's answers as it sees them, its state, the
  * events it reacts to and the effects it asks its shell to carry out. */
 
+import type { Brand } from '../domain/card.js';
+
 export type EntryMode = 'CONTACTLESS' | 'CHIP' | 'SWIPE';
 export const ENTRY_MODES: readonly EntryMode[] = ['CONTACTLESS', 'CHIP', 'SWIPE'];
 
@@ -42,7 +44,7 @@ export type CardholderVerification = 'NO_CVM' | 'PIN' | 'SIGNATURE' | 'CDCVM';
 export interface TerminalOutcome {
   result: 'APPROVED' | 'DECLINED';
   entry_mode: EntryMode;
-  card: { brand: string; last4: string };
+  card: { brand: Brand; last4: string };
   authorization_code?: string;
   emv?: { aid?: string; application_label?: string; cvm?: CardholderVerification };
   decline_reason?: string;

@@ -128,6 +128,24 @@ function exitOf(proc: ChildProcess): Promise<void> {
 
 const skip = missing.length > 0 || !inject('pgAvailable');
 
+/** systemd itself reads the units (where systemd-analyze is installed; CI images often lack it). */
+describe.skipIf(spawnSync('systemd-analyze', ['--version']).status !== 0)('deploy/systemd', () => {
+  it('holds units systemd accepts: the migration and an instance of the template', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cloudpos-units-'));
+    try {
+      // Node where this test runs, in case it is not Debian's /usr/bin/node (the units' ExecStart).
+      const unit = (name: string) => deployFile(`systemd/${name}`).replaceAll('/usr/bin/node ', `${process.execPath} `);
+      writeFileSync(join(dir, 'cloudpos-migrate.service'), unit('cloudpos-migrate.service'));
+      writeFileSync(join(dir, 'cloudpos@8081.service'), unit('cloudpos@.service'));
+      const verify = spawnSync('systemd-analyze', ['verify', '--man=no', join(dir, 'cloudpos-migrate.service'), join(dir, 'cloudpos@8081.service')], { encoding: 'utf8' });
+      expect(verify.status, verify.stderr).toBe(0);
+      expect(verify.stderr.trim(), 'systemd has nothing to say about them').toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(skip)('deploy/: nginx in front of two instances on one PostgreSQL database', () => {
   let dir: string;
   let db: TestDatabase | undefined;
