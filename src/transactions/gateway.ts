@@ -1,23 +1,14 @@
-import type { Brand, EntryMode } from '../domain/card.js';
 import type { ErrorKind } from '../domain/errors.js';
 import { err, ok, type Result } from '../domain/result.js';
 import type { StoreRef, Terminal } from '../domain/terminal.js';
 import type { Transaction, TransactionChanges } from '../domain/transaction.js';
-import {
-  apply,
-  INITIAL_STATE,
-  type CancelReason,
-  type LifecycleEvent,
-  type PublicStatus,
-  type TerminalStage,
-  type TransactionResult,
-  type TransactionType,
-  type TransitionPlan,
-} from '../domain/transaction-lifecycle.js';
+import { apply, type LifecycleEvent, type PublicStatus, type TransactionType, type TransitionPlan } from '../domain/transaction-lifecycle.js';
 import { compiledOnce } from '../db/compiled-once.js';
 import { isUniqueViolation, type Database } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 import type { TransactionRow } from '../db/schema.js';
+import { createInOneStatement } from './create-statement.js';
+import { newTransactionRow, toTransaction, type NewTransaction } from './transaction-row.js';
 
 export interface TransactionFilter {
   merchant_order_reference?: string;
@@ -34,40 +25,10 @@ export interface CreationContext {
   refunded_minor: number;
 }
 
-export type NewTransaction = Pick<
-  Transaction,
-  'id' | 'customer_id' | 'terminal_pk' | 'type' | 'merchant_order_reference' | 'amount_minor' | 'currency' | 'reference_id' | 'created_at' | 'expires_at'
->;
+export type { NewTransaction };
 
-const toTransaction = (r: TransactionRow): Transaction => ({
-  id: r.id,
-  customer_id: Number(r.customer_id),
-  terminal_pk: Number(r.terminal_id),
-  type: r.type as TransactionType,
-  status: r.status as PublicStatus,
-  stage: r.stage as TerminalStage,
-  result: r.result as TransactionResult | null,
-  cancel_reason: r.cancel_reason as CancelReason | null,
-  merchant_order_reference: r.merchant_order_reference,
-  amount_minor: Number(r.amount_minor),
-  currency: r.currency,
-  captured_minor: r.captured_minor === null ? null : Number(r.captured_minor),
-  captured_at: r.captured_at === null ? null : Number(r.captured_at),
-  reference_id: r.reference_id,
-  brand: r.brand as Brand | null,
-  card_last4: r.card_last4,
-  entry_mode: r.entry_mode as EntryMode | null,
-  stan: r.stan,
-  authorization_code: r.authorization_code,
-  receipt: r.receipt,
-  merchant_receipt: r.merchant_receipt,
-  acquirer_reference: r.acquirer_reference,
-  outcome_hash: r.outcome_hash,
-  created_at: Number(r.created_at),
-  expires_at: Number(r.expires_at),
-  transaction_at: r.transaction_at === null ? null : Number(r.transaction_at),
-  updated_at: Number(r.updated_at),
-});
+/** How often a creation on PostgreSQL meets a creator that committed first before it gives up. */
+const CREATE_ATTEMPTS = 10;
 
 const first = (rows: TransactionRow[]) => (rows[0] ? toTransaction(rows[0]) : undefined);
 
@@ -82,7 +43,7 @@ export class TransactionGateway {
   /** `changed` hears of every transaction this gateway moved or superseded, after the commit. */
   constructor(
     database: Database,
-    private readonly changed: (t: Transaction) => void = () => {},
+    private readonly changed: (t: Pick<Transaction, 'id' | 'terminal_pk'>) => void = () => {},
   ) {
     this.db = database.db;
     this.lockRows = database.dialect === 'postgres';
@@ -139,6 +100,12 @@ export class TransactionGateway {
     decide: (context: CreationContext) => Result<void, E>,
   ): Promise<Result<Transaction, E | 'TERMINAL_BUSY'>> {
     const busy = (detail: string) => err('TERMINAL_BUSY', `Terminal ${terminal.id} is busy with ${detail}.`);
+    const row = newTransactionRow(t);
+    // PostgreSQL without a purchase to lock: one statement, one round trip.
+    if (this.lockRows && t.reference_id === null) {
+      const decided = decide({ purchase: undefined, refunded_minor: 0 });
+      return decided.ok ? this.createAtOnce(row, busy) : decided;
+    }
     let superseded: Transaction | undefined;
     try {
       const created = await this.db.transaction().execute(async (tx): Promise<Result<Transaction, E | 'TERMINAL_BUSY'>> => {
@@ -157,27 +124,6 @@ export class TransactionGateway {
           if (!moved.ok || moved.value === null) return busy(`transaction ${active.id}: it has been fetched by the terminal already`);
           superseded = moved.value;
         }
-        const { terminal_pk, ...fields } = t;
-        const row: TransactionRow = {
-          ...fields,
-          terminal_id: terminal_pk,
-          ...INITIAL_STATE,
-          result: null,
-          cancel_reason: null,
-          captured_minor: null,
-          captured_at: null,
-          brand: null,
-          card_last4: null,
-          entry_mode: null,
-          stan: null,
-          authorization_code: null,
-          receipt: null,
-          merchant_receipt: null,
-          acquirer_reference: null,
-          outcome_hash: null,
-          transaction_at: null,
-          updated_at: t.created_at,
-        };
         await tx.insertInto('transactions').values(row).execute();
         await tx
           .insertInto('transaction_events')
@@ -191,6 +137,23 @@ export class TransactionGateway {
       // The unique index on a terminal's open transaction is the last line: another writer won.
       if (isUniqueViolation(e)) return busy('another transaction');
       throw e;
+    }
+  }
+
+  /** The creation as one autocommitted statement (create-statement.ts); when another creator
+   * committed meanwhile, again, with a snapshot that sees it: each retry follows another creation
+   * of the same terminal, so only as many creators as race for one terminal make it retry. */
+  private async createAtOnce(row: TransactionRow, busy: (detail: string) => Result<never, 'TERMINAL_BUSY'>): Promise<Result<Transaction, 'TERMINAL_BUSY'>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const done = await createInOneStatement(this.db, row, `superseded by ${row.id}`);
+        if (done.active?.superseded) this.changed({ id: done.active.id, terminal_pk: row.terminal_id });
+        if (done.created) return ok(toTransaction(row));
+        return busy(`transaction ${done.active?.id ?? 'unknown'}: it has been fetched by the terminal already`);
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+        if (attempt >= CREATE_ATTEMPTS) return busy('another transaction');
+      }
     }
   }
 
