@@ -46,6 +46,7 @@ async function measure(server: Server, dir: string, s: Settings, terminals: Term
 }
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(2)} KB`;
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 
 export async function heldPollMemory(
   db: string,
@@ -79,7 +80,8 @@ export async function heldPollMemory(
 ${n} terminals each holding one long poll, against the same terminals idle (each polled once
 before, so their checked tokens and presence are in both snapshots). JS heap per held poll:
 platform ${kb(perPoll(mine))}, bare Fastify ${kb(perPoll(bare))}; resident memory per held poll:
-platform ${kb(rssPerPoll(mine))}, bare Fastify ${kb(rssPerPoll(bare))} (RSS idle ${mine.rssIdle.toFixed(0)} MB vs ${bare.rssIdle.toFixed(0)} MB).
+platform ${kb(rssPerPoll(mine))}, bare Fastify ${kb(rssPerPoll(bare))}. Idle, with the fleet polled once: JS heap
+${mb(total(mine.idle))} vs ${mb(total(bare.idle))}, RSS ${mine.rssIdle.toFixed(0)} MB vs ${bare.rssIdle.toFixed(0)} MB.
 Largest kinds of object, per held poll:
 
 | kind | platform: objects | platform: bytes | bare: objects | bare: bytes |
