@@ -2,7 +2,7 @@ import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 
 /** Environment → typed, validated configuration. A bad setting stops the process with a clear message. */
-const ConfigSchema = Type.Object({
+export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
   /** Serves /metrics on this port alone (on HOST), and then not on PORT. */
   METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),

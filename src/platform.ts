@@ -13,6 +13,7 @@ import { TerminalPresence } from './services/presence.js';
 import { ping, type Database } from './db/database.js';
 import { transactionUseCases } from './transactions/index.js';
 import { IdempotencyRepository } from './db/idempotency-repository.js';
+import { MetricsRepository } from './db/metrics-repository.js';
 
 export interface PlatformOptions {
   /** The platform's clock; tests move it to cross validity and expiry limits. */
@@ -95,6 +96,8 @@ export function createPlatform(store: Database, config: Config, options: Platfor
     deviceAuth,
     idempotency,
     transactions,
+    /** the counts /metrics reads when scraped */
+    counts: new MetricsRepository(store.db),
     closing: closing.signal,
     ping: () => ping(store),
     async start() {

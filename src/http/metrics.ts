@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AcquirerCall } from '../acquirer/timed.js';
-import { MetricsRepository } from '../db/metrics-repository.js';
 import type { Platform } from '../platform.js';
 
 declare module 'fastify' {
@@ -50,7 +49,7 @@ export class PlatformMetrics {
 
   /** The gauges read from the platform when scraped. */
   watch(platform: Platform) {
-    const repo = new MetricsRepository(platform.store.db);
+    const repo = platform.counts;
     const registers = [this.registry];
     new Gauge({
       name: 'cloudpos_held_polls',
