@@ -143,7 +143,7 @@ export async function paced(count: number, perSecond: number, send: (i: number) 
 }
 
 /** One request through an undici pool; throws on an unexpected status. */
-export async function call(pool: Pool, method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: unknown, signal?: AbortSignal) {
+export async function call(pool: Pool, method: 'GET' | 'POST' | 'DELETE', path: string, headers: Record<string, string>, body?: unknown, signal?: AbortSignal) {
   const res = await pool.request({
     method,
     path,

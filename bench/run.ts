@@ -15,6 +15,7 @@ import { heldPollMemory } from './memory.js';
 import { formatSummary } from './profile-summary.js';
 import { createRate, fleetScale, idlePollRate, mixed, pickupLatency, statusRate, type Row, type Settings } from './scenarios.js';
 import { seed, type Seeded } from './seed.js';
+import { webhookDelivery } from './webhooks.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
@@ -26,7 +27,7 @@ const profile = flag('profile');
 const dbs = (option('db') ?? 'sqlite,postgres').split(',');
 /** Every scenario, in the order they run; the `-2x` ones run two instances behind nginx (PostgreSQL
  * only). `create` runs last: it leaves pending payments on the fleet's terminals. */
-const SCENARIOS = ['status', 'idle-poll', 'pickup', 'fleet', 'mixed', 'memory', 'pickup-2x', 'fleet-2x', 'mixed-2x', 'create'];
+const SCENARIOS = ['status', 'idle-poll', 'pickup', 'fleet', 'mixed', 'memory', 'pickup-2x', 'fleet-2x', 'mixed-2x', 'webhooks', 'create'];
 const only = new Set(option('only')?.split(',') ?? SCENARIOS);
 for (const name of only) if (!SCENARIOS.includes(name)) throw new Error(`unknown scenario ${name}: ${SCENARIOS.join(', ')}`);
 // Another build of the platform to measure instead (an A/B of a change): its bin/cloudpos.js.
@@ -83,6 +84,9 @@ const settings: Settings = quick
       mixedCreatesPerS: 20,
       mixedStatusPerS: 100,
     };
+
+/** Terminals of their own for the webhooks scenario: a closed loop of payments and a paced one. */
+const WEBHOOK_TERMINALS = 256;
 
 const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -183,13 +187,15 @@ async function runDialect(dialect: string): Promise<Row[]> {
     const pickupFrom = 1;
     const mixedFrom = pickupFrom + s.pickupTerminals;
     const fleetFrom = mixedFrom + s.mixedTerminals;
-    const count = fleetFrom + s.fleetTerminals;
+    const webhooksFrom = fleetFrom + s.fleetTerminals;
+    const count = webhooksFrom + WEBHOOK_TERMINALS;
     const t0 = performance.now();
     const seeded: Seeded = await seed(database.url, count);
     log(`${dialect}: ${count} terminals registered in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const pickup = seeded.terminals.slice(pickupFrom, mixedFrom);
     const mixedTerminals = seeded.terminals.slice(mixedFrom, fleetFrom);
-    const fleet = seeded.terminals.slice(fleetFrom);
+    const fleet = seeded.terminals.slice(fleetFrom, webhooksFrom);
+    const webhookTerminals = seeded.terminals.slice(webhooksFrom);
     baseline = await spawnServer('baseline', ['--import', 'tsx', 'bench/baseline-server.ts'], { DATABASE_URL: database.url });
     const base = baseline;
 
@@ -255,6 +261,7 @@ async function runDialect(dialect: string): Promise<Row[]> {
     await behindProxy('fleet-2x', (p) => fleetScale(dialect, s, p, base, fleet, 'fleet-2x'));
     // Terminals of their own: what `mixed` left pending on its terminals would be fetched meanwhile.
     await behindProxy('mixed-2x', (p) => mixed(dialect, s, p, base, seeded, fleet.slice(0, mixedTerminals.length), 'mixed-2x'));
+    await scenario('webhooks', (p) => webhookDelivery(dialect, s, p, seeded, webhookTerminals));
     // Last: it leaves pending payments on the fleet's terminals.
     await scenario('create', (p) => createRate(dialect, s, p, base, seeded, fleet));
     await shared?.stop();

@@ -13,6 +13,8 @@ import { installApiKeyAuth } from './merchant-api/auth.js';
 import { storeRoutes } from './merchant-api/stores.js';
 import { terminalRoutes } from './merchant-api/terminals.js';
 import { transactionRoutes } from './merchant-api/transactions.js';
+import { eventRoutes } from './merchant-api/events.js';
+import { webhookRoutes } from './merchant-api/webhooks.js';
 import { deviceRoutesOf } from './device-api/routes.js';
 import { installIdempotency } from './http/idempotency.js';
 import { installRequestId, serverOptions } from './http/connection.js';
@@ -57,7 +59,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     throw new ConfigError('ACQUIRER_MODULE: the sandbox acquirer decides by test card and cannot serve production');
   }
   const metrics = new PlatformMetrics();
-  const platform = createPlatform(store, config, { ...options, ...(acquirer && { acquirer }), observeAcquirer: metrics.observeAcquirer });
+  const platform = createPlatform(store, config, {
+    ...options,
+    ...(acquirer && { acquirer }),
+    observeAcquirer: metrics.observeAcquirer,
+    observeWebhook: metrics.observeWebhook,
+    onBackgroundError: (e) => app.log.warn({ err: e }, 'webhook delivery work failed; it is tried again'),
+  });
   app.decorate('platform', platform);
   app.decorate('metrics', metrics);
   metrics.watch(platform);
@@ -100,6 +108,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         { name: 'API keys', description: 'Rotate API keys without help from the operators' },
         { name: 'Stores and terminals', description: "The customer's stores and terminals across its merchants" },
         { name: 'Transactions', description: 'Payments, refunds and pre-authorizations pushed to one terminal' },
+        { name: 'Webhooks and events', description: 'Signed deliveries of every change (Standard Webhooks), the event log, redelivery' },
         { name: 'Device API', description: 'The terminal side: configuration, the next transaction (long poll), the card presented' },
       ],
     },
@@ -142,6 +151,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await merchantApi.register(storeRoutes(platform.onboarding));
     await merchantApi.register(terminalRoutes(platform.onboarding, platform.presence));
     await merchantApi.register(transactionRoutes(platform.transactions));
+    await merchantApi.register(webhookRoutes(platform.webhooks));
+    await merchantApi.register(eventRoutes(platform.webhooks));
   });
 
   await app.register(

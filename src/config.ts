@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { parseEncryptionKey } from './webhooks/secrets.js';
 
 /** Environment → typed, validated configuration. A bad setting stops the process with a clear message. */
 export const ConfigSchema = Type.Object({
@@ -46,6 +47,18 @@ export const ConfigSchema = Type.Object({
   /** Requests per minute per API key and per device token; past them, 429. */
   RATE_LIMIT_API_KEY_PER_MIN: Type.Integer({ minimum: 1, default: 6_000 }),
   RATE_LIMIT_DEVICE_PER_MIN: Type.Integer({ minimum: 1, default: 600 }),
+  /** Encrypts webhook signing secrets at rest (AES-256-GCM): 32 bytes as 64 hex digits or base64.
+   * Required in production; the sandbox uses a fixed, published key when it is unset. */
+  SECRET_ENCRYPTION_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  /** Production refuses webhook URLs whose host resolves to a loopback, private or link-local
+   * address, and never connects to one; true allows them (a receiver inside your own network). */
+  WEBHOOK_ALLOW_PRIVATE: Type.Boolean({ default: false }),
+  /** The waits between a failed delivery and its retries; after the last one it is FAILED. */
+  WEBHOOK_RETRY_SCHEDULE: Type.String({ pattern: '^\\s*\\d+(ms|s|m|h)\\s*(,\\s*\\d+(ms|s|m|h)\\s*)*$', default: '5s,5m,30m,2h,5h,10h,10h' }),
+  /** Deliveries this instance sends at once, at most: slow receivers wait their turn, the API does not. */
+  WEBHOOK_MAX_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 10_000, default: 64 }),
+  /** Events, deliveries and attempts are kept this long (at least 30 days). */
+  EVENT_RETENTION_DAYS: Type.Integer({ minimum: 30, maximum: 3_650, default: 30 }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -75,7 +88,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const config = converted as Config;
   if (config.CLOUDPOS_ENV === 'production') {
     // Never the defaults: a production deployment says where its data lives and where it is reached.
-    for (const key of ['DATABASE_URL', 'PUBLIC_URL']) {
+    for (const key of ['DATABASE_URL', 'PUBLIC_URL', 'SECRET_ENCRYPTION_KEY']) {
       if (!env[key]) throw new ConfigError(`${key} must be set when CLOUDPOS_ENV=production`);
     }
   }
@@ -84,6 +97,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (config.CLOUDPOS_ENV === 'production' && config.PUBLIC_URL === undefined) {
     throw new ConfigError('invalid configuration:\n  PUBLIC_URL="": required when CLOUDPOS_ENV=production (the base of the URLs in Link and Location headers)');
+  }
+  if (config.SECRET_ENCRYPTION_KEY !== undefined && !parseEncryptionKey(config.SECRET_ENCRYPTION_KEY)) {
+    throw new ConfigError('invalid configuration:\n  SECRET_ENCRYPTION_KEY: must be 32 bytes, written as 64 hex digits or in base64 (openssl rand -base64 32)');
   }
   if (config.PUBLIC_URL !== undefined) config.PUBLIC_URL = config.PUBLIC_URL.replace(/\/+$/, '');
   return config;

@@ -14,6 +14,13 @@ import { ping, type Database } from './db/database.js';
 import { transactionUseCases } from './transactions/index.js';
 import { IdempotencyRepository } from './db/idempotency-repository.js';
 import { MetricsRepository } from './db/metrics-repository.js';
+import { EventRepository } from './db/event-repository.js';
+import { WebhookRepository } from './db/webhook-repository.js';
+import { changeSignalsOf, type ChangeSignals } from './services/change-signals.js';
+import { WebhookWorker, type AttemptOutcome } from './webhooks/delivery.js';
+import { WebhookService } from './webhooks/endpoints.js';
+import { parseEncryptionKey, SANDBOX_SECRET_ENCRYPTION_KEY, SecretBox } from './webhooks/secrets.js';
+import { parseSchedule } from './webhooks/url-policy.js';
 
 export interface PlatformOptions {
   /** The platform's clock; tests move it to cross validity and expiry limits. */
@@ -23,6 +30,10 @@ export interface PlatformOptions {
   notifier?: TerminalNotifier;
   /** told how long each acquirer call took and how it ended (the metrics) */
   observeAcquirer?: (call: AcquirerCall, outcome: string, seconds: number) => void;
+  /** told how each webhook delivery attempt ended (the metrics) */
+  observeWebhook?: (outcome: AttemptOutcome) => void;
+  /** hears what goes wrong in background work (the log) */
+  onBackgroundError?: (e: unknown) => void;
 }
 
 const PRESENCE_FLUSH_MS = 5_000;
@@ -48,9 +59,18 @@ export function createPlatform(store: Database, config: Config, options: Platfor
   if (notifier instanceof InProcessNotifier && authChanges instanceof SqliteAuthChanges) {
     authChanges.watch((hash) => hash === null && notifier.forget());
   }
+  const changes: ChangeSignals = changeSignalsOf(notifier);
   const onboarding = new OnboardingService(store, now);
   const apiKeys = new ApiKeyService(store, now, config.AUTH_CACHE_MS, authChanges);
-  const presence = new TerminalPresence(onboarding.repo, now, Math.max(3 * config.POLL_INTERVAL_MS, 2 * PRESENCE_FLUSH_MS));
+  // Webhooks: the outbox's events, delivered off the request path, woken by every committed change.
+  const events = new EventRepository(store.db);
+  const webhookRepo = new WebhookRepository(store.db, store.dialect);
+  const box = new SecretBox(parseEncryptionKey(config.SECRET_ENCRYPTION_KEY ?? SANDBOX_SECRET_ENCRYPTION_KEY)!);
+  const policy = { production: config.CLOUDPOS_ENV === 'production', allowPrivate: config.WEBHOOK_ALLOW_PRIVATE };
+  const schedule = parseSchedule(config.WEBHOOK_RETRY_SCHEDULE)!;
+  const worker = new WebhookWorker(webhookRepo, box, now, { schedule, maxInFlight: config.WEBHOOK_MAX_IN_FLIGHT, policy }, options.observeWebhook, options.onBackgroundError);
+  const webhooks = new WebhookService(webhookRepo, events, box, policy, now, () => worker.wake());
+  const presence = new TerminalPresence(events, now, Math.max(3 * config.POLL_INTERVAL_MS, 2 * PRESENCE_FLUSH_MS), () => worker.wake());
   const deviceAuth = new DeviceAuth(onboarding.repo, now, config.AUTH_CACHE_MS, authChanges);
   const idempotency = new IdempotencyRepository(store.db);
   const closing = new AbortController();
@@ -58,6 +78,8 @@ export function createPlatform(store: Database, config: Config, options: Platfor
     database: store,
     terminals: onboarding,
     notifier,
+    changes,
+    events,
     presence,
     acquirer,
     now,
@@ -70,6 +92,7 @@ export function createPlatform(store: Database, config: Config, options: Platfor
     },
   });
   const timers: NodeJS.Timeout[] = [];
+  let unwatch = () => {};
 
   const every = (ms: number, job: () => Promise<unknown>) => {
     let running = false;
@@ -98,6 +121,8 @@ export function createPlatform(store: Database, config: Config, options: Platfor
     transactions,
     /** the counts /metrics reads when scraped */
     counts: new MetricsRepository(store.db),
+    webhooks,
+    worker,
     closing: closing.signal,
     ping: () => ping(store),
     async start() {
@@ -107,9 +132,14 @@ export function createPlatform(store: Database, config: Config, options: Platfor
       every(Math.min(5_000, Math.max(250, config.TRANSACTION_EXPIRY_MS / 4)), () => transactions.expireDue());
       every(Math.max(1_000, config.ACQUIRER_TIMEOUT_MS), () => transactions.recoverAbandoned());
       every(60 * 60 * 1000, () => idempotency.deleteOlderThan(now() - 2 * IDEMPOTENCY_TTL_MS));
+      every(60 * 60 * 1000, () => events.deleteOlderThan(now() - config.EVENT_RETENTION_DAYS * 86_400_000));
+      unwatch = changes.watch(() => worker.wake());
+      worker.start();
     },
     async stop() {
       closing.abort();
+      unwatch();
+      await worker.stop();
       for (const t of timers) clearInterval(t);
       await presence.flush().catch(() => {});
       await apiKeys.flushUsage().catch(() => {});

@@ -12,7 +12,8 @@ import { createTestDatabase, describeEachStore } from './support/stores.js';
 import { spawnCloudpos } from './simulator/process.js';
 import { deviceApi, purchase } from './support/terminal.js';
 
-const PRODUCTION = { CLOUDPOS_ENV: 'production', PUBLIC_URL: 'https://pay.example.com' };
+const KEY = Buffer.alloc(32, 9).toString('base64');
+const PRODUCTION = { CLOUDPOS_ENV: 'production', PUBLIC_URL: 'https://pay.example.com', SECRET_ENCRYPTION_KEY: KEY };
 const APPROVED = { result: 'APPROVED', entry_mode: 'CONTACTLESS', card: { brand: 'VISA', last4: '1111' }, authorization_code: 'A1B2C3' };
 
 describe('a production start', () => {
@@ -20,9 +21,14 @@ describe('a production start', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('needs DATABASE_URL and PUBLIC_URL, and says which in one line', () => {
-    expect(() => loadConfig({ CLOUDPOS_ENV: 'production', PUBLIC_URL: 'https://pay.example.com' })).toThrow(/^DATABASE_URL must be set when CLOUDPOS_ENV=production$/);
+    expect(() => loadConfig({ CLOUDPOS_ENV: 'production', PUBLIC_URL: 'https://pay.example.com', SECRET_ENCRYPTION_KEY: KEY })).toThrow(/^DATABASE_URL must be set when CLOUDPOS_ENV=production$/);
     expect(() => loadConfig({ CLOUDPOS_ENV: 'production', DATABASE_URL: `sqlite:${dir}/a.sqlite` })).toThrow(ConfigError);
     expect(() => loadConfig({ CLOUDPOS_ENV: 'production', DATABASE_URL: `sqlite:${dir}/a.sqlite` })).toThrow(/PUBLIC_URL/);
+    expect(() => loadConfig({ CLOUDPOS_ENV: 'production', DATABASE_URL: `sqlite:${dir}/a.sqlite`, PUBLIC_URL: 'https://pay.example.com' })).toThrow(
+      /^SECRET_ENCRYPTION_KEY must be set when CLOUDPOS_ENV=production$/,
+    );
+    expect(() => loadConfig({ ...PRODUCTION, DATABASE_URL: `sqlite:${dir}/a.sqlite`, SECRET_ENCRYPTION_KEY: 'short' })).toThrow(/SECRET_ENCRYPTION_KEY: must be 32 bytes/);
+    expect(loadConfig({ ...PRODUCTION, DATABASE_URL: `sqlite:${dir}/a.sqlite`, SECRET_ENCRYPTION_KEY: 'ab'.repeat(32) }).SECRET_ENCRYPTION_KEY).toBe('ab'.repeat(32));
     expect(loadConfig({ ...PRODUCTION, DATABASE_URL: `sqlite:${dir}/a.sqlite` }).CLOUDPOS_ENV).toBe('production');
   });
 
@@ -30,6 +36,12 @@ describe('a production start', () => {
     const run = spawnCloudpos(['serve'], { CLOUDPOS_ENV: 'production', DATABASE_URL: `sqlite:${dir}/b.sqlite`, PORT: '0', PUBLIC_URL: '' });
     expect(await run.exit).toBe(78);
     expect(run.output().trim().split('\n')).toEqual(['PUBLIC_URL must be set when CLOUDPOS_ENV=production']);
+  });
+
+  it('stops with exit code 78 and one line without SECRET_ENCRYPTION_KEY', async () => {
+    const run = spawnCloudpos(['serve'], { ...PRODUCTION, DATABASE_URL: `sqlite:${dir}/k.sqlite`, PORT: '0', SECRET_ENCRYPTION_KEY: '' });
+    expect(await run.exit).toBe(78);
+    expect(run.output().trim().split('\n')).toEqual(['SECRET_ENCRYPTION_KEY must be set when CLOUDPOS_ENV=production']);
   });
 
   it('starts with them: no demo, no secret printed, /simulator absent', async () => {

@@ -169,6 +169,74 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('terminals').dropColumn('last_seen_at').execute();
       },
     },
+    '0006_webhooks_and_events': {
+      async up(db) {
+        // The outbox: every change a customer can hear of, written in the database transaction of
+        // the change. `subject` is what `sequence` counts for (a transaction, a terminal);
+        // `dispatched` 0 means its deliveries are still to be made for the subscribed endpoints.
+        await db.schema
+          .createTable('events')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('customer_id', 'bigint', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('sequence', 'integer', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('dispatched', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema.createIndex('events_subject_sequence').on('events').columns(['subject', 'sequence']).unique().execute();
+        await db.schema.createIndex('events_customer_created').on('events').columns(['customer_id', 'created_at']).execute();
+        await db.schema.createIndex('events_customer_type_created').on('events').columns(['customer_id', 'type', 'created_at']).execute();
+        await db.schema.createIndex('events_created').on('events').column('created_at').execute();
+        await db.schema.createIndex('events_undispatched').on('events').column('created_at').where(sql.ref('dispatched'), '=', 0).execute();
+        await db.schema
+          .createTable('webhook_endpoints')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('customer_id', 'bigint', (c) => c.notNull().references('customers.id'))
+          .addColumn('url', 'text', (c) => c.notNull())
+          // a JSON array of event types; null: every type
+          .addColumn('events', 'text')
+          .addColumn('description', 'text')
+          // AES-256-GCM under SECRET_ENCRYPTION_KEY; the replaced secret signs beside it until previous_secret_until
+          .addColumn('secret', 'text', (c) => c.notNull())
+          .addColumn('previous_secret', 'text')
+          .addColumn('previous_secret_until', 'bigint')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('webhook_endpoints_customer').on('webhook_endpoints').columns(['customer_id', 'created_at']).execute();
+        // One delivery of one event to one endpoint; its attempts below. No foreign keys: retention
+        // deletes old rows in bulk, and a claim never waits on a key check.
+        await serial(db, 'webhook_deliveries')
+          .addColumn('event_id', 'text', (c) => c.notNull())
+          .addColumn('endpoint_id', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+          .addColumn('lease_until', 'bigint')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').column('next_attempt_at').where(sql.ref('status'), '=', 'PENDING').execute();
+        await db.schema.createIndex('webhook_deliveries_endpoint').on('webhook_deliveries').column('endpoint_id').execute();
+        await db.schema.createIndex('webhook_deliveries_created').on('webhook_deliveries').column('created_at').execute();
+        await serial(db, 'webhook_attempts')
+          .addColumn('delivery_id', 'bigint', (c) => c.notNull())
+          .addColumn('endpoint_id', 'text', (c) => c.notNull())
+          .addColumn('event_id', 'text', (c) => c.notNull())
+          .addColumn('event_type', 'text', (c) => c.notNull())
+          .addColumn('attempt', 'integer', (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('status_code', 'integer')
+          .addColumn('error', 'text')
+          .addColumn('duration_ms', 'integer', (c) => c.notNull())
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('webhook_attempts_endpoint').on('webhook_attempts').columns(['endpoint_id', 'id']).execute();
+        await db.schema.createIndex('webhook_attempts_at').on('webhook_attempts').column('at').execute();
+        // Whether the terminal's last online/offline event said online: the edge that yields the next one.
+        await db.schema.alterTable('terminal_presence').addColumn('online', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
     '0007_notify_transaction_changes': {
       async up(db) {
         // Every change of a transaction is announced in the commit that makes it, whoever makes it:

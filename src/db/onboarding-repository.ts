@@ -4,7 +4,6 @@ import { compiledOnce } from './compiled-once.js';
 import type { Executor } from './executor.js';
 
 /** Terminals per statement of a presence flush (two parameters each: within both drivers' limits). */
-const PRESENCE_BATCH = 5_000;
 
 /** Customers, merchants, stores and terminals: written by the operators' admin CLI, read by the
  * MerchantAPI. Every customer-facing query is scoped by the customer. */
@@ -190,26 +189,6 @@ export class OnboardingRepository {
     let q = this.terminalsWithStore().orderBy('terminals.id');
     if (storeUuid !== undefined) q = q.where('terminals.store_uuid', '=', storeUuid);
     return (await q.execute()).map(toTerminal);
-  }
-
-  /** Writes the last-seen times the platform kept in memory: one autocommitted statement per
-   * 5,000 terminals, in terminal order. No statement waits for another's commit and no lock is held
-   * past its statement; their own table, whose rows nothing else locks, and the same order on every
-   * instance, so two flushes never deadlock. A later time never goes back. */
-  async recordLastSeen(seen: Map<number, number>) {
-    const rows = [...seen].sort((a, b) => a[0] - b[0]);
-    for (let i = 0; i < rows.length; i += PRESENCE_BATCH) {
-      await this.db
-        .insertInto('terminal_presence')
-        .values(rows.slice(i, i + PRESENCE_BATCH).map(([terminal_id, last_seen_at]) => ({ terminal_id, last_seen_at })))
-        .onConflict((oc) =>
-          oc
-            .column('terminal_id')
-            .doUpdateSet((eb) => ({ last_seen_at: eb.ref('excluded.last_seen_at') }))
-            .where('terminal_presence.last_seen_at', '<', (eb) => eb.ref('excluded.last_seen_at')),
-        )
-        .execute();
-    }
   }
 }
 

@@ -45,6 +45,8 @@ export interface TerminalsTable {
 export interface TerminalPresenceTable {
   terminal_id: number;
   last_seen_at: number;
+  /** 1 when the terminal's last presence event was terminal.online */
+  online: Generated<number>;
 }
 
 export interface ApiKeysTable {
@@ -115,6 +117,63 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
+/** The outbox and the event log (GET /events). */
+export interface EventsTable {
+  id: string;
+  customer_id: number;
+  type: string;
+  /** `transaction:{id}` or `terminal:{pk}`: what `sequence` counts transitions of */
+  subject: string;
+  sequence: number;
+  /** the event's `data`, as JSON */
+  data: string;
+  created_at: number;
+  /** 1 once its deliveries to the subscribed endpoints are made */
+  dispatched: Generated<number>;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  customer_id: number;
+  url: string;
+  /** JSON array of event types; null receives every type */
+  events: string | null;
+  description: string | null;
+  /** encrypted (AES-256-GCM) */
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_until: number | null;
+  created_at: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  event_id: string;
+  endpoint_id: string;
+  /** PENDING, DELIVERED or FAILED */
+  status: string;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  /** PostgreSQL: claimed by an instance until then */
+  lease_until: number | null;
+  created_at: number;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<number>;
+  delivery_id: number;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  at: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  /** DELIVERED, RETRYING or FAILED */
+  outcome: string;
+}
+
 export interface Tables {
   customers: CustomersTable;
   merchants: MerchantsTable;
@@ -125,6 +184,10 @@ export interface Tables {
   transactions: TransactionsTable;
   transaction_events: TransactionEventsTable;
   idempotency_keys: IdempotencyKeysTable;
+  events: EventsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
 
 export type Customer = Selectable<CustomersTable>;

@@ -40,12 +40,30 @@ export class PlatformMetrics {
     registers: [this.registry],
   });
 
+  private readonly webhookAttempts = new Counter({
+    name: 'cloudpos_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome: DELIVERED (a 2xx within 10 s), RETRYING (another attempt follows), FAILED (the last attempt failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly webhookFailures = new Counter({
+    name: 'cloudpos_webhook_delivery_failures_total',
+    help: 'Webhook delivery attempts that got no 2xx within 10 s (RETRYING and FAILED)',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
 
   /** For the platform's acquirer (PlatformOptions.observeAcquirer). */
   readonly observeAcquirer = (operation: AcquirerCall, outcome: string, seconds: number) => this.acquirer.observe({ operation, outcome }, seconds);
+
+  /** For the platform's webhook worker (PlatformOptions.observeWebhook). */
+  readonly observeWebhook = (outcome: 'DELIVERED' | 'RETRYING' | 'FAILED') => {
+    this.webhookAttempts.inc({ outcome });
+    if (outcome !== 'DELIVERED') this.webhookFailures.inc();
+  };
 
   /** The gauges read from the platform when scraped. */
   watch(platform: Platform) {

@@ -132,17 +132,26 @@ export const transactionRoutes =
         schema: {
           operationId: 'getTransaction',
           tags,
-          summary: 'Get the status of a transaction',
+          summary: 'Get the status of a transaction; with wait=S, wait up to S seconds for its outcome',
+          description:
+            'With `wait=S` (0 to 60 seconds): answered at once when the transaction is final for the customer system (CLEARED, CANCELLED, or AUTHORIZED for a pre-authorization); otherwise held and answered the moment its status changes, or after S seconds with its state then.',
           params: TransactionParams,
-          response: { 200: Transaction, ...problems(401, 403, 404) },
+          querystring: Type.Object({
+            wait: Type.Optional(Type.Number({ minimum: 0, maximum: 60, description: 'Seconds to wait for a change of status (0 to 60)', examples: [30] })),
+          }),
+          response: { 200: Transaction, ...problems(400, 401, 403, 404) },
         },
       },
       async (request, reply) => {
+        const { terminalId, transactionId } = request.params;
+        const wait = request.query.wait ?? 0;
+        if (wait > 0) {
+          const { store, transaction } = unwrap(await transactions.awaitStatus(request.caller, terminalId, transactionId, wait, reply.raw));
+          return transactionView(transaction, store);
+        }
         // Sent as the bytes the route's serializer made the first time, until the transaction changes.
         const body = unwrap(
-          await transactions.statusView(request.caller, request.params.terminalId, request.params.transactionId, ({ transaction, store }) =>
-            reply.serialize(transactionView(transaction, store)) as string,
-          ),
+          await transactions.statusView(request.caller, terminalId, transactionId, ({ transaction, store }) => reply.serialize(transactionView(transaction, store)) as string),
         );
         return reply.type('application/json; charset=utf-8').send(body as never);
       },

@@ -1,4 +1,7 @@
-import type { OnboardingRepository } from '../db/onboarding-repository.js';
+/** Writes sightings, with the terminal.online and terminal.offline events they imply (EventRepository). */
+export interface PresenceRecorder {
+  recordLastSeen(seen: Map<number, number>, now: number, onlineWindowMs: number): Promise<number>;
+}
 
 /** When each terminal was last seen, kept in memory and written in batches, so that a poll costs
  * no database write. A terminal holding a long poll counts as seen for as long as it holds it. */
@@ -8,10 +11,12 @@ export class TerminalPresence {
   private readonly holding = new Map<number, number>();
 
   constructor(
-    private readonly repo: OnboardingRepository,
+    private readonly repo: PresenceRecorder,
     private readonly now: () => number,
     /** seen within this window counts as online: a few poll intervals */
     readonly onlineWindowMs: number,
+    /** told when a flush wrote online/offline events */
+    private readonly onEvents: () => void = () => {},
   ) {}
 
   markSeen(terminalId: number) {
@@ -46,14 +51,14 @@ export class TerminalPresence {
     return last !== null && this.now() - last <= this.onlineWindowMs;
   }
 
-  /** Writes what changed since the last flush; terminals holding a long poll are refreshed. */
+  /** Writes what changed since the last flush; terminals holding a long poll are refreshed. Also
+   * when nothing did: terminals nobody has seen for the window go offline. */
   async flush() {
     for (const id of this.holding.keys()) this.markSeen(id);
-    if (this.dirty.size === 0) return;
     const batch = new Map(this.dirty);
     this.dirty.clear();
     try {
-      await this.repo.recordLastSeen(batch);
+      if ((await this.repo.recordLastSeen(batch, this.now(), this.onlineWindowMs)) > 0) this.onEvents();
     } catch (e) {
       for (const [id, at] of batch) if (!this.dirty.has(id)) this.dirty.set(id, at);
       throw e;

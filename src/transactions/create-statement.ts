@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { TRANSITIONS } from '../domain/transaction-lifecycle.js';
 import type { Executor } from '../db/executor.js';
 import type { Tables, TransactionRow } from '../db/schema.js';
+import type { TransactionEventRecord } from '../webhooks/outbox.js';
 
 /** What the one statement found and did: the open transaction it met (if any), whether that one
  * gave way, and whether the new one was written. */
@@ -26,7 +27,19 @@ if (EXPIRE.from.length !== 1 || EXPIRE.from[0] !== FROM || EXPIRE.to !== TO || E
  * the move's result, so PostgreSQL runs the move first; a creator that committed after this
  * statement's snapshot (it waited for that creator's lock) is met by the unique index on the
  * terminal's open transaction, and the caller runs the statement again with a fresh snapshot. */
-export async function createInOneStatement(db: Executor | Kysely<Tables>, row: TransactionRow, supersededBy: string): Promise<OneStatementCreation> {
+export async function createInOneStatement(
+  db: Executor | Kysely<Tables>,
+  row: TransactionRow,
+  options: {
+    supersededBy: string;
+    /** false: an open transaction is left as it is, and nothing is written (the caller supersedes
+     * it another way: its customer's event needs the whole row) */
+    supersede: boolean;
+    /** the new transaction's customer event (the outbox), written in the same statement */
+    event?: TransactionEventRecord;
+  },
+): Promise<OneStatementCreation> {
+  const { supersededBy, event } = options;
   const now = row.created_at;
   const lit = (v: string | undefined) => sql.lit(v ?? null);
   const result = await sql<{ created: number; active_id: string | null; active_stage: string | null; moved: number }>`
@@ -41,7 +54,7 @@ export async function createInOneStatement(db: Executor | Kysely<Tables>, row: T
          set status = ${lit(TO.status)}, stage = ${lit(TO.stage)}, updated_at = ${now}::bigint,
              cancel_reason = case when a.expired then ${lit(EXPIRE.cancel_reason)} else ${lit(SUPERSEDE.cancel_reason)} end
         from active a
-       where t.id = a.id and t.status = ${lit(FROM.status)} and t.stage = ${lit(FROM.stage)}
+       where t.id = a.id and t.status = ${lit(FROM.status)} and t.stage = ${lit(FROM.stage)} and ${sql.lit(options.supersede)}
       returning t.id, a.expired
     ), moved_event as (
       insert into transaction_events (transaction_id, at, actor, event, from_status, from_stage, to_status, to_stage, detail)
@@ -60,6 +73,11 @@ export async function createInOneStatement(db: Executor | Kysely<Tables>, row: T
     ), created_event as (
       insert into transaction_events (transaction_id, at, actor, event, from_status, from_stage, to_status, to_stage, detail)
       select id, ${now}::bigint, 'CUSTOMER', 'CREATE', null, null, ${lit(row.status)}, ${lit(row.stage)}, null from inserted
+    ), created_outbox as (
+      insert into events (id, customer_id, type, subject, sequence, data, created_at)
+      select ${event?.id ?? null}::text, ${event?.customer_id ?? null}::bigint, ${event?.type ?? null}::text, ${event?.subject ?? null}::text,
+             1, ${event?.data ?? null}::text, ${now}::bigint
+        from inserted where ${sql.lit(event !== undefined)}
     )
     select (select count(*) from inserted)::int as created, (select count(*) from moved)::int as moved,
            (select id from active limit 1) as active_id, (select stage from active limit 1) as active_stage`.execute(db);

@@ -2,11 +2,12 @@ import type { ErrorKind } from '../domain/errors.js';
 import { err, ok, type Result } from '../domain/result.js';
 import type { StoreRef, Terminal } from '../domain/terminal.js';
 import type { Transaction, TransactionChanges } from '../domain/transaction.js';
-import { apply, type LifecycleEvent, type PublicStatus, type TransactionType, type TransitionPlan } from '../domain/transaction-lifecycle.js';
+import { apply, INITIAL_STATE, type LifecycleEvent, type PublicStatus, type TransactionType, type TransitionPlan } from '../domain/transaction-lifecycle.js';
 import { compiledOnce } from '../db/compiled-once.js';
 import { isUniqueViolation, type Database } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 import type { TransactionRow } from '../db/schema.js';
+import type { TransactionEventOf, TransactionOutbox } from '../webhooks/outbox.js';
 import { createInOneStatement } from './create-statement.js';
 import { newTransactionRow, toTransaction, type NewTransaction } from './transaction-row.js';
 
@@ -34,8 +35,9 @@ const first = (rows: TransactionRow[]) => (rows[0] ? toTransaction(rows[0]) : un
 
 /** The only code that writes the transactions table. A move is an event applied through the
  * life-cycle table (`apply`), run as a compare-and-set on the current status and stage, and
- * recorded as an event row in the same database transaction. Locking is PostgreSQL's row locks;
- * a SQLite transaction holds the database's write lock from its start. */
+ * recorded as an event row, with the customer's event (the outbox), in the same database
+ * transaction; `changed` hears of it after the commit. Locking is PostgreSQL's row locks; a
+ * SQLite transaction holds the database's write lock from its start. */
 export class TransactionGateway {
   private readonly db: Executor;
   private readonly lockRows: boolean;
@@ -43,7 +45,10 @@ export class TransactionGateway {
   /** `changed` hears of every transaction this gateway moved or superseded, after the commit. */
   constructor(
     database: Database,
+    private readonly outbox?: TransactionOutbox,
     private readonly changed: (t: Pick<Transaction, 'id' | 'terminal_pk'>) => void = () => {},
+    /** the customer's event of a creation, for the statement that writes it (with `outbox`) */
+    private readonly eventOf?: TransactionEventOf,
   ) {
     this.db = database.db;
     this.lockRows = database.dialect === 'postgres';
@@ -101,10 +106,13 @@ export class TransactionGateway {
   ): Promise<Result<Transaction, E | 'TERMINAL_BUSY'>> {
     const busy = (detail: string) => err('TERMINAL_BUSY', `Terminal ${terminal.id} is busy with ${detail}.`);
     const row = newTransactionRow(t);
-    // PostgreSQL without a purchase to lock: one statement, one round trip.
+    // PostgreSQL without a purchase to lock: one statement, one round trip, unless an unfetched
+    // transaction must give way and its customer's event be written (the locked path below).
     if (this.lockRows && t.reference_id === null) {
       const decided = decide({ purchase: undefined, refunded_minor: 0 });
-      return decided.ok ? this.createAtOnce(row, busy) : decided;
+      if (!decided.ok) return decided;
+      const atOnce = await this.createAtOnce(row, busy);
+      if (atOnce !== 'SUPERSEDE') return atOnce;
     }
     let superseded: Transaction | undefined;
     try {
@@ -129,7 +137,9 @@ export class TransactionGateway {
           .insertInto('transaction_events')
           .values({ transaction_id: t.id, at: t.created_at, actor: 'CUSTOMER', event: 'CREATE', from_status: null, from_stage: null, to_status: row.status, to_stage: row.stage, detail: null })
           .execute();
-        return ok(toTransaction(row));
+        const transaction = toTransaction(row);
+        await this.outbox?.(tx, transaction, INITIAL_STATE, t.created_at);
+        return ok(transaction);
       });
       if (created.ok && superseded) this.changed(superseded);
       return created;
@@ -140,15 +150,21 @@ export class TransactionGateway {
     }
   }
 
-  /** The creation as one autocommitted statement (create-statement.ts); when another creator
-   * committed meanwhile, again, with a snapshot that sees it: each retry follows another creation
-   * of the same terminal, so only as many creators as race for one terminal make it retry. */
-  private async createAtOnce(row: TransactionRow, busy: (detail: string) => Result<never, 'TERMINAL_BUSY'>): Promise<Result<Transaction, 'TERMINAL_BUSY'>> {
+  /** The creation as one autocommitted statement (create-statement.ts) with its customer's event;
+   * when another creator committed meanwhile, again, with a snapshot that sees it: each retry
+   * follows another creation of the same terminal, so only as many creators as race for one
+   * terminal make it retry. 'SUPERSEDE': an unfetched transaction is in the way and the outbox needs
+   * its whole row, so the caller takes the locked path (without an outbox, the statement
+   * supersedes it itself). */
+  private async createAtOnce(row: TransactionRow, busy: (detail: string) => Result<never, 'TERMINAL_BUSY'>): Promise<Result<Transaction, 'TERMINAL_BUSY'> | 'SUPERSEDE'> {
+    const created = toTransaction(row);
+    const event = await this.eventOf?.(this.db, created, INITIAL_STATE, row.created_at);
     for (let attempt = 1; ; attempt++) {
       try {
-        const done = await createInOneStatement(this.db, row, `superseded by ${row.id}`);
+        const done = await createInOneStatement(this.db, row, { supersededBy: `superseded by ${row.id}`, supersede: this.eventOf === undefined, ...(event && { event }) });
         if (done.active?.superseded) this.changed({ id: done.active.id, terminal_pk: row.terminal_id });
-        if (done.created) return ok(toTransaction(row));
+        if (done.created) return ok(created);
+        if (done.active?.stage === 'PENDING' && this.eventOf) return 'SUPERSEDE';
         return busy(`transaction ${done.active?.id ?? 'unknown'}: it has been fetched by the terminal already`);
       } catch (e) {
         if (!isUniqueViolation(e)) throw e;
@@ -216,7 +232,10 @@ export class TransactionGateway {
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) return ok(null);
     await db.insertInto('transaction_events').values(eventRow(t.id, plan, at, detail)).execute();
-    return ok({ ...next, ...changes, updated_at: at });
+    const moved = { ...next, ...changes, updated_at: at };
+    // A move that changes nothing a customer sees (a late approval's reversal) tells the customer nothing.
+    if (plan.from.status !== plan.to.status || plan.from.stage !== plan.to.stage) await this.outbox?.(db, moved, plan.to, at);
+    return ok(moved);
   }
 
   /** Locks a row for the rest of the database transaction. */

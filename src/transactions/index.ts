@@ -1,5 +1,8 @@
 import type { Acquirer } from '../acquirer/acquirer.js';
 import type { Database } from '../db/database.js';
+import type { EventRepository } from '../db/event-repository.js';
+import type { ChangeSignals } from '../services/change-signals.js';
+import { transactionEventOf, transactionOutbox } from '../webhooks/outbox.js';
 import type { TerminalNotifier } from '../services/notifier.js';
 import type { OnboardingService } from '../services/onboarding.js';
 import type { TerminalPresence } from '../services/presence.js';
@@ -15,6 +18,7 @@ import { readTransactions } from './read.js';
 import { reportOutcomes } from './report-outcome.js';
 import { StatusViews } from './status-views.js';
 import { sweeps } from './sweeps.js';
+import { StatusWaits } from './wait.js';
 
 export interface TransactionSettings {
   expiryMs: number;
@@ -28,6 +32,9 @@ export function transactionUseCases(deps: {
   database: Database;
   terminals: OnboardingService;
   notifier: TerminalNotifier;
+  /** every committed change of a transaction: `?wait=` reads, the webhook worker */
+  changes: ChangeSignals;
+  events: EventRepository;
   presence: TerminalPresence;
   /** none in production without a connector */
   acquirer: Acquirer | undefined;
@@ -37,11 +44,12 @@ export function transactionUseCases(deps: {
 }) {
   const { settings } = deps;
   const { notifier } = deps;
-  // Every move and supersession reaches the status views and idle hints, here and (by the
-  // database's trigger) on every other instance.
-  const gateway = new TransactionGateway(deps.database, (t) => notifier.changed(t.terminal_pk, t.id));
+  // Every move and supersession reaches the status views, the idle hints and the ?wait= reads,
+  // here and (by the database's trigger) on every other instance.
+  const gateway = new TransactionGateway(deps.database, transactionOutbox(deps.events), (t) => notifier.changed(t.terminal_pk, t.id), transactionEventOf(deps.events));
   const ctx: UseCaseContext = { gateway, terminals: deps.terminals, notifier, now: deps.now };
   const read = readTransactions(ctx, new StatusViews(notifier));
+  const waits = new StatusWaits(read, deps.changes, deps.closing);
   const cancel = cancelTransactions(ctx, read);
   const preAuthorizations = completePreAuthorizations(ctx, read, deps.acquirer, settings);
   const presentCard = new PresentCard(ctx, deps.acquirer, settings.acquirerTimeoutMs);
@@ -51,6 +59,9 @@ export function transactionUseCases(deps: {
     create: createTransaction(ctx, settings),
     status: read.status,
     statusView: read.statusView,
+    /** The status read with `?wait=S`. */
+    awaitStatus: (...args: Parameters<StatusWaits['status']>) => waits.status(...args),
+    heldWaits: () => waits.heldWaits,
     list: read.list,
     forTerminal: read.forTerminal,
     cancelByCustomer: cancel.byCustomer,

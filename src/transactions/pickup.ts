@@ -7,6 +7,7 @@ import type { UseCaseContext } from './context.js';
 /** The connection a held poll answers on: when it closes, the poll ends. */
 export interface PollConnection {
   on(event: 'close', listener: () => void): unknown;
+  once(event: 'close', listener: () => void): unknown;
   off(event: 'close', listener: () => void): unknown;
 }
 

@@ -167,7 +167,9 @@ describe.skipIf(skip)('deploy/: nginx in front of two instances on one PostgreSQ
     const shipped = envFile(deployFile('cloudpos.env.example'));
     expect(shipped).toMatchObject({ CLOUDPOS_ENV: 'production', TRUST_PROXY: 'true' });
     expect(shipped.PORT ?? shipped.HOST, 'the environment file leaves PORT and HOST to the unit').toBeUndefined();
-    serverEnv = { ...shipped, DATABASE_URL: db.url, PUBLIC_URL: publicUrl, LOG_LEVEL: 'info' };
+    // What the operator fills in: the database, the public address, a key of their own.
+    expect(shipped.SECRET_ENCRYPTION_KEY, 'the environment file ships no key').toBe('');
+    serverEnv = { ...shipped, DATABASE_URL: db.url, PUBLIC_URL: publicUrl, SECRET_ENCRYPTION_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'info' };
 
     // createTestDatabase has migrated already, so the migration finds nothing to do. A build
     // without `cloudpos migrate` (it comes with the CLI work) says so and the serve below migrates.

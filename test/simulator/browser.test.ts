@@ -151,7 +151,7 @@ describe.skipIf(!available)('the /simulator screen in a browser', () => {
   it('is not there outside the sandbox', async () => {
     const other = await createTestDatabase('sqlite');
     const production = await buildApp({
-      config: loadConfig({ LOG_LEVEL: 'silent', CLOUDPOS_ENV: 'production', DATABASE_URL: other.url, PUBLIC_URL: 'https://pay.example.com' }),
+      config: loadConfig({ LOG_LEVEL: 'silent', CLOUDPOS_ENV: 'production', DATABASE_URL: other.url, PUBLIC_URL: 'https://pay.example.com', SECRET_ENCRYPTION_KEY: 'ab'.repeat(32) }),
       store: other.store,
     });
     try {

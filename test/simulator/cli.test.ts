@@ -239,7 +239,7 @@ describe('cloudpos terminal run --outcome against a production server', () => {
   let app: FastifyInstance;
   beforeAll(async () => {
     db = await createTestDatabase('sqlite');
-    const config = loadConfig({ LOG_LEVEL: 'silent', CLOUDPOS_ENV: 'production', PUBLIC_URL: 'https://pay.example.com', POLL_INTERVAL_MS: '200', LONG_POLL_MAX_S: '5', DATABASE_URL: db.url });
+    const config = loadConfig({ LOG_LEVEL: 'silent', CLOUDPOS_ENV: 'production', PUBLIC_URL: 'https://pay.example.com', SECRET_ENCRYPTION_KEY: 'ab'.repeat(32), POLL_INTERVAL_MS: '200', LONG_POLL_MAX_S: '5', DATABASE_URL: db.url });
     app = await buildApp({ config, store: db.store });
     await app.listen({ port: 0, host: '127.0.0.1' });
   });

@@ -1,0 +1,124 @@
+import { sql } from 'kysely';
+import type { StoreRef } from '../domain/terminal.js';
+import { formatTerminalId } from '../domain/terminal-id.js';
+import { eventJson, newEventId, type EventType } from '../webhooks/event-types.js';
+import type { Executor } from './executor.js';
+
+const PRESENCE_BATCH = 5_000;
+
+export interface TerminalRef {
+  id: string;
+  customer_id: number;
+  store: StoreRef;
+}
+
+/** The event log and outbox: appended to inside the database transaction of each change, read by
+ * the events API, drained into deliveries by the webhook worker. */
+export class EventRepository {
+  /** What an event names of a terminal never changes once it is registered. */
+  private readonly terminals = new Map<number, TerminalRef>();
+
+  constructor(private readonly db: Executor) {}
+
+  /** The terminal a transaction event names, with its store. */
+  async terminalRef(pk: number, db: Executor = this.db): Promise<TerminalRef> {
+    const known = this.terminals.get(pk);
+    if (known) return known;
+    const row = await db
+      .selectFrom('terminals')
+      .innerJoin('stores', 'stores.uuid', 'terminals.store_uuid')
+      .innerJoin('merchants', 'merchants.id', 'stores.merchant_id')
+      .select(['terminals.manufacturer', 'terminals.model', 'terminals.serial', 'stores.uuid', 'stores.name', 'merchants.customer_id'])
+      .where('terminals.id', '=', pk)
+      .executeTakeFirstOrThrow();
+    const ref = { id: formatTerminalId(row), customer_id: Number(row.customer_id), store: { uuid: row.uuid, name: row.name } };
+    if (this.terminals.size > 10_000) this.terminals.clear();
+    this.terminals.set(pk, ref);
+    return ref;
+  }
+
+  /** Appends one event of `subject`, numbered one past its last. Callers run it in the database
+   * transaction of the change, which also orders the changes of one subject (a row lock, or
+   * SQLite's write lock), so the numbers never collide; a unique index says so anyway. */
+  async append(db: Executor, e: { customer_id: number; type: EventType; subject: string; data: unknown; at: number }) {
+    await sql`insert into events (id, customer_id, type, subject, sequence, data, created_at)
+      select cast(${newEventId()} as text), cast(${e.customer_id} as bigint), cast(${e.type} as text), cast(${e.subject} as text),
+        coalesce(max(sequence), 0) + 1, cast(${JSON.stringify(e.data)} as text), cast(${e.at} as bigint)
+      from events where subject = ${e.subject}`.execute(db);
+  }
+
+  /** Last-seen times, then the terminal.online and terminal.offline events they imply: online when
+   * seen within the window after being offline (or never known), offline when nobody saw it for the
+   * window. The times go first, one autocommitted statement per 5,000 terminals in terminal order:
+   * no lock is held past its statement, and the same order on every instance never deadlocks. The
+   * edges follow in one database transaction with their events; each edge is a compare-and-set on
+   * the stored flag, so instances sharing the database write each event once. */
+  async recordLastSeen(seen: Map<number, number>, now: number, windowMs: number): Promise<number> {
+    const since = now - windowMs;
+    const rows = [...seen].sort((a, b) => a[0] - b[0]);
+    for (let i = 0; i < rows.length; i += PRESENCE_BATCH) {
+      await this.db
+        .insertInto('terminal_presence')
+        .values(rows.slice(i, i + PRESENCE_BATCH).map(([terminal_id, last_seen_at]) => ({ terminal_id, last_seen_at })))
+        .onConflict((oc) =>
+          oc
+            .column('terminal_id')
+            .doUpdateSet((eb) => ({ last_seen_at: eb.ref('excluded.last_seen_at') }))
+            .where('terminal_presence.last_seen_at', '<', (eb) => eb.ref('excluded.last_seen_at')),
+        )
+        .execute();
+    }
+    return this.db.transaction().execute(async (tx) => {
+      const online = rows.length === 0 ? [] : await tx
+        .updateTable('terminal_presence')
+        .set({ online: 1 })
+        .where('online', '=', 0)
+        .where('last_seen_at', '>=', since)
+        .where('terminal_id', 'in', rows.map(([id]) => id))
+        .returning(['terminal_id', 'last_seen_at'])
+        .execute();
+      const offline = await tx
+        .updateTable('terminal_presence')
+        .set({ online: 0 })
+        .where('online', '=', 1)
+        .where('last_seen_at', '<', since)
+        .returning(['terminal_id', 'last_seen_at'])
+        .execute();
+      for (const [type, list] of [['terminal.online', online], ['terminal.offline', offline]] as const) {
+        for (const p of list) {
+          const ref = await this.terminalRef(Number(p.terminal_id), tx);
+          const data = { terminal_id: ref.id, online: type === 'terminal.online', last_seen: new Date(Number(p.last_seen_at)).toISOString(), store: ref.store };
+          await this.append(tx, { customer_id: ref.customer_id, type, subject: `terminal:${p.terminal_id}`, data, at: now });
+        }
+      }
+      return online.length + offline.length;
+    });
+  }
+
+  private filtered(customerId: number, type?: string) {
+    let q = this.db.selectFrom('events').where('customer_id', '=', customerId);
+    if (type !== undefined) q = q.where('type', '=', type);
+    return q;
+  }
+
+  /** One page of a customer's events, newest first, and how many match in all. */
+  async list(customerId: number, type: string | undefined, offset: number, limit: number) {
+    const [count, rows] = await Promise.all([
+      this.filtered(customerId, type).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      this.filtered(customerId, type).selectAll().orderBy('created_at', 'desc').orderBy('sequence', 'desc').orderBy('id', 'desc').offset(offset).limit(limit).execute(),
+    ]);
+    return { total: Number(count.n), events: rows.map(eventJson) };
+  }
+
+  async find(customerId: number, id: string) {
+    const row = await this.db.selectFrom('events').selectAll().where('id', '=', id).where('customer_id', '=', customerId).executeTakeFirst();
+    return row ? eventJson(row) : undefined;
+  }
+
+  /** Forgets what is older than `before`: events, their deliveries and the attempts. */
+  async deleteOlderThan(before: number) {
+    await this.db.deleteFrom('webhook_attempts').where('at', '<', before).execute();
+    await this.db.deleteFrom('webhook_deliveries').where('created_at', '<', before).execute();
+    await this.db.deleteFrom('events').where('created_at', '<', before).execute();
+  }
+}

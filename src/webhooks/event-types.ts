@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import type { LifecycleState } from '../domain/transaction-lifecycle.js';
+
+/** Every type of event a customer can receive (DESIGN.md, "Events"). */
+export const EVENT_TYPES = [
+  'transaction.created',
+  'transaction.retrieved',
+  'transaction.card_presented',
+  'transaction.authorized',
+  'transaction.cleared',
+  'transaction.cancelled',
+  'terminal.online',
+  'terminal.offline',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** The event a transaction reaching `to` yields, by where it stands afterwards: one table, so a new
+ * transition of the life cycle needs no new code here. */
+export function transactionEventType(to: LifecycleState): EventType {
+  if (to.status === 'CREATED') {
+    return to.stage === 'PENDING' ? 'transaction.created' : to.stage === 'RETRIEVED' ? 'transaction.retrieved' : 'transaction.card_presented';
+  }
+  return to.status === 'AUTHORIZED' ? 'transaction.authorized' : to.status === 'CLEARED' ? 'transaction.cleared' : 'transaction.cancelled';
+}
+
+/** Event ids are the `webhook-id` of their deliveries: unguessable, and the same on every retry. */
+export function newEventId(): string {
+  return `evt_${randomBytes(16).toString('hex')}`;
+}
+
+/** An event as the API shows it and as a webhook delivers it. */
+export interface EventJson {
+  id: string;
+  type: EventType;
+  created_at: string;
+  sequence: number;
+  data: Record<string, unknown>;
+}
+
+export function eventJson(row: { id: string; type: string; created_at: number; sequence: number; data: string }): EventJson {
+  return { id: row.id, type: row.type as EventType, created_at: new Date(Number(row.created_at)).toISOString(), sequence: Number(row.sequence), data: JSON.parse(row.data) as Record<string, unknown> };
+}

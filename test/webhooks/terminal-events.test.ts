@@ -1,0 +1,43 @@
+import { afterAll, expect, it } from 'vitest';
+import { merchantApi } from '../support/http.js';
+import { onboard, usePlatform } from '../support/platform.js';
+import { startReceiver, verify, type Receiver } from '../support/receiver.js';
+import { describeEachStore } from '../support/stores.js';
+import { deviceApi } from '../support/terminal.js';
+
+describeEachStore('terminal presence events', (dialect) => {
+  const ctx = usePlatform(dialect, { clock: true, env: { POLL_INTERVAL_MS: '1000' } });
+  let r: Receiver | undefined;
+  afterAll(async () => {
+    await r?.close();
+  });
+
+  it('writes terminal.online when a terminal is seen and terminal.offline when nobody saw it for the window; delivered and counted', async () => {
+    const { app, clock } = ctx();
+    const c = await onboard(app);
+    r = await startReceiver();
+    const created = await merchantApi(app, c.apiKey)('POST', '/webhook-endpoints', { url: r.url, events: ['terminal.online', 'terminal.offline'] });
+    const { secret } = created.json();
+    const t = c.terminals[0]!;
+    await deviceApi(app, t.deviceToken).next();
+    await app.platform.presence.flush();
+    clock!.advance(app.platform.presence.onlineWindowMs + 1);
+    await app.platform.presence.flush();
+    // Flushing again changes nothing: each edge is written once.
+    await app.platform.presence.flush();
+    const log = (await merchantApi(app, c.apiKey)('GET', '/events')).json() as Array<{ type: string; sequence: number; data: Record<string, unknown> }>;
+    expect(log.map((e) => [e.type, e.sequence, e.data.terminal_id, e.data.online])).toEqual([
+      ['terminal.offline', 2, t.id, false],
+      ['terminal.online', 1, t.id, true],
+    ]);
+    const got = await r.until((all) => all.length >= 2);
+    expect(got.map((x) => x.event.type).sort()).toEqual(['terminal.offline', 'terminal.online']);
+    for (const x of got) verify(secret, x);
+    let metrics = '';
+    while (!/cloudpos_webhook_deliveries_total\{outcome="DELIVERED"\} 2/.test(metrics)) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      metrics = (await app.inject({ url: '/metrics' })).body;
+    }
+    expect(metrics).toContain('cloudpos_webhook_delivery_failures_total 0');
+  });
+});
