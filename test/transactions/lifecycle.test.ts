@@ -37,6 +37,14 @@ describeEachStore('transaction life cycle', (dialect) => {
     ]);
     expect((await events(second)).map((e) => e.event)).toEqual(['CREATE']);
     expect((await api('GET', `/terminals/${t}/transactions/${first}`)).json()).toMatchObject({ status: 'CANCELLED', cancel_reason: 'SUPERSEDED' });
+    // the customer's events (the outbox), written in the same commits
+    const outbox = (await api('GET', '/events?size=100')).json() as Array<{ type: string; sequence: number; data: { id: string; status: string; cancel_reason?: string } }>;
+    const of = (id: string) => outbox.filter((e) => e.data.id === id).map((e) => [e.type, e.sequence, e.data.status, e.data.cancel_reason]).reverse();
+    expect(of(first)).toEqual([
+      ['transaction.created', 1, 'CREATED', undefined],
+      ['transaction.cancelled', 2, 'CANCELLED', 'SUPERSEDED'],
+    ]);
+    expect(of(second)).toEqual([['transaction.created', 1, 'CREATED', undefined]]);
     await api('DELETE', `/terminals/${t}/transactions/${second}`);
   });
 
