@@ -1,7 +1,9 @@
 /** Process management, load generation and statistics shared by the scenarios. */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'undici';
 
@@ -10,6 +12,8 @@ export { sleep };
 export interface Server {
   base: string;
   pid: number;
+  /** The processes whose memory counts (several instances behind a proxy); `pid` otherwise. */
+  memoryPids?: number[];
   stop(): Promise<void>;
 }
 
@@ -22,7 +26,14 @@ export async function spawnServer(label: string, nodeArgs: string[], env: Record
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stopping = false;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      // A server that ends on its own is a failed run: say why, whatever the scenario makes of it.
+      if (!stopping) process.stderr.write(`[bench] ${label} (pid ${child.pid}) exited by itself: ${code ?? signal}\n${stderr}\n`);
+      resolve();
+    }),
+  );
   const base = await new Promise<string>((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {
@@ -41,6 +52,7 @@ export async function spawnServer(label: string, nodeArgs: string[], env: Record
     base,
     pid: child.pid!,
     async stop() {
+      stopping = true;
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
       const killed = setTimeout(() => child.kill('SIGKILL'), 15_000);
@@ -141,4 +153,96 @@ export async function call(pool: Pool, method: 'GET' | 'POST' | 'DELETE', path: 
   });
   const text = await res.body.text();
   return { status: res.statusCode, json: () => JSON.parse(text) as Record<string, unknown>, text };
+}
+
+/** nginx from the system (/usr/sbin/nginx) as a reverse proxy in front of `upstreams`, a child of
+ * this process (not a daemon) with its own prefix, pid file and temp directories. Several workers
+ * with `reuseport`, so that the kernel spreads the connections and no worker needs more
+ * descriptors than the hard limit allows (each proxied connection takes two). */
+export async function spawnNginx(upstreams: string[], dir: string, nginxBin = process.env.BENCH_NGINX ?? '/usr/sbin/nginx'): Promise<Server> {
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const port = await freePort();
+  const hosts = upstreams.map((u) => new URL(u).host);
+  const conf = `
+worker_processes 4;
+worker_rlimit_nofile 19000;
+daemon off;
+master_process on;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'logs', 'error.log')} warn;
+events { worker_connections 9000; multi_accept on; }
+http {
+  access_log off;
+  client_body_temp_path ${join(dir, 'client_body')};
+  proxy_temp_path ${join(dir, 'proxy')};
+  fastcgi_temp_path ${join(dir, 'fastcgi')};
+  uwsgi_temp_path ${join(dir, 'uwsgi')};
+  scgi_temp_path ${join(dir, 'scgi')};
+  keepalive_requests 1000000;
+  upstream cloudpos {
+${hosts.map((h) => `    server ${h} max_fails=0;`).join('\n')}
+    keepalive 256;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:${port} reuseport backlog=8192;
+    location / {
+      proxy_pass http://cloudpos;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_read_timeout 120s;
+      proxy_buffering off;
+      proxy_next_upstream off;
+    }
+  }
+}
+`;
+  const confFile = join(dir, 'nginx.conf');
+  writeFileSync(confFile, conf);
+  const child = spawn(nginxBin, ['-p', dir, '-c', confFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}:\n${stderr}${readIfThere(join(dir, 'logs', 'error.log'))}`);
+    try {
+      const res = await fetch(`${base}/healthz`);
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {}
+    if (i > 100) throw new Error(`nginx does not answer on ${base}:\n${stderr}${readIfThere(join(dir, 'logs', 'error.log'))}`);
+    await sleep(100);
+  }
+  return {
+    base,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const killed = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killed);
+    },
+  };
+}
+
+function readIfThere(file: string) {
+  try {
+    return readFileSync(file, 'utf8').slice(-2000);
+  } catch {
+    return '';
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }

@@ -1,16 +1,17 @@
-/** `npm run bench [-- --quick] [--profile] [--db=sqlite,postgres] [--only=1,2,...]`
+/** `npm run bench [-- --quick] [--profile] [--db=sqlite,postgres] [--only=status,pickup,...]`
  *
- * Runs the scenarios of issue 5 against the platform (`node bin/cloudpos.js serve`, a child process)
+ * Runs the scenarios (by name: SCENARIOS below) against the platform (`node bin/cloudpos.js serve`, a child process)
  * and, for every figure, a baseline in the same run: a bare Fastify app (bench/baseline-server.ts)
  * spawned the same way. Load comes from this process. Writes bench/RESULTS.md and prints the same. */
 import { execFileSync, execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { spawnServer, type Server } from './lib.js';
+import { spawnNginx, spawnServer, type Server } from './lib.js';
+import { heldPollMemory } from './memory.js';
 import { formatSummary } from './profile-summary.js';
 import { createRate, fleetScale, idlePollRate, mixed, pickupLatency, statusRate, type Row, type Settings } from './scenarios.js';
 import { seed, type Seeded } from './seed.js';
@@ -24,7 +25,11 @@ const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.s
 const quick = flag('quick');
 const profile = flag('profile');
 const dbs = (option('db') ?? 'sqlite,postgres').split(',');
-const only = new Set((option('only') ?? '1,2,3,4,5,6,webhooks').split(','));
+/** Every scenario, in the order they run; the `-2x` ones run two instances behind nginx (PostgreSQL
+ * only). `create` runs last: it leaves pending payments on the fleet's terminals. */
+const SCENARIOS = ['status', 'idle-poll', 'pickup', 'fleet', 'mixed', 'memory', 'pickup-2x', 'fleet-2x', 'mixed-2x', 'webhooks', 'create'];
+const only = new Set(option('only')?.split(',') ?? SCENARIOS);
+for (const name of only) if (!SCENARIOS.includes(name)) throw new Error(`unknown scenario ${name}: ${SCENARIOS.join(', ')}`);
 // Another build of the platform to measure instead (an A/B of a change): its bin/cloudpos.js.
 const platformBin = process.env.BENCH_PLATFORM_BIN ?? 'bin/cloudpos.js';
 const pgAdminUrl = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -117,20 +122,59 @@ async function createDatabase(dialect: string): Promise<Database> {
   };
 }
 
-async function platformServer(db: string, url: string, scenario: string): Promise<Server> {
+/** The platform's settings in every scenario: its defaults, but rate limits far above any load
+ * here (the bench measures the work, not the 429s). */
+const platformEnv = (url: string) => ({
+  DATABASE_URL: url,
+  LOG_LEVEL: 'warn',
+  CLOUDPOS_ENV: 'sandbox',
+  RATE_LIMIT_API_KEY_PER_MIN: '100000000',
+  RATE_LIMIT_DEVICE_PER_MIN: '1000000',
+});
+
+async function platformServer(db: string, url: string, scenario: string, extraNodeArgs: string[] = []): Promise<Server> {
   const dir = join(profileRoot, `${db}-${scenario}`);
-  const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`, platformBin, 'serve'] : [platformBin, 'serve'];
-  const server = await spawnServer('platform', nodeArgs, { DATABASE_URL: url, LOG_LEVEL: 'warn', CLOUDPOS_ENV: 'sandbox' });
+  const nodeArgs = [...extraNodeArgs, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), platformBin, 'serve'];
+  const server = await spawnServer('platform', nodeArgs, platformEnv(url));
   return {
     ...server,
     async stop() {
       await server.stop();
       if (profile && existsSync(dir)) {
-        for (const f of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) profiles.push({ title: `${db}, scenario ${scenario}`, file: join(dir, f) });
+        for (const f of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) profiles.push({ title: `${db}, ${scenario}`, file: join(dir, f) });
       }
     },
   };
 }
+
+/** Two platform instances on one database behind nginx: the proxy's address, both processes' memory. */
+async function twoInstances(db: string, url: string, scenario: string): Promise<Server> {
+  const a = await platformServer(db, url, `${scenario}-a`);
+  const b = await platformServer(db, url, `${scenario}-b`).catch(async (e: unknown) => {
+    await a.stop();
+    throw e;
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'cloudpos-bench-nginx-'));
+  const proxy = await spawnNginx([a.base, b.base], dir).catch(async (e: unknown) => {
+    await Promise.all([a.stop(), b.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  });
+  return {
+    base: proxy.base,
+    pid: proxy.pid,
+    memoryPids: [a.pid, b.pid],
+    async stop() {
+      await proxy.stop();
+      await Promise.all([a.stop(), b.stop()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const sections: string[] = [];
+/** The machine's load average (1, 5, 15 min) as each scenario started: others share the cores. */
+const loads: string[] = [];
 
 async function runDialect(dialect: string): Promise<Row[]> {
   const s = settings;
@@ -155,26 +199,71 @@ async function runDialect(dialect: string): Promise<Row[]> {
     baseline = await spawnServer('baseline', ['--import', 'tsx', 'bench/baseline-server.ts'], { DATABASE_URL: database.url });
     const base = baseline;
 
-    // The full run gives each scenario a fresh platform process; the quick run shares one.
+    // The full run gives each scenario a fresh platform process; the quick run shares one. A
+    // scenario that fails is reported as a row and the run goes on.
     const shared = quick ? await platformServer(dialect, database.url, 'all') : undefined;
-    const scenario = async (n: string, run: (platform: Server) => Promise<Row[]>) => {
-      if (!only.has(n)) return;
-      const platform = shared ?? (await platformServer(dialect, database.url, n));
+    const attempt = async (name: string, run: () => Promise<Row[]>) => {
+      if (!only.has(name)) return;
+      const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+      loads.push(`${dialect} ${name}: ${load}`);
+      log(`${dialect}: ${name} (load ${load})`);
       try {
-        log(`${dialect}: scenario ${n}`);
-        rows.push(...(await run(platform)));
-      } finally {
-        if (!shared) await platform.stop();
+        rows.push(...(await run()));
+      } catch (e) {
+        log(`${dialect}: ${name} failed: ${String(e)}`);
+        rows.push({ db: dialect, scenario: name, metric: `failed: ${String(e).slice(0, 300)}`, value: '—', baseline: '—', ratio: '—', target: '—', met: 'NO' });
       }
     };
-    await scenario('1', (p) => statusRate(dialect, s, p, base, seeded, seeded.terminals[0]!));
-    await scenario('2', (p) => idlePollRate(dialect, s, p, base, fleet));
-    await scenario('4', (p) => pickupLatency(dialect, s, p, base, seeded, pickup));
-    await scenario('5', (p) => fleetScale(dialect, s, p, base, fleet));
-    await scenario('6', (p) => mixed(dialect, s, p, base, seeded, mixedTerminals));
+    const scenario = (name: string, run: (platform: Server) => Promise<Row[]>) =>
+      attempt(name, async () => {
+        const platform = shared ?? (await platformServer(dialect, database.url, name));
+        try {
+          return await run(platform);
+        } finally {
+          if (!shared) await platform.stop();
+        }
+      });
+    const behindProxy = (name: string, run: (platform: Server) => Promise<Row[]>) =>
+      dialect !== 'postgres'
+        ? Promise.resolve()
+        : attempt(name, async () => {
+            const platform = await twoInstances(dialect, database.url, name);
+            try {
+              return await run(platform);
+            } finally {
+              await platform.stop();
+            }
+          });
+    await scenario('status', (p) => statusRate(dialect, s, p, base, seeded, seeded.terminals[0]!));
+    await scenario('idle-poll', (p) => idlePollRate(dialect, s, p, base, fleet));
+    await scenario('pickup', (p) => pickupLatency(dialect, s, p, base, seeded, pickup));
+    await scenario('fleet', (p) => fleetScale(dialect, s, p, base, fleet));
+    await scenario('mixed', (p) => mixed(dialect, s, p, base, seeded, mixedTerminals));
+    await attempt('memory', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cloudpos-bench-heap-'));
+      const heap = ['--heapsnapshot-signal=SIGWINCH', `--diagnostic-dir=${dir}`];
+      try {
+        const measured = await heldPollMemory(
+          dialect,
+          s,
+          () => spawnServer('platform', [...heap, platformBin, 'serve'], platformEnv(database.url)),
+          () => spawnServer('baseline', [...heap, '--import', 'tsx', 'bench/baseline-server.ts'], { DATABASE_URL: database.url }),
+          dir,
+          fleet,
+        );
+        sections.push(measured.section);
+        return measured.rows;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+    await behindProxy('pickup-2x', (p) => pickupLatency(dialect, s, p, base, seeded, pickup, 'pickup-2x', 25));
+    await behindProxy('fleet-2x', (p) => fleetScale(dialect, s, p, base, fleet, 'fleet-2x'));
+    // Terminals of their own: what `mixed` left pending on its terminals would be fetched meanwhile.
+    await behindProxy('mixed-2x', (p) => mixed(dialect, s, p, base, seeded, fleet.slice(0, mixedTerminals.length), 'mixed-2x'));
     await scenario('webhooks', (p) => webhookDelivery(dialect, s, p, seeded, webhookTerminals));
     // Last: it leaves pending payments on the fleet's terminals.
-    await scenario('3', (p) => createRate(dialect, s, p, base, seeded, fleet));
+    await scenario('create', (p) => createRate(dialect, s, p, base, seeded, fleet));
     await shared?.stop();
   } finally {
     await baseline?.stop();
@@ -186,25 +275,31 @@ async function runDialect(dialect: string): Promise<Row[]> {
 function table(rows: Row[]): string {
   const head = ['db', 'scenario', 'value', 'baseline (same run)', 'ratio', 'target', 'met', 'what was measured'];
   const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
-  const order = (r: Row) => r.scenario;
-  for (const r of [...rows].sort((a, b) => order(a).localeCompare(order(b), 'en', { numeric: true }) || a.db.localeCompare(b.db))) {
+  const order = (r: Row) => SCENARIOS.indexOf(/^[^ :]+/.exec(r.scenario)?.[0] ?? '');
+  for (const r of [...rows].sort((a, b) => order(a) - order(b) || a.scenario.localeCompare(b.scenario) || a.db.localeCompare(b.db))) {
     lines.push(`| ${[r.db, r.scenario, r.value, r.baseline, r.ratio, r.target, r.met, r.metric].map((c) => c.replace(/\|/g, '/')).join(' | ')} |`);
   }
   return lines.join('\n');
 }
 
+/** What was built and measured: taken at the start (src/ may change while a long run goes on). */
+const commit = (() => {
+  try {
+    const head = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+    return execSync('git status --porcelain -- src', { encoding: 'utf8' }).trim() ? `${head} + uncommitted changes in src/` : head;
+  } catch {
+    return 'unknown';
+  }
+})();
+
 function machine(): string {
   const cpu = cpus();
-  let commit = 'unknown';
-  try {
-    commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
-    if (execSync('git status --porcelain -- src', { encoding: 'utf8' }).trim()) commit += ' + uncommitted changes in src/';
-  } catch {}
   return [
     `- date: ${new Date().toISOString()}`,
     `- machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()} (shared, noisy: read the ratios)`,
     `- node ${process.version}, fastify ${JSON.parse(readFileSync('node_modules/fastify/package.json', 'utf8')).version as string}, commit ${commit}`,
     ...(platformBin === 'bin/cloudpos.js' ? [] : [`- platform measured: ${platformBin}`]),
+    `- load average (1, 5, 15 min) at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; as each scenario started: ${loads.join('; ')}`,
     `- mode: ${quick ? 'quick (`npm run bench -- --quick`)' : 'full (`npm run bench`)'}; rate runs ${settings.rounds} × ${settings.seconds} s after ${settings.warmup} s warm-up, ${settings.connections} connections, best round of each side${profile ? '; the platform ran under node --cpu-prof (a few % slower)' : ''}`,
   ].join('\n');
 }
@@ -237,7 +332,8 @@ bench process. A fresh platform process serves each scenario (the quick run shar
 scenario does.
 
 ${table(rows)}
-`;
+
+${sections.join('\n')}`;
 const profileText = profiles.length
   ? `\n## CPU profiles (self time, top frames)\n\n${profiles.map((p) => `### ${p.title}\n\n${p.file}\n\n${formatSummary(p.file, 15)}\n`).join('\n')}`
   : '';

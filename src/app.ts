@@ -77,6 +77,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       if (method !== 'HEAD') routes.push({ method, pattern: routePattern(route.url) });
     }
   });
+  app.decorateRequest('secretHash', null);
   installRequestId(app);
   installErrorHandling(app, () => routes);
   installInputGuard(app);

@@ -9,6 +9,11 @@ import { pendingMigrations } from './db/migration-status.js';
 import { describeDatabase } from './db/url.js';
 import { EXIT, ExitError } from './exit-codes.js';
 
+/** Connections the kernel queues before they are accepted: a fleet of terminals reconnecting at
+ * once (after a restart, behind a proxy that was down) outruns one accept loop, and past Node's
+ * default of 511 the kernel drops or resets them. Capped by net.core.somaxconn. */
+const LISTEN_BACKLOG = 4096;
+
 /** How often idle keep-alive connections are closed while shutting down: a connection whose
  * last request finishes during the shutdown is closed as soon as it is idle. */
 const IDLE_SWEEP_MS = 100;
@@ -31,7 +36,7 @@ export async function serve(config: Config, io: { out: (line: string) => void })
   });
   onIdleError = (e) => app.log.warn({ err: e }, 'the database ended an idle connection; the next query opens a new one');
   try {
-    await app.listen({ port: config.PORT, host: config.HOST });
+    await app.listen({ port: config.PORT, host: config.HOST, backlog: LISTEN_BACKLOG });
     if (config.METRICS_PORT !== undefined) await app.metrics.listen(config.METRICS_PORT, config.HOST);
   } catch (e) {
     // A port already taken onboards nothing: the demo's secrets are printed only once, so they

@@ -5,6 +5,7 @@ import { BRANDS, cardNumberIn, ENTRY_MODES } from '../domain/card.js';
 import { CARDHOLDER_VERIFICATIONS } from '../domain/receipt.js';
 import type { Terminal } from '../domain/terminal.js';
 import { problem, unwrap } from '../http/problem.js';
+import { secretHashOf } from '../http/rate-limit.js';
 import { problems, StoreRef, Timestamp } from '../http/schemas.js';
 import { Transaction, transactionView } from '../http/transaction-view.js';
 import type { DeviceAuth } from '../services/device-auth.js';
@@ -116,7 +117,7 @@ export const deviceRoutes =
     app.addHook('onRequest', async (request) => {
       const token = bearer(request);
       if (!token) throw problem('DEVICE_TOKEN_MISSING', 'Send the device token as Authorization: Bearer <token>.');
-      const result = await o.auth.authenticate(token);
+      const result = await o.auth.authenticate(token, secretHashOf(request, token));
       if (!result.ok) throw problem('DEVICE_TOKEN_INVALID', result.detail);
       request.terminal = result.value;
       o.presence.markSeen(result.value.pk);

@@ -64,7 +64,8 @@ export function serverOptions(config: Config): Partial<FastifyServerOptions> & {
 
 /** Every response carries the request's id; problem bodies repeat it (src/http/problem.ts). */
 export function installRequestId(app: FastifyInstance) {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('Request-Id', request.id);
+    done();
   });
 }

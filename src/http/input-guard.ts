@@ -124,15 +124,16 @@ export function installInputGuard(app: FastifyInstance) {
     }
   });
 
-  app.addHook('onRequest', async (request) => {
+  // A callback hook that allocates nothing on the way: it runs on every request.
+  app.addHook('onRequest', (request, _reply, done) => {
     // Node refuses a raw NUL in the request line and headers; its percent-encoded form is decoded
     // into path parameters and query values, where PostgreSQL would choke on it.
-    if (/%00/.test(request.url)) throw invalid(request.url.split('?')[0]!.includes('%00') ? 'path' : 'query', '', 'contains a NUL character (%00)');
-    for (const [name, value] of Object.entries(request.headers)) {
-      for (const v of [value].flat()) {
-        if (typeof v === 'string' && v.includes('\u0000')) throw invalid('header', `/${name}`, 'contains a NUL character');
-      }
+    if (request.url.includes('%00')) return done(invalid(request.url.split('?')[0]!.includes('%00') ? 'path' : 'query', '', 'contains a NUL character (%00)'));
+    const raw = request.raw.rawHeaders;
+    for (let i = 1; i < raw.length; i += 2) {
+      if (raw[i]!.includes('\u0000')) return done(invalid('header', `/${raw[i - 1]!.toLowerCase()}`, 'contains a NUL character'));
     }
+    done();
   });
 
   app.addHook('preValidation', async (request: FastifyRequest) => {

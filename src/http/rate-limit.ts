@@ -7,6 +7,19 @@ import { problems } from './schemas.js';
 /** Limits requests per credential in this instance's memory, counted by the SHA-256 of the API key
  * or device token (never the secret itself; the caller's address when none is sent). Past the
  * limit: 429 problem+json with Retry-After and the RateLimit-* headers of the IETF draft. */
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The SHA-256 of the request's credential, once computed (secretHashOf). */
+    secretHash: string | null;
+  }
+}
+
+/** The SHA-256 of the credential the request carries, computed once for the rate limiter and the
+ * authentication (both read the same header the same way). */
+export function secretHashOf(request: FastifyRequest, secret: string): string {
+  return (request.secretHash ??= hashSecret(secret));
+}
+
 export async function installRateLimit(app: FastifyInstance, perMinute: number, credential: (request: FastifyRequest) => string | undefined) {
   // Documented on every route of the scope, since every one of them can answer it.
   app.addHook('onRoute', (route) => {
@@ -18,7 +31,7 @@ export async function installRateLimit(app: FastifyInstance, perMinute: number, 
     enableDraftSpec: true,
     keyGenerator: (request) => {
       const secret = credential(request);
-      return secret ? `s:${hashSecret(secret)}` : `ip:${request.ip}`;
+      return secret ? `s:${secretHashOf(request, secret)}` : `ip:${request.ip}`;
     },
     errorResponseBuilder: (_request, context) =>
       problem('RATE_LIMITED', `More than ${context.max} requests in a minute with this credential: retry after ${Math.ceil(context.ttl / 1000)} s.`),

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { problem } from '../http/problem.js';
+import { secretHashOf } from '../http/rate-limit.js';
 import type { ApiKeyService, Caller } from '../services/api-keys.js';
 
 declare module 'fastify' {
@@ -17,7 +18,7 @@ export function installApiKeyAuth(app: FastifyInstance, keys: ApiKeyService) {
       throw problem('API_KEY_MISSING', 'Add an API-Key header with a valid API key to the request.');
     }
     const value = Array.isArray(presented) ? presented[0]! : presented;
-    const result = await keys.authenticate(value);
+    const result = await keys.authenticate(value, secretHashOf(request, value));
     if (!result.ok) throw problem('API_KEY_INVALID', result.detail);
     request.caller = result.value;
   });

@@ -21,8 +21,8 @@ export class DeviceAuth {
     changes?.watch((hash) => (hash === null ? this.cache.clear() : this.cache.delete(hash)));
   }
 
-  async authenticate(token: string): Promise<Result<Terminal, 'DEVICE_TOKEN_INVALID'>> {
-    const hash = hashSecret(token);
+  /** `hash`: the token's SHA-256, when the caller has it already. */
+  async authenticate(token: string, hash = hashSecret(token)): Promise<Result<Terminal, 'DEVICE_TOKEN_INVALID'>> {
     const terminal = await this.cache.get(hash, this.now(), () => this.repo.findTerminalByTokenHash(hash));
     if (!terminal) return err('DEVICE_TOKEN_INVALID', 'Invalid device token.');
     return ok(terminal);

@@ -13,8 +13,10 @@ export interface TerminalNotifier {
   notify(terminalId: number, transactionId?: string): void;
   /** A transaction changed and committed on this instance: tells the watchers, wakes nobody. */
   changed(terminalId: number, transactionId: string): void;
-  /** Calls `listener` on every notification for the terminal until the returned function is called. */
-  subscribe(terminalId: number, listener: () => void): () => void;
+  /** Calls `listener` on every notification for the terminal until it is unsubscribed (the same
+   * function: no closure per subscription, a fleet holds one per terminal). */
+  subscribe(terminalId: number, listener: () => void): void;
+  unsubscribe(terminalId: number, listener: () => void): void;
   watch(listener: ChangeWatcher): () => void;
   /** Whether every change made anywhere reaches the watchers now, within the time a notification
    * takes: while it does not, nothing remembered about a transaction may answer for the store. */
@@ -45,14 +47,15 @@ export class InProcessNotifier implements TerminalNotifier {
     if (found === undefined) this.listeners.set(terminalId, listener);
     else if (typeof found === 'function') this.listeners.set(terminalId, new Set([found, listener]));
     else found.add(listener);
-    return () => {
-      const now = this.listeners.get(terminalId);
-      if (now === listener) this.listeners.delete(terminalId);
-      else if (typeof now === 'object') {
-        now.delete(listener);
-        if (now.size === 0) this.listeners.delete(terminalId);
-      }
-    };
+  }
+
+  unsubscribe(terminalId: number, listener: () => void) {
+    const found = this.listeners.get(terminalId);
+    if (found === listener) this.listeners.delete(terminalId);
+    else if (typeof found === 'object') {
+      found.delete(listener);
+      if (found.size === 0) this.listeners.delete(terminalId);
+    }
   }
 
   /** Wakes every listener (they look again for themselves) and tells the watchers to forget. */

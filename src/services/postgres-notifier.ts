@@ -181,7 +181,11 @@ export class PostgresNotifier implements TerminalNotifier {
   }
 
   subscribe(terminalId: number, listener: () => void) {
-    return this.local.subscribe(terminalId, listener);
+    this.local.subscribe(terminalId, listener);
+  }
+
+  unsubscribe(terminalId: number, listener: () => void) {
+    this.local.unsubscribe(terminalId, listener);
   }
 
   watch(listener: ChangeWatcher) {

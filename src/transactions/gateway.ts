@@ -7,8 +7,9 @@ import { compiledOnce } from '../db/compiled-once.js';
 import { isUniqueViolation, type Database } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 import type { TransactionRow } from '../db/schema.js';
-import type { TransactionOutbox } from '../webhooks/outbox.js';
-import { toTransaction } from './transaction-row.js';
+import type { TransactionEventOf, TransactionOutbox } from '../webhooks/outbox.js';
+import { createInOneStatement } from './create-statement.js';
+import { newTransactionRow, toTransaction, type NewTransaction } from './transaction-row.js';
 
 export interface TransactionFilter {
   merchant_order_reference?: string;
@@ -25,10 +26,10 @@ export interface CreationContext {
   refunded_minor: number;
 }
 
-export type NewTransaction = Pick<
-  Transaction,
-  'id' | 'customer_id' | 'terminal_pk' | 'type' | 'merchant_order_reference' | 'amount_minor' | 'currency' | 'reference_id' | 'created_at' | 'expires_at'
->;
+export type { NewTransaction };
+
+/** How often a creation on PostgreSQL meets a creator that committed first before it gives up. */
+const CREATE_ATTEMPTS = 10;
 
 const first = (rows: TransactionRow[]) => (rows[0] ? toTransaction(rows[0]) : undefined);
 
@@ -45,7 +46,9 @@ export class TransactionGateway {
   constructor(
     database: Database,
     private readonly outbox?: TransactionOutbox,
-    private readonly changed: (t: Transaction) => void = () => {},
+    private readonly changed: (t: Pick<Transaction, 'id' | 'terminal_pk'>) => void = () => {},
+    /** the customer's event of a creation, for the statement that writes it (with `outbox`) */
+    private readonly eventOf?: TransactionEventOf,
   ) {
     this.db = database.db;
     this.lockRows = database.dialect === 'postgres';
@@ -102,6 +105,15 @@ export class TransactionGateway {
     decide: (context: CreationContext) => Result<void, E>,
   ): Promise<Result<Transaction, E | 'TERMINAL_BUSY'>> {
     const busy = (detail: string) => err('TERMINAL_BUSY', `Terminal ${terminal.id} is busy with ${detail}.`);
+    const row = newTransactionRow(t);
+    // PostgreSQL without a purchase to lock: one statement, one round trip, unless an unfetched
+    // transaction must give way and its customer's event be written (the locked path below).
+    if (this.lockRows && t.reference_id === null) {
+      const decided = decide({ purchase: undefined, refunded_minor: 0 });
+      if (!decided.ok) return decided;
+      const atOnce = await this.createAtOnce(row, busy);
+      if (atOnce !== 'SUPERSEDE') return atOnce;
+    }
     let superseded: Transaction | undefined;
     try {
       const created = await this.db.transaction().execute(async (tx): Promise<Result<Transaction, E | 'TERMINAL_BUSY'>> => {
@@ -120,27 +132,6 @@ export class TransactionGateway {
           if (!moved.ok || moved.value === null) return busy(`transaction ${active.id}: it has been fetched by the terminal already`);
           superseded = moved.value;
         }
-        const { terminal_pk, ...fields } = t;
-        const row: TransactionRow = {
-          ...fields,
-          terminal_id: terminal_pk,
-          ...INITIAL_STATE,
-          result: null,
-          cancel_reason: null,
-          captured_minor: null,
-          captured_at: null,
-          brand: null,
-          card_last4: null,
-          entry_mode: null,
-          stan: null,
-          authorization_code: null,
-          receipt: null,
-          merchant_receipt: null,
-          acquirer_reference: null,
-          outcome_hash: null,
-          transaction_at: null,
-          updated_at: t.created_at,
-        };
         await tx.insertInto('transactions').values(row).execute();
         await tx
           .insertInto('transaction_events')
@@ -156,6 +147,29 @@ export class TransactionGateway {
       // The unique index on a terminal's open transaction is the last line: another writer won.
       if (isUniqueViolation(e)) return busy('another transaction');
       throw e;
+    }
+  }
+
+  /** The creation as one autocommitted statement (create-statement.ts) with its customer's event;
+   * when another creator committed meanwhile, again, with a snapshot that sees it: each retry
+   * follows another creation of the same terminal, so only as many creators as race for one
+   * terminal make it retry. 'SUPERSEDE': an unfetched transaction is in the way and the outbox needs
+   * its whole row, so the caller takes the locked path (without an outbox, the statement
+   * supersedes it itself). */
+  private async createAtOnce(row: TransactionRow, busy: (detail: string) => Result<never, 'TERMINAL_BUSY'>): Promise<Result<Transaction, 'TERMINAL_BUSY'> | 'SUPERSEDE'> {
+    const created = toTransaction(row);
+    const event = await this.eventOf?.(this.db, created, INITIAL_STATE, row.created_at);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const done = await createInOneStatement(this.db, row, { supersededBy: `superseded by ${row.id}`, supersede: this.eventOf === undefined, ...(event && { event }) });
+        if (done.active?.superseded) this.changed({ id: done.active.id, terminal_pk: row.terminal_id });
+        if (done.created) return ok(created);
+        if (done.active?.stage === 'PENDING' && this.eventOf) return 'SUPERSEDE';
+        return busy(`transaction ${done.active?.id ?? 'unknown'}: it has been fetched by the terminal already`);
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+        if (attempt >= CREATE_ATTEMPTS) return busy('another transaction');
+      }
     }
   }
 

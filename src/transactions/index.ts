@@ -2,7 +2,7 @@ import type { Acquirer } from '../acquirer/acquirer.js';
 import type { Database } from '../db/database.js';
 import type { EventRepository } from '../db/event-repository.js';
 import type { ChangeSignals } from '../services/change-signals.js';
-import { transactionOutbox } from '../webhooks/outbox.js';
+import { transactionEventOf, transactionOutbox } from '../webhooks/outbox.js';
 import type { TerminalNotifier } from '../services/notifier.js';
 import type { OnboardingService } from '../services/onboarding.js';
 import type { TerminalPresence } from '../services/presence.js';
@@ -46,7 +46,7 @@ export function transactionUseCases(deps: {
   const { notifier } = deps;
   // Every move and supersession reaches the status views, the idle hints and the ?wait= reads,
   // here and (by the database's trigger) on every other instance.
-  const gateway = new TransactionGateway(deps.database, transactionOutbox(deps.events), (t) => notifier.changed(t.terminal_pk, t.id));
+  const gateway = new TransactionGateway(deps.database, transactionOutbox(deps.events), (t) => notifier.changed(t.terminal_pk, t.id), transactionEventOf(deps.events));
   const ctx: UseCaseContext = { gateway, terminals: deps.terminals, notifier, now: deps.now };
   const read = readTransactions(ctx, new StatusViews(notifier));
   const waits = new StatusWaits(read, deps.changes, deps.closing);

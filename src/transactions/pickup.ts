@@ -6,16 +6,48 @@ import type { UseCaseContext } from './context.js';
 
 /** The connection a held poll answers on: when it closes, the poll ends. */
 export interface PollConnection {
+  on(event: 'close', listener: () => void): unknown;
   once(event: 'close', listener: () => void): unknown;
   off(event: 'close', listener: () => void): unknown;
 }
 
 type Wake = 'notified' | 'timeout' | 'gone';
 
-/** One held poll: what wakes it. Kept small, since a fleet holds one per terminal. */
-interface HeldPoll {
-  wake: ((why: Wake) => void) | undefined;
-  gone: boolean;
+/** One held poll and what wakes it: a notification for its terminal, its deadline, its connection
+ * closing, the server stopping. A fleet holds one per terminal, so it is one object with two
+ * functions, reused for every wait of the poll. */
+class HeldPoll {
+  gone = false;
+  private resolve: ((why: Wake) => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** Told by the notifier, and by the timer with 'timeout'. */
+  readonly wake = (why: Wake = 'notified') => this.finish(why);
+  readonly close = () => this.finish('gone');
+
+  constructor(
+    private readonly notifier: UseCaseContext['notifier'],
+    readonly terminalPk: number,
+  ) {}
+
+  /** Resolves on the first of a notification, `ms`, or the end of the poll. */
+  wait(ms: number): Promise<Wake> {
+    return new Promise<Wake>((resolve) => {
+      this.resolve = resolve;
+      this.timer = setTimeout(this.wake, ms, 'timeout');
+      this.notifier.subscribe(this.terminalPk, this.wake);
+    });
+  }
+
+  finish(why: Wake) {
+    if (why === 'gone') this.gone = true;
+    const resolve = this.resolve;
+    if (resolve === undefined) return;
+    this.resolve = undefined;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.notifier.unsubscribe(this.terminalPk, this.wake);
+    resolve(why);
+  }
 }
 
 /** A terminal asks for its work: the transaction it already holds (so a lost answer is not a lost
@@ -37,7 +69,7 @@ export class Pickup {
     private readonly closing: AbortSignal,
   ) {
     closing.addEventListener('abort', () => {
-      for (const poll of this.held) Pickup.end(poll, 'gone');
+      for (const poll of this.held) poll.finish('gone');
     });
     // Only a creation makes a terminal busy, and every change is told for its terminal.
     ctx.notifier.watch((terminalPk) => {
@@ -52,53 +84,30 @@ export class Pickup {
     return this.held.size;
   }
 
-  private static end(poll: HeldPoll, why: Wake) {
-    if (why === 'gone') poll.gone = true;
-    const wake = poll.wake;
-    poll.wake = undefined;
-    wake?.(why);
-  }
-
   async next(terminal: Terminal, waitS: number, connection: PollConnection): Promise<Transaction | null> {
     const waitMs = Math.min(waitS, this.longPollMaxS) * 1000;
     if (waitMs <= 0) return this.look(terminal);
     const deadline = Date.now() + waitMs;
-    const poll: HeldPoll = { wake: undefined, gone: this.closing.aborted };
-    const onClose = () => Pickup.end(poll, 'gone');
+    const poll = new HeldPoll(this.ctx.notifier, terminal.pk);
+    poll.gone = this.closing.aborted;
     this.held.add(poll);
-    connection.once('close', onClose);
+    connection.on('close', poll.close);
     this.presence.pollStarted(terminal.pk);
     try {
       for (;;) {
         const remaining = deadline - Date.now();
         // Subscribe before looking, so a transaction created in between is not missed.
-        const woken = remaining > 0 && !poll.gone ? this.wait(poll, terminal.pk, remaining) : undefined;
+        const woken = remaining > 0 && !poll.gone ? poll.wait(remaining) : undefined;
         const next = await this.look(terminal);
-        if (next) {
-          Pickup.end(poll, 'gone');
-          return next;
-        }
+        if (next) return next;
         if (!woken || (await woken) !== 'notified') return null;
       }
     } finally {
-      Pickup.end(poll, 'gone');
+      poll.finish('gone');
       this.held.delete(poll);
-      connection.off('close', onClose);
+      connection.off('close', poll.close);
       this.presence.pollEnded(terminal.pk);
     }
-  }
-
-  /** Resolves on the first notification for the terminal, after `ms`, or when the poll ends. */
-  private wait(poll: HeldPoll, terminalPk: number, ms: number): Promise<Wake> {
-    return new Promise<Wake>((resolve) => {
-      const timer = setTimeout(() => Pickup.end(poll, 'timeout'), ms);
-      const unsubscribe = this.ctx.notifier.subscribe(terminalPk, () => Pickup.end(poll, 'notified'));
-      poll.wake = (why) => {
-        clearTimeout(timer);
-        unsubscribe();
-        resolve(why);
-      };
-    });
   }
 
   private async look(terminal: Terminal): Promise<Transaction | null> {

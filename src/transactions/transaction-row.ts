@@ -1,6 +1,6 @@
 import type { Brand, EntryMode } from '../domain/card.js';
 import type { Transaction } from '../domain/transaction.js';
-import type { CancelReason, PublicStatus, TerminalStage, TransactionResult, TransactionType } from '../domain/transaction-lifecycle.js';
+import { INITIAL_STATE, type CancelReason, type PublicStatus, type TerminalStage, type TransactionResult, type TransactionType } from '../domain/transaction-lifecycle.js';
 import type { TransactionRow } from '../db/schema.js';
 
 /** A stored row as the domain's transaction (numbers from either driver, types narrowed). */
@@ -33,3 +33,33 @@ export const toTransaction = (r: TransactionRow): Transaction => ({
   transaction_at: r.transaction_at === null ? null : Number(r.transaction_at),
   updated_at: Number(r.updated_at),
 });
+
+/** The row of a transaction just created: its initial state, nothing processed yet. */
+export function newTransactionRow(t: NewTransaction): TransactionRow {
+  const { terminal_pk, ...fields } = t;
+  return {
+    ...fields,
+    terminal_id: terminal_pk,
+    ...INITIAL_STATE,
+    result: null,
+    cancel_reason: null,
+    captured_minor: null,
+    captured_at: null,
+    brand: null,
+    card_last4: null,
+    entry_mode: null,
+    stan: null,
+    authorization_code: null,
+    receipt: null,
+    merchant_receipt: null,
+    acquirer_reference: null,
+    outcome_hash: null,
+    transaction_at: null,
+    updated_at: t.created_at,
+  };
+}
+
+export type NewTransaction = Pick<
+  Transaction,
+  'id' | 'customer_id' | 'terminal_pk' | 'type' | 'merchant_order_reference' | 'amount_minor' | 'currency' | 'reference_id' | 'created_at' | 'expires_at'
+>;

@@ -25,6 +25,29 @@ describeEachStore('transaction life cycle', (dialect) => {
     ]);
   });
 
+  it('a superseded payment records who took its place; the new one its creation', async () => {
+    const c = await onboard(ctx().app);
+    const api = merchantApi(ctx().app, c.apiKey);
+    const t = c.terminals[0]!.id;
+    const first = (await api('POST', `/terminals/${t}/transactions`, purchase(1, 'first'))).json().id;
+    const second = (await api('POST', `/terminals/${t}/transactions`, purchase(2, 'second'))).json().id;
+    expect((await events(first)).map((e) => [e.event, e.actor, e.from_stage, e.to_status, e.to_stage, e.detail])).toEqual([
+      ['CREATE', 'CUSTOMER', null, 'CREATED', 'PENDING', null],
+      ['SUPERSEDE', 'SYSTEM', 'PENDING', 'CANCELLED', 'DONE', `superseded by ${second}`],
+    ]);
+    expect((await events(second)).map((e) => e.event)).toEqual(['CREATE']);
+    expect((await api('GET', `/terminals/${t}/transactions/${first}`)).json()).toMatchObject({ status: 'CANCELLED', cancel_reason: 'SUPERSEDED' });
+    // the customer's events (the outbox), written in the same commits
+    const outbox = (await api('GET', '/events?size=100')).json() as Array<{ type: string; sequence: number; data: { id: string; status: string; cancel_reason?: string } }>;
+    const of = (id: string) => outbox.filter((e) => e.data.id === id).map((e) => [e.type, e.sequence, e.data.status, e.data.cancel_reason]).reverse();
+    expect(of(first)).toEqual([
+      ['transaction.created', 1, 'CREATED', undefined],
+      ['transaction.cancelled', 2, 'CANCELLED', 'SUPERSEDED'],
+    ]);
+    expect(of(second)).toEqual([['transaction.created', 1, 'CREATED', undefined]]);
+    await api('DELETE', `/terminals/${t}/transactions/${second}`);
+  });
+
   it('declines: CANCELLED/DECLINED with a receipt that says so', async () => {
     const c = await onboard(ctx().app);
     for (const card of [DECLINE, INSUFFICIENT]) {
