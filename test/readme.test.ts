@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_CARDS } from '../src/acquirer/sandbox.js';
+import { freePort } from './support/ports.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const between = (start: string, end: string) => readme.slice(readme.indexOf(start) + start.length, readme.indexOf(end));
@@ -108,16 +108,6 @@ describe('README production section', () => {
   }, 150_000);
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Ends every process whose environment names `dir` (the servers a README block started). */
 function killServersOf(dir: string) {

@@ -9,13 +9,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseLinkHeader } from '../support/link.js';
 import { ROOT, spawnCloudpos, type Spawned } from '../simulator/process.js';
 import { createTestDatabase, type TestDatabase } from '../support/stores.js';
+import { freePort } from '../support/ports.js';
 
 const NGINX = '/usr/sbin/nginx';
 const deployFile = (path: string) => readFileSync(join(ROOT, 'deploy', path), 'utf8');
@@ -64,16 +64,6 @@ function siteFor(o: { http: number; https: number; instances: [number, number]; 
   return site;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Answer {
   status: number;

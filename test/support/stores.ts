@@ -31,21 +31,32 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
       },
     };
   }
+  const empty = await createPostgresDatabase('cloudpos_test');
+  const store = openDatabase(empty.url, { poolSize: 10 });
+  await migrateToLatest(store);
+  return {
+    url: empty.url,
+    store,
+    drop: async () => {
+      await store.close();
+      await empty.drop();
+    },
+  };
+}
+
+/** A new, empty PostgreSQL database of its own, dropped by `drop`. */
+async function createPostgresDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
   const adminUrl = inject('pgAdminUrl');
-  const name = `cloudpos_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const store = openDatabase(url.toString(), { poolSize: 10 });
-  await migrateToLatest(store);
   return {
     url: url.toString(),
-    store,
     drop: async () => {
-      await store.close();
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -85,21 +96,5 @@ export async function createEmptyDatabase(dialect: Dialect): Promise<{ url: stri
     const file = join(dir, 'empty.sqlite');
     return { url: `sqlite:${file}`, file, drop: async () => rmSync(dir, { recursive: true, force: true }) };
   }
-  const adminUrl = inject('pgAdminUrl');
-  const name = `cloudpos_empty_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
+  return createPostgresDatabase('cloudpos_empty');
 }
