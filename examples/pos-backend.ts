@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { createMerchantClient, isSettled, type paths, type ProblemDetails, type Transaction } from '@cloudpos/client';
+import { createMerchantClient, isSettled, type ProblemDetails, type Transaction } from '@cloudpos/client';
 
 const { values } = parseArgs({
   options: {
@@ -41,18 +41,14 @@ if (!created.data) fail('creating the payment', created.error, created.response.
 let transaction = created.data!;
 console.log(`payment ${transaction.id} of ${transaction.amount.value} ${transaction.amount.currency} is on terminal ${terminalId}: waiting for the card`);
 
-// 2. Wait for the result. A server whose document offers `wait` on the status read holds the
-// request until the status changes; an older one answers at once, and then we poll every second.
-type StatusQuery = paths['/terminals/{terminalId}/transactions/{transactionId}']['get']['parameters']['query'];
-const holds = await offersWait();
+// 2. Wait for the result: the status read holds for up to 25 s and answers the moment the status
+// changes (`?wait=`), so the loop asks again only when 25 s pass without a change.
 while (!isSettled(transaction)) {
-  const started = Date.now();
   const read = await cloudpos.GET('/terminals/{terminalId}/transactions/{transactionId}', {
-    params: { path: { terminalId, transactionId: transaction.id }, query: (holds ? { wait: 25 } : undefined) as StatusQuery },
+    params: { path: { terminalId, transactionId: transaction.id }, query: { wait: 25 } },
   });
   if (!read.data) fail('reading the payment', read.error, read.response.status);
   transaction = read.data!;
-  if (!isSettled(transaction) && Date.now() - started < 1_000) await new Promise((r) => setTimeout(r, 1_000 - (Date.now() - started)));
 }
 
 // 3. The outcome and the cardholder's receipt.
@@ -63,14 +59,4 @@ process.exit(transaction.result === 'APPROVED' ? 0 : 1);
 function outcome(t: Transaction): string {
   if (t.result) return `${t.status} ${t.result}${t.brand ? ` (${t.brand}, authorization ${t.authorization_code ?? '-'})` : ''}`;
   return `${t.status}${t.cancel_reason ? ` (${t.cancel_reason})` : ''}`;
-}
-
-/** Whether the served document lets the status read wait for a change (`?wait=S`). */
-async function offersWait(): Promise<boolean> {
-  type Parameter = { name?: string; in?: string };
-  type Doc = { paths?: Record<string, { get?: { parameters?: Parameter[] } }> };
-  const res = await fetch(`${values.server.replace(/\/+$/, '')}/openapi.json`).catch(() => undefined);
-  const doc = res?.ok ? ((await res.json()) as Doc) : undefined;
-  const parameters = doc?.paths?.['/terminals/{terminalId}/transactions/{transactionId}']?.get?.parameters ?? [];
-  return parameters.some((p) => p.in === 'query' && p.name === 'wait');
 }
