@@ -63,7 +63,7 @@ export function createPlatform(store: Database, config: Config, options: Platfor
   const onboarding = new OnboardingService(store, now);
   const apiKeys = new ApiKeyService(store, now, config.AUTH_CACHE_MS, authChanges);
   // Webhooks: the outbox's events, delivered off the request path, woken by every committed change.
-  const events = new EventRepository(store.db);
+  const events = new EventRepository(store.db, store.dialect);
   const webhookRepo = new WebhookRepository(store.db, store.dialect);
   const box = new SecretBox(parseEncryptionKey(config.SECRET_ENCRYPTION_KEY ?? SANDBOX_SECRET_ENCRYPTION_KEY)!);
   const policy = { production: config.CLOUDPOS_ENV === 'production', allowPrivate: config.WEBHOOK_ALLOW_PRIVATE };
