@@ -39,6 +39,11 @@ export class WebhookRepository {
     return this.db.insertInto('webhook_endpoints').values(row).execute();
   }
 
+  /** Whether any customer has an endpoint (a deliveryless store's worker rests). */
+  async anyEndpoint() {
+    return (await this.db.selectFrom('webhook_endpoints').select('id').limit(1).executeTakeFirst()) !== undefined;
+  }
+
   findEndpoint(customerId: number, id: string) {
     return this.db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).where('customer_id', '=', customerId).executeTakeFirst();
   }

@@ -36,6 +36,13 @@ export class WebhookWorker {
   private again = false;
   /** Look for undispatched events on the next run (at start, then every second). */
   private sweep = true;
+  /** Whether any customer has an endpoint, as the last sweep found it or this instance made one
+   * since: without one, no change makes a delivery, and a wake-up needs no look. Another
+   * instance's new endpoint is found by the next sweep, within a second; what it meanwhile
+   * delivers is claimed by that instance (woken by every change) or by the sweep. */
+  private endpoints = true;
+  /** Counts deliveriesMade(): a sweep's read that overlaps one does not say "none". */
+  private made = 0;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly agents: { http: http.Agent; https: https.Agent };
@@ -66,9 +73,18 @@ export class WebhookWorker {
     this.wake();
   }
 
+  /** An endpoint was created or deliveries were made here (redeliver): look, and keep looking. */
+  deliveriesMade() {
+    this.endpoints = true;
+    this.made++;
+    this.wake();
+  }
+
   /** Something may be waiting: look in a moment (once more, if a look is under way). */
   wake() {
     if (this.stopped) return;
+    // Nothing can be waiting: no endpoint, nothing sent or being sent, no sweep due.
+    if (!this.endpoints && !this.sweep && this.inFlight.size === 0 && this.finished.length === 0) return;
     if (this.running) {
       this.again = true;
       return;
@@ -94,6 +110,11 @@ export class WebhookWorker {
       const sweep = this.sweep;
       this.sweep = false;
       try {
+        if (sweep) {
+          const made = this.made;
+          const any = await this.repo.anyEndpoint();
+          this.endpoints = any || made !== this.made;
+        }
         let dispatched = await this.repo.settle(this.now(), finished, sweep);
         while (dispatched > 0 && !this.stopped) dispatched = await this.repo.settle(this.now(), [], true);
       } catch (e) {
