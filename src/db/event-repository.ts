@@ -24,6 +24,13 @@ export class EventRepository {
     private readonly dialect: Dialect,
   ) {}
 
+  /** What the caller read of a terminal, kept for its events. */
+  remember(pk: number, ref: TerminalRef): TerminalRef {
+    if (this.terminals.size > 10_000) this.terminals.clear();
+    this.terminals.set(pk, ref);
+    return ref;
+  }
+
   /** The terminal a transaction event names, with its store. */
   async terminalRef(pk: number, db: Executor = this.db): Promise<TerminalRef> {
     const known = this.terminals.get(pk);
@@ -35,10 +42,7 @@ export class EventRepository {
       .select(['terminals.manufacturer', 'terminals.model', 'terminals.serial', 'stores.uuid', 'stores.name', 'merchants.customer_id'])
       .where('terminals.id', '=', pk)
       .executeTakeFirstOrThrow();
-    const ref = { id: formatTerminalId(row), customer_id: Number(row.customer_id), store: { uuid: row.uuid, name: row.name } };
-    if (this.terminals.size > 10_000) this.terminals.clear();
-    this.terminals.set(pk, ref);
-    return ref;
+    return this.remember(pk, { id: formatTerminalId(row), customer_id: Number(row.customer_id), store: { uuid: row.uuid, name: row.name } });
   }
 
   /** Appends one event of `subject`, numbered one past its last, with its deliveries to the
