@@ -63,13 +63,13 @@ export function createPlatform(store: Database, config: Config, options: Platfor
   const onboarding = new OnboardingService(store, now);
   const apiKeys = new ApiKeyService(store, now, config.AUTH_CACHE_MS, authChanges);
   // Webhooks: the outbox's events, delivered off the request path, woken by every committed change.
-  const events = new EventRepository(store.db);
+  const events = new EventRepository(store.db, store.dialect);
   const webhookRepo = new WebhookRepository(store.db, store.dialect);
   const box = new SecretBox(parseEncryptionKey(config.SECRET_ENCRYPTION_KEY ?? SANDBOX_SECRET_ENCRYPTION_KEY)!);
   const policy = { production: config.CLOUDPOS_ENV === 'production', allowPrivate: config.WEBHOOK_ALLOW_PRIVATE };
   const schedule = parseSchedule(config.WEBHOOK_RETRY_SCHEDULE)!;
   const worker = new WebhookWorker(webhookRepo, box, now, { schedule, maxInFlight: config.WEBHOOK_MAX_IN_FLIGHT, policy }, options.observeWebhook, options.onBackgroundError);
-  const webhooks = new WebhookService(webhookRepo, events, box, policy, now, () => worker.wake());
+  const webhooks = new WebhookService(webhookRepo, events, box, policy, now, () => worker.deliveriesMade());
   const presence = new TerminalPresence(events, now, Math.max(3 * config.POLL_INTERVAL_MS, 2 * PRESENCE_FLUSH_MS), () => worker.wake());
   const deviceAuth = new DeviceAuth(onboarding.repo, now, config.AUTH_CACHE_MS, authChanges);
   const idempotency = new IdempotencyRepository(store.db);

@@ -1,7 +1,8 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { StoreRef } from '../domain/terminal.js';
 import { formatTerminalId } from '../domain/terminal-id.js';
 import { eventJson, newEventId, type EventType } from '../webhooks/event-types.js';
+import type { Dialect } from './database.js';
 import type { Executor } from './executor.js';
 
 const PRESENCE_BATCH = 5_000;
@@ -18,7 +19,17 @@ export class EventRepository {
   /** What an event names of a terminal never changes once it is registered. */
   private readonly terminals = new Map<number, TerminalRef>();
 
-  constructor(private readonly db: Executor) {}
+  constructor(
+    private readonly db: Executor,
+    private readonly dialect: Dialect,
+  ) {}
+
+  /** What the caller read of a terminal, kept for its events. */
+  remember(pk: number, ref: TerminalRef): TerminalRef {
+    if (this.terminals.size > 10_000) this.terminals.clear();
+    this.terminals.set(pk, ref);
+    return ref;
+  }
 
   /** The terminal a transaction event names, with its store. */
   async terminalRef(pk: number, db: Executor = this.db): Promise<TerminalRef> {
@@ -31,20 +42,27 @@ export class EventRepository {
       .select(['terminals.manufacturer', 'terminals.model', 'terminals.serial', 'stores.uuid', 'stores.name', 'merchants.customer_id'])
       .where('terminals.id', '=', pk)
       .executeTakeFirstOrThrow();
-    const ref = { id: formatTerminalId(row), customer_id: Number(row.customer_id), store: { uuid: row.uuid, name: row.name } };
-    if (this.terminals.size > 10_000) this.terminals.clear();
-    this.terminals.set(pk, ref);
-    return ref;
+    return this.remember(pk, { id: formatTerminalId(row), customer_id: Number(row.customer_id), store: { uuid: row.uuid, name: row.name } });
   }
 
-  /** Appends one event of `subject`, numbered one past its last. Callers run it in the database
-   * transaction of the change, which also orders the changes of one subject (a row lock, or
-   * SQLite's write lock), so the numbers never collide; a unique index says so anyway. */
+  /** Appends one event of `subject`, numbered one past its last, with its deliveries to the
+   * endpoints of its customer subscribed to its type (the outbox: what a committed change is to
+   * send is written by its own commit, so the worker only ever reads it). Callers run it in the
+   * database transaction of the change, which also orders the changes of one subject (a row lock,
+   * or SQLite's write lock), so the numbers never collide; a unique index says so anyway. */
   async append(db: Executor, e: { customer_id: number; type: EventType; subject: string; data: unknown; at: number }) {
-    await sql`insert into events (id, customer_id, type, subject, sequence, data, created_at)
-      select cast(${newEventId()} as text), cast(${e.customer_id} as bigint), cast(${e.type} as text), cast(${e.subject} as text),
-        coalesce(max(sequence), 0) + 1, cast(${JSON.stringify(e.data)} as text), cast(${e.at} as bigint)
-      from events where subject = ${e.subject}`.execute(db);
+    const id = newEventId();
+    const event = sql`insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
+      select cast(${id} as text), cast(${e.customer_id} as bigint), cast(${e.type} as text), cast(${e.subject} as text),
+        coalesce(max(sequence), 0) + 1, cast(${JSON.stringify(e.data)} as text), cast(${e.at} as bigint), 1
+      from events where subject = ${e.subject}`;
+    if (this.dialect === 'postgres') {
+      // One round trip: the deliveries read the event's RETURNING.
+      await sql`with event as (${event} returning id, customer_id, type, created_at) ${deliveriesOf(this.dialect, sql`event`)}`.execute(db);
+    } else {
+      await event.execute(db);
+      await sql`${deliveriesOf(this.dialect, sql`(select ${id} as id, ${e.customer_id} as customer_id, ${e.type} as type, ${e.at} as created_at)`)}`.execute(db);
+    }
   }
 
   /** Last-seen times, then the terminal.online and terminal.offline events they imply: online when
@@ -121,4 +139,16 @@ export class EventRepository {
     await this.db.deleteFrom('webhook_deliveries').where('created_at', '<', before).execute();
     await this.db.deleteFrom('events').where('created_at', '<', before).execute();
   }
+}
+
+/** The statement that makes the deliveries of the events `events` yields (id, customer_id, type,
+ * created_at): one per endpoint of the event's customer subscribed to its type (`events` null: every
+ * type), due at once. */
+export function deliveriesOf(dialect: Dialect, events: RawBuilder<unknown>) {
+  const subscribed =
+    dialect === 'postgres' ? sql`w.events::jsonb @> jsonb_build_array(e.type::text)` : sql`exists (select 1 from json_each(w.events) where value = e.type)`;
+  return sql`insert into webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, lease_until, created_at)
+    select e.id, w.id, 'PENDING', 0, e.created_at, null, e.created_at
+      from ${events} e join webhook_endpoints w on w.customer_id = e.customer_id
+     where w.events is null or ${subscribed}`;
 }

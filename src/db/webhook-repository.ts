@@ -39,6 +39,11 @@ export class WebhookRepository {
     return this.db.insertInto('webhook_endpoints').values(row).execute();
   }
 
+  /** Whether any customer has an endpoint (a deliveryless store's worker rests). */
+  async anyEndpoint() {
+    return (await this.db.selectFrom('webhook_endpoints').select('id').limit(1).executeTakeFirst()) !== undefined;
+  }
+
   findEndpoint(customerId: number, id: string) {
     return this.db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).where('customer_id', '=', customerId).executeTakeFirst();
   }
@@ -90,11 +95,14 @@ export class WebhookRepository {
   }
 
   /** In one database transaction (one durable commit for many): records finished attempts with
-   * where their deliveries stand after them, and turns events not yet dispatched into deliveries,
-   * oldest first (instances skip each other's batch). Answers how many events it dispatched. */
-  async settle(now: number, finished: FinishedAttempt[], limit = 200): Promise<number> {
+   * where their deliveries stand after them, and, with `sweep`, turns events not yet dispatched
+   * into deliveries, oldest first (instances skip each other's batch). Events are written with
+   * their deliveries (EventRepository.append), so only those of an older version are left
+   * undispatched. Answers how many events it dispatched. */
+  async settle(now: number, finished: FinishedAttempt[], sweep = true, limit = 200): Promise<number> {
+    if (!sweep && finished.length === 0) return 0;
     // A read first: most looks find nothing, and need no write lock to say so.
-    const waiting = await this.db.selectFrom('events').select('id').where('dispatched', '=', 0).limit(1).executeTakeFirst();
+    const waiting = sweep ? await this.db.selectFrom('events').select('id').where('dispatched', '=', 0).limit(1).executeTakeFirst() : undefined;
     if (!waiting && finished.length === 0) return 0;
     return this.db.transaction().execute(async (tx) => {
       if (finished.length > 0) await this.recordIn(tx, finished);

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { TRANSITIONS } from '../domain/transaction-lifecycle.js';
+import { deliveriesOf } from '../db/event-repository.js';
 import type { Executor } from '../db/executor.js';
 import type { Tables, TransactionRow } from '../db/schema.js';
 import type { TransactionEventRecord } from '../webhooks/outbox.js';
@@ -23,7 +24,8 @@ if (EXPIRE.from.length !== 1 || EXPIRE.from[0] !== FROM || EXPIRE.to !== TO || E
  * the terminal (FOR NO KEY UPDATE, as every creation does, so creators of one terminal take turns)
  * and its open transaction, moves that one by the life-cycle table's SUPERSEDE (or EXPIRE, past
  * its expiry) when the terminal has not fetched it, records that event, and inserts the new
- * transaction with its CREATE event, only if nothing open is left in its way. The insert reads
+ * transaction with its CREATE event and its customer's event with that event's deliveries, only
+ * if nothing open is left in its way. The insert reads
  * the move's result, so PostgreSQL runs the move first; a creator that committed after this
  * statement's snapshot (it waited for that creator's lock) is met by the unique index on the
  * terminal's open transaction, and the caller runs the statement again with a fresh snapshot. */
@@ -74,10 +76,13 @@ export async function createInOneStatement(
       insert into transaction_events (transaction_id, at, actor, event, from_status, from_stage, to_status, to_stage, detail)
       select id, ${now}::bigint, 'CUSTOMER', 'CREATE', null, null, ${lit(row.status)}, ${lit(row.stage)}, null from inserted
     ), created_outbox as (
-      insert into events (id, customer_id, type, subject, sequence, data, created_at)
+      insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
       select ${event?.id ?? null}::text, ${event?.customer_id ?? null}::bigint, ${event?.type ?? null}::text, ${event?.subject ?? null}::text,
-             1, ${event?.data ?? null}::text, ${now}::bigint
+             1, ${event?.data ?? null}::text, ${now}::bigint, 1
         from inserted where ${sql.lit(event !== undefined)}
+      returning id, customer_id, type, created_at
+    ), created_deliveries as (
+      ${deliveriesOf('postgres', sql`created_outbox`)}
     )
     select (select count(*) from inserted)::int as created, (select count(*) from moved)::int as moved,
            (select id from active limit 1) as active_id, (select stage from active limit 1) as active_stage`.execute(db);

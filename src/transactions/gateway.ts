@@ -111,7 +111,7 @@ export class TransactionGateway {
     if (this.lockRows && t.reference_id === null) {
       const decided = decide({ purchase: undefined, refunded_minor: 0 });
       if (!decided.ok) return decided;
-      const atOnce = await this.createAtOnce(row, busy);
+      const atOnce = await this.createAtOnce(row, busy, terminal);
       if (atOnce !== 'SUPERSEDE') return atOnce;
     }
     let superseded: Transaction | undefined;
@@ -138,7 +138,7 @@ export class TransactionGateway {
           .values({ transaction_id: t.id, at: t.created_at, actor: 'CUSTOMER', event: 'CREATE', from_status: null, from_stage: null, to_status: row.status, to_stage: row.stage, detail: null })
           .execute();
         const transaction = toTransaction(row);
-        await this.outbox?.(tx, transaction, INITIAL_STATE, t.created_at);
+        await this.outbox?.(tx, transaction, INITIAL_STATE, t.created_at, terminalRef(terminal));
         return ok(transaction);
       });
       if (created.ok && superseded) this.changed(superseded);
@@ -156,9 +156,9 @@ export class TransactionGateway {
    * terminal make it retry. 'SUPERSEDE': an unfetched transaction is in the way and the outbox needs
    * its whole row, so the caller takes the locked path (without an outbox, the statement
    * supersedes it itself). */
-  private async createAtOnce(row: TransactionRow, busy: (detail: string) => Result<never, 'TERMINAL_BUSY'>): Promise<Result<Transaction, 'TERMINAL_BUSY'> | 'SUPERSEDE'> {
+  private async createAtOnce(row: TransactionRow, busy: (detail: string) => Result<never, 'TERMINAL_BUSY'>, terminal: Terminal): Promise<Result<Transaction, 'TERMINAL_BUSY'> | 'SUPERSEDE'> {
     const created = toTransaction(row);
-    const event = await this.eventOf?.(this.db, created, INITIAL_STATE, row.created_at);
+    const event = await this.eventOf?.(this.db, created, INITIAL_STATE, row.created_at, terminalRef(terminal));
     for (let attempt = 1; ; attempt++) {
       try {
         const done = await createInOneStatement(this.db, row, { supersededBy: `superseded by ${row.id}`, supersede: this.eventOf === undefined, ...(event && { event }) });
@@ -302,6 +302,11 @@ export class TransactionGateway {
   events(id: string) {
     return this.db.selectFrom('transaction_events').selectAll().where('transaction_id', '=', id).orderBy('id').execute();
   }
+}
+
+/** What the customer's events name of the terminal the caller has read. */
+function terminalRef(terminal: Terminal) {
+  return { id: terminal.id, customer_id: terminal.customer_id, store: { uuid: terminal.store.uuid, name: terminal.store.name } };
 }
 
 function eventRow(id: string, plan: TransitionPlan, at: number, detail?: string) {

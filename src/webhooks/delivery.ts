@@ -10,8 +10,9 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
 /** A claim on PostgreSQL outlives the attempt it covers; an instance that dies leaves it to the others then. */
 const LEASE_MS = DELIVERY_TIMEOUT_MS + 5_000;
 const POLL_MS = 1_000;
-/** Commits that come together are handled together: one durable commit records many attempts. */
-const GATHER_MS = 2;
+/** Wake-ups that come together are handled together: one look (one claim, one durable commit
+ * recording many attempts) at most every few ms, however many changes commit meanwhile. */
+const GATHER_MS = 3;
 
 export type AttemptOutcome = 'DELIVERED' | 'RETRYING' | 'FAILED';
 
@@ -22,8 +23,9 @@ export interface WorkerSettings {
   policy: UrlPolicy;
 }
 
-/** Sends the outbox's events off the request path: woken when a change commits (on any instance)
- * and every second for retries that fall due. At most `maxInFlight` requests at once; every attempt
+/** Sends the outbox's deliveries (written with their events, in the commit of the change) off the
+ * request path: woken when a change commits (on any instance) and every second for retries that
+ * fall due, and for events an older version left undispatched. At most `maxInFlight` requests at once; every attempt
  * is recorded with the delivery's next step, in one database transaction. */
 export class WebhookWorker {
   /** Claimed by this instance until their attempt is recorded (SQLite's leases). */
@@ -32,6 +34,15 @@ export class WebhookWorker {
   private scheduled: NodeJS.Timeout | undefined;
   private running = false;
   private again = false;
+  /** Look for undispatched events on the next run (at start, then every second). */
+  private sweep = true;
+  /** Whether any customer has an endpoint, as the last sweep found it or this instance made one
+   * since: without one, no change makes a delivery, and a wake-up needs no look. Another
+   * instance's new endpoint is found by the next sweep, within a second; what it meanwhile
+   * delivers is claimed by that instance (woken by every change) or by the sweep. */
+  private endpoints = true;
+  /** Counts deliveriesMade(): a sweep's read that overlaps one does not say "none". */
+  private made = 0;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly agents: { http: http.Agent; https: https.Agent };
@@ -54,14 +65,26 @@ export class WebhookWorker {
   }
 
   start() {
-    this.timer = setInterval(() => this.wake(), POLL_MS);
+    this.timer = setInterval(() => {
+      this.sweep = true;
+      this.wake();
+    }, POLL_MS);
     this.timer.unref();
+    this.wake();
+  }
+
+  /** An endpoint was created or deliveries were made here (redeliver): look, and keep looking. */
+  deliveriesMade() {
+    this.endpoints = true;
+    this.made++;
     this.wake();
   }
 
   /** Something may be waiting: look in a moment (once more, if a look is under way). */
   wake() {
     if (this.stopped) return;
+    // Nothing can be waiting: no endpoint, nothing sent or being sent, no sweep due.
+    if (!this.endpoints && !this.sweep && this.inFlight.size === 0 && this.finished.length === 0) return;
     if (this.running) {
       this.again = true;
       return;
@@ -79,16 +102,25 @@ export class WebhookWorker {
   }
 
   private async run() {
+    let full: boolean;
     do {
       this.again = false;
       const finished = this.finished;
       this.finished = [];
+      const sweep = this.sweep;
+      this.sweep = false;
       try {
-        let dispatched = await this.repo.settle(this.now(), finished);
-        while (dispatched > 0 && !this.stopped) dispatched = await this.repo.settle(this.now(), []);
+        if (sweep) {
+          const made = this.made;
+          const any = await this.repo.anyEndpoint();
+          this.endpoints = any || made !== this.made;
+        }
+        let dispatched = await this.repo.settle(this.now(), finished, sweep);
+        while (dispatched > 0 && !this.stopped) dispatched = await this.repo.settle(this.now(), [], true);
       } catch (e) {
         // Not recorded: those deliveries stay claimed here until a later look records them.
         this.finished.push(...finished);
+        this.sweep ||= sweep;
         throw e;
       }
       for (const f of finished) this.observe(f.attempt.outcome);
@@ -97,8 +129,9 @@ export class WebhookWorker {
       if (free <= 0 || this.stopped) return;
       const claimed = await this.repo.claim(this.now(), free, LEASE_MS, this.inFlight.keys());
       for (const d of claimed) this.send(d);
-      if (claimed.length === free) this.again = true;
-    } while (this.again && !this.stopped);
+      // More may be due at once; wake-ups meanwhile wait for the next gathered look.
+      full = claimed.length === free;
+    } while (full && !this.stopped);
   }
 
   private send(d: ClaimedDelivery) {
@@ -175,7 +208,7 @@ export class WebhookWorker {
     clearTimeout(this.scheduled);
     // What was answered is recorded; the rest goes back.
     const finished = this.finished.splice(0);
-    await this.repo.settle(this.now(), finished).catch(() => {});
+    await this.repo.settle(this.now(), finished, false).catch(() => {});
     for (const f of finished) this.inFlight.delete(f.delivery.id);
     const abandoned = [...this.inFlight.keys()];
     for (const abort of this.inFlight.values()) abort.abort();

@@ -36,7 +36,7 @@ export class WebhookService {
     private readonly box: SecretBox,
     private readonly policy: UrlPolicy,
     private readonly now: () => number,
-    /** new deliveries are waiting (redeliver) */
+    /** new deliveries are waiting (redeliver), or will be (a new endpoint) */
     private readonly wake: () => void,
   ) {}
 
@@ -57,6 +57,7 @@ export class WebhookService {
       created_at: this.now(),
     };
     await this.repo.insertEndpoint(row);
+    this.wake();
     return ok({ ...view(row), secret });
   }
 
