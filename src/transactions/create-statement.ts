@@ -25,10 +25,10 @@ if (EXPIRE.from.length !== 1 || EXPIRE.from[0] !== FROM || EXPIRE.to !== TO || E
  * and its open transaction, moves that one by the life-cycle table's SUPERSEDE (or EXPIRE, past
  * its expiry) when the terminal has not fetched it, records that event, and inserts the new
  * transaction with its CREATE event and its customer's event with that event's deliveries, only
- * if nothing open is left in its way. The insert reads
- * the move's result, so PostgreSQL runs the move first; a creator that committed after this
- * statement's snapshot (it waited for that creator's lock) is met by the unique index on the
- * terminal's open transaction, and the caller runs the statement again with a fresh snapshot. */
+ * if nothing open is left in its way. The insert reads the move's result, so PostgreSQL runs the
+ * move first; a creator that committed after this statement's snapshot (it waited for that
+ * creator's lock) is met by the unique index on the terminal's open transaction, and the caller
+ * runs the statement again with a fresh snapshot. */
 export async function createInOneStatement(
   db: Executor | Kysely<Tables>,
   row: TransactionRow,
