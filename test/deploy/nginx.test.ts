@@ -118,8 +118,11 @@ function exitOf(proc: ChildProcess): Promise<void> {
 
 const skip = missing.length > 0 || !inject('pgAvailable');
 
-/** systemd itself reads the units (where systemd-analyze is installed; CI images often lack it). */
-describe.skipIf(spawnSync('systemd-analyze', ['--version']).status !== 0)('deploy/systemd', () => {
+/** systemd itself reads the units (where systemd-analyze is installed; CI images often lack it, and
+ * the test above checks the units' commands and ordering without it). */
+const noSystemd = spawnSync('systemd-analyze', ['--version']).status !== 0;
+if (noSystemd) console.warn('\n*** NOTICE: systemd-analyze is not installed: deploy/systemd units are not verified by systemd itself ***\n');
+describe.skipIf(noSystemd)('deploy/systemd', () => {
   it('holds units systemd accepts: the migration and an instance of the template', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cloudpos-units-'));
     try {
