@@ -4,14 +4,13 @@ import type { TerminalNotifier } from './notifier.js';
  * `?wait=`) and to whoever wants to hear of every one (the webhook worker: an event was written).
  * Across instances sharing PostgreSQL the notifier carries them (LISTEN/NOTIFY). */
 export interface ChangeSignals {
-  notify(transactionId: string): void;
   /** Calls `listener` on every change of the transaction until the returned function is called. */
   subscribe(transactionId: string, listener: () => void): () => void;
   /** Calls `listener` on every change, whatever the transaction. */
   watch(listener: () => void): () => void;
 }
 
-export class InProcessChangeSignals implements ChangeSignals {
+class InProcessChangeSignals implements ChangeSignals {
   private readonly listeners = new Map<string, Set<() => void>>();
   private readonly watchers = new Set<() => void>();
 

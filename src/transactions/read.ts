@@ -21,26 +21,32 @@ export function readTransactions(ctx: UseCaseContext, views: StatusViews) {
     return moved.ok ? moved.value : t;
   };
 
+  /** The terminal's key when both ids are well-formed (anything else is not found). */
+  const keyOf = (terminalId: string, id: string) => {
+    const parts = parseTerminalId(terminalId);
+    return parts && isTransactionId(id) ? terminalKey(parts) : undefined;
+  };
+  const notFound = (terminalId: string, id: string) => err('NOT_FOUND', `There is no transaction ${id} on terminal ${terminalId}.`);
+
   return {
-    async status(caller: Caller, terminalId: string, id: string): Promise<Result<{ store: StoreRef; transaction: Transaction }, 'NOT_FOUND'>> {
-      const parts = parseTerminalId(terminalId);
-      const found = parts && isTransactionId(id) ? await ctx.gateway.findForCustomer(caller.customerId, terminalKey(parts), id) : undefined;
-      if (!found) return err('NOT_FOUND', `There is no transaction ${id} on terminal ${terminalId}.`);
+    async status(caller: Caller, terminalId: string, id: string): Promise<Result<StatusFound, 'NOT_FOUND'>> {
+      const key = keyOf(terminalId, id);
+      const found = key === undefined ? undefined : await ctx.gateway.findForCustomer(caller.customerId, key, id);
+      if (!found) return notFound(terminalId, id);
       return ok({ store: found.store, transaction: await expireIfDue(found.transaction) });
     },
 
     /** The status read as the bytes `render` makes of it, from memory while the transaction has not
      * changed since. */
     async statusView(caller: Caller, terminalId: string, id: string, render: (found: StatusFound) => string): Promise<Result<string, 'NOT_FOUND'>> {
-      const parts = parseTerminalId(terminalId);
-      if (!parts || !isTransactionId(id)) return err('NOT_FOUND', `There is no transaction ${id} on terminal ${terminalId}.`);
-      const key = terminalKey(parts);
+      const key = keyOf(terminalId, id);
+      if (key === undefined) return notFound(terminalId, id);
       const owner = `${caller.customerId}\u0000${key}`;
       const known = views.get(owner, id, ctx.now());
       if (known !== undefined) return ok(known);
       const ticket = views.ticket();
       const found = await ctx.gateway.findForCustomer(caller.customerId, key, id);
-      if (!found) return err('NOT_FOUND', `There is no transaction ${id} on terminal ${terminalId}.`);
+      if (!found) return notFound(terminalId, id);
       const transaction = await expireIfDue(found.transaction);
       const body = render({ store: found.store, transaction });
       views.set(ticket, owner, id, body, transaction.stage === 'PENDING' ? transaction.expires_at : Infinity);
