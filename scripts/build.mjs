@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 /**
- * Builds the server (dist/) and the typed client (client/dist/) with tsc.
+ * Builds the typed client (client/dist/) and the server with tsc (dist/: checked types, and the
+ * modules a connector or a test may import), then bundles the server with esbuild into
+ * dist/bundle/, which `cloudpos` runs: one file per command instead of ~950 modules to resolve and
+ * load makes a start about twice as fast. Native and file-serving packages stay outside the bundle.
  *
  *   node scripts/build.mjs              build both (tsc is incremental)
  *   node scripts/build.mjs --if-stale   build only what a source changed since the last build
@@ -10,7 +13,7 @@
  * its output with the time it began, so a file saved during a build is built next time.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +24,7 @@ const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 // The client first: the simulator in the server imports it.
 const PROJECTS = [
   { name: 'client', tsconfig: 'client/tsconfig.json', inputs: ['client/src', 'client/tsconfig.json'], output: 'client/dist/index.js', stamp: 'client/dist/.build-stamp' },
-  { name: 'server', tsconfig: 'tsconfig.build.json', inputs: ['src', 'tsconfig.json', 'tsconfig.build.json'], output: 'dist/main.js', stamp: 'dist/.build-stamp' },
+  { name: 'server', tsconfig: 'tsconfig.build.json', inputs: ['src', 'tsconfig.json', 'tsconfig.build.json'], output: 'dist/bundle/main.js', stamp: 'dist/.build-stamp', bundle: 'src/main.ts' },
 ];
 
 /** The latest modification time under `path`: files, and directories (a file added, removed or renamed). */
@@ -40,6 +43,28 @@ function isStale(project) {
   return project.inputs.some((input) => newest(join(ROOT, input)) > built);
 }
 
+/** One ES module per command (esbuild's code splitting shares what they have in common), with the
+ * dependencies inside except native ones (better-sqlite3, pg-native) and @fastify/swagger-ui, which
+ * serves files from its own directory. Those are loaded with `require`, which an ES module lacks. */
+async function bundle(entry, outdir) {
+  const { build } = await import('esbuild');
+  rmSync(outdir, { recursive: true, force: true });
+  await build({
+    entryPoints: [join(ROOT, entry)],
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: ['better-sqlite3', 'pg-native', '@fastify/swagger-ui'],
+    banner: { js: "import { createRequire as __cloudposRequire } from 'node:module'; const require = __cloudposRequire(import.meta.url);" },
+    keepNames: true,
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+}
+
 const ifStale = process.argv.includes('--if-stale');
 for (const project of PROJECTS) {
   if (ifStale && !isStale(project)) continue;
@@ -47,6 +72,7 @@ for (const project of PROJECTS) {
   if (ifStale) process.stderr.write(`building the ${project.name} (sources changed since the last build)…\n`);
   const run = spawnSync(process.execPath, [TSC, '-p', project.tsconfig], { cwd: ROOT, stdio: 'inherit' });
   if (run.status !== 0) process.exit(run.status ?? 1);
+  if (project.bundle) await bundle(project.bundle, join(ROOT, dirname(project.output)));
   const stamp = join(ROOT, project.stamp);
   writeFileSync(stamp, '');
   utimesSync(stamp, began, began);

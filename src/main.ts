@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { EXIT, ExitError } from './exit-codes.js';
 import { MIGRATE_USAGE, SERVE_USAGE, USAGE } from './cli/usage.js';
+import { packageRoot } from './package-root.js';
 
 // Everything else is imported by the command that needs it: `--version` and `--help` load no
 // server, no database driver and no configuration schema, and answer at once.
@@ -13,7 +15,7 @@ export interface Io {
 const io: Io = { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) };
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

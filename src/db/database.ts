@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { CompiledQuery, Kysely, sql, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDatabase, type SqliteDialectConfig } from 'kysely';
+import { CompiledQuery, Kysely, sql, Migrator, PostgresDialect, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDatabase, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import { DatabaseMissingError } from './failures.js';
 import { migrationProvider } from './migrations.js';
@@ -102,12 +102,25 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 }
 
+/** SQLite's DDL is transactional, which Kysely's adapter does not claim: with this, the migrator
+ * applies every pending migration in one transaction (one durable commit instead of one per
+ * statement, and a migration that fails leaves nothing half-done). Begun IMMEDIATE, it also makes a
+ * second process starting on the same new file wait, then find everything applied. */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
 class ImmediateSqliteDialect extends SqliteDialect {
   constructor(private readonly settings: SqliteDialectConfig) {
     super(settings);
   }
   override createDriver() {
     return new ImmediateSqliteDriver(this.settings);
+  }
+  override createAdapter() {
+    return new TransactionalDdlSqliteAdapter();
   }
 }
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import QRCode from 'qrcode';
@@ -8,6 +8,7 @@ import { EMV_APPLICATIONS, SANDBOX_CARDS } from '../acquirer/test-cards.js';
 import { deviceRoutesOf } from '../device-api/routes.js';
 import type { Terminal } from '../domain/terminal.js';
 import { problem, unwrap } from '../http/problem.js';
+import { packageRoot } from '../package-root.js';
 import { installApiKeyAuth } from '../merchant-api/auth.js';
 import { SessionAuth, SimulatorSessions } from './sessions.js';
 
@@ -26,9 +27,9 @@ import { SessionAuth, SimulatorSessions } from './sessions.js';
  * and the API key beside it — never on /device/v1.
  */
 
-// The page's files sit in src/simulator/screen/ and are read from there both when running from
-// src/ (tests) and from dist/simulator/ (tsc does not copy them): two levels up is the package root.
-const SCREEN_DIR = fileURLToPath(new URL('../../src/simulator/screen/', import.meta.url));
+// The page's files sit in src/simulator/screen/ and are read from there whether the server runs
+// from src/ (tests), dist/ or the bundle: neither build copies them.
+const SCREEN_DIR = join(packageRoot(), 'src/simulator/screen/');
 const ASSETS: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'screen.js': 'text/javascript; charset=utf-8',

@@ -56,7 +56,21 @@ describe('cloudpos --help and --version', () => {
     // What main loads before it knows the command: nothing but itself, its texts and node:fs.
     const main = readFileSync(join(ROOT, 'dist/main.js'), 'utf8');
     const staticImports = [...main.matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
-    expect(staticImports.sort()).toEqual(['./cli/usage.js', './exit-codes.js', 'node:fs']);
+    expect(staticImports.sort()).toEqual(['./cli/usage.js', './exit-codes.js', './package-root.js', 'node:fs', 'node:path']);
+    // The bundle `cloudpos` runs keeps that: what its main.js imports before the command is known
+    // (followed through the shared chunks) is a few small files and node's own modules.
+    const loaded = new Map<string, number>();
+    const follow = (file: string) => {
+      const text = readFileSync(join(ROOT, 'dist/bundle', file), 'utf8');
+      loaded.set(file, text.length);
+      for (const [, from] of text.matchAll(/^import\s*(?:[\w*{}\s,]+from\s*)?["']([^"']+)["'];?$/gm)) {
+        if (from!.startsWith('./') && !loaded.has(from!.slice(2))) follow(from!.slice(2));
+        else if (!from!.startsWith('./')) expect(from, `${file} imports ${from}`).toMatch(/^node:/);
+      }
+    };
+    follow('main.js');
+    const bytes = [...loaded.values()].reduce((a, b) => a + b, 0);
+    expect(bytes, [...loaded.keys()].join(', ')).toBeLessThan(50_000);
   });
 
   it('answers a missing or unknown command with the usage on stderr and exit code 64', async () => {

@@ -16,7 +16,7 @@ export interface Spawned {
 
 /** Runs `node bin/cloudpos.js …` (the built dist/), collecting stdout and stderr together. */
 export function spawnCloudpos(args: string[], env: Record<string, string> = {}): Spawned {
-  if (!existsSync(`${ROOT}dist/main.js`)) throw new Error('dist/ is missing: run `npm run build` first (npm test does it)');
+  if (!existsSync(`${ROOT}dist/bundle/main.js`)) throw new Error('dist/ is missing: run `npm run build` first (npm test does it)');
   const proc = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
