@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,3 +119,76 @@ function killServersOf(dir: string) {
     }
   }
 }
+
+describe('README webhook receiver', () => {
+  const root = join(import.meta.dirname, '..');
+  let dir: string;
+  const children: ChildProcess[] = [];
+  beforeAll(() => {
+    mkdirSync(join(root, 'test-results'), { recursive: true });
+    // Inside the repository, so that the receiver's `standardwebhooks` import resolves.
+    dir = mkdtempSync(join(root, 'test-results', 'readme-webhook-'));
+  });
+  afterAll(() => {
+    for (const child of children) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Starts a process and resolves once its output matches `ready`. */
+  const start = (args: string[], env: Record<string, string>, ready: RegExp) => {
+    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    const matched = new Promise<RegExpMatchArray>((resolve, reject) => {
+      const look = (chunk: Buffer) => {
+        out += chunk.toString();
+        const m = ready.exec(out);
+        if (m) resolve(m);
+      };
+      child.stdout!.on('data', look);
+      child.stderr!.on('data', look);
+      child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${out}`)));
+    });
+    return { child, matched, output: () => out };
+  };
+
+  it('verifies and prints every delivery of a payment, and refuses an unsigned call', async () => {
+    const [port, receiverPort] = [await freePort(), await freePort()];
+    const base = `http://127.0.0.1:${port}`;
+    const server = start(['bin/cloudpos.js', 'serve'], { DATABASE_URL: `sqlite:${join(dir, 'webhooks.sqlite')}`, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }, /API-Key: (\S+)\nDevice token: (\S+)\nTerminal: (\S+)/);
+    const [, apiKey, token, terminal] = (await server.matched) as unknown as [string, string, string, string];
+    const headers = { 'api-key': apiKey, 'content-type': 'application/json' };
+
+    const endpoint = await fetch(`${base}/webhook-endpoints`, { method: 'POST', headers, body: JSON.stringify({ url: `http://127.0.0.1:${receiverPort}/` }) });
+    expect(endpoint.status).toBe(201);
+    const { secret } = (await endpoint.json()) as { secret: string };
+
+    // The README's receiver as printed, on a port of its own.
+    const code = /```ts\n(import \{ createServer \} from 'node:http';[\s\S]*?)```/.exec(between('## Webhooks, the event log', '## What the platform does'))![1]!;
+    expect(code).toContain('.listen(3000);');
+    writeFileSync(join(dir, 'receiver.ts'), code.replace('.listen(3000);', '.listen(Number(process.env.RECEIVER_PORT));'));
+    const receiver = start(['--import', 'tsx', join(dir, 'receiver.ts')], { CLOUDPOS_WEBHOOK_SECRET: secret, RECEIVER_PORT: String(receiverPort) }, /$^/);
+    // An unsigned call is refused with 400 (tried until the receiver listens).
+    let unsigned: Response | undefined;
+    for (let i = 0; i < 200 && !unsigned; i++) {
+      unsigned = await fetch(`http://127.0.0.1:${receiverPort}/`, { method: 'POST', body: '{"type":"transaction.cleared"}' }).catch(async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        return undefined;
+      });
+    }
+    expect(unsigned?.status).toBe(400);
+
+    const created = await fetch(`${base}/terminals/${terminal}/transactions`, { method: 'POST', headers, body: JSON.stringify({ type: 'PURCHASE', merchant_order_reference: 'readme-webhook', amount: { value: 4.2, currency: 'EUR' } }) });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const pay = spawnSync(process.execPath, ['bin/cloudpos.js', 'terminal', 'run', '--server', base, '--token', token, '--card', '4111111111111111', '--once'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(pay.status, pay.stderr).toBe(0);
+
+    // Every event of the payment reached the receiver, verified (it prints only what it verified).
+    for (;;) {
+      if (receiver.output().includes(`transaction.cleared ${id} CLEARED`)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const type of ['created', 'retrieved', 'card_presented', 'cleared']) expect(receiver.output()).toContain(`transaction.${type} ${id}`);
+  }, 60_000);
+});
