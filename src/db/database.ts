@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { CompiledQuery, Kysely, sql, Migrator, PostgresDialect, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDatabase, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
-import { DatabaseMissingError } from './failures.js';
+import { DatabaseMissingError, DatabaseUnreachableError } from './failures.js';
 import { migrationProvider } from './migrations.js';
 import type { Tables } from './schema.js';
 import { ConfigError } from '../config.js';
@@ -63,6 +63,7 @@ export function openDatabase(url: string, options: OpenOptions = {}): Database {
       max: options.poolSize ?? 10,
       types: pgTypes,
       application_name: applicationName,
+      connectionTimeoutMillis: connectTimeoutMs(url),
       ...(options.preparedStatements !== false && { Client: PreparingClient }),
     });
     // An idle connection the server ends (a restart, a failover, a dropped database) makes the pool
@@ -71,12 +72,30 @@ export function openDatabase(url: string, options: OpenOptions = {}): Database {
     pool.on('error', (e) => options.onIdleError?.(e));
     const open = new Set<pg.PoolClient>();
     const gone = new Set<() => void>();
-    pool.on('connect', (client) => void open.add(client));
+    pool.on('connect', (client) => {
+      open.add(client);
+      // A connection lost while a query runs on it makes its client emit 'error' while checked
+      // out, where the pool listens no more: unheard, that would end the process. The query fails
+      // with the same error, which has no code when the server just went away: it gets one, so
+      // that the request is answered 503, not 500.
+      client.on('error', (e: Error & { code?: string }) => {
+        e.code ??= 'ECONNRESET';
+      });
+    });
     pool.on('remove', (client) => {
       open.delete(client);
       if (open.size === 0) for (const resolve of gone) resolve();
     });
-    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    // A connection that cannot be had in time (or that the server ends while it opens) fails with
+    // an error the driver gives no code: DatabaseUnreachableError says what it is.
+    const connect = async () => {
+      try {
+        return await pool.connect();
+      } catch (e) {
+        throw (e as { code?: unknown }).code === undefined ? new DatabaseUnreachableError(e) : e;
+      }
+    };
+    const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: { connect, end: () => pool.end() } }) });
     return {
       db,
       dialect: 'postgres',
@@ -91,6 +110,15 @@ export function openDatabase(url: string, options: OpenOptions = {}): Database {
     };
   }
   throw new ConfigError(`DATABASE_URL=${JSON.stringify(maskPassword(url))}: unsupported; use ${DATABASE_SCHEMES}`);
+}
+
+/** How long opening a PostgreSQL connection, or waiting for one of the pool's, may take: the URL's
+ * `connect_timeout` in seconds, as libpq reads it (0: no limit), else 10 s. Without a limit, a host
+ * that drops packets holds every request (and a start) for the kernel's two minutes. */
+function connectTimeoutMs(url: string): number {
+  const given = new URL(url).searchParams.get('connect_timeout');
+  const seconds = given === null || given.trim() === '' ? NaN : Number(given);
+  return (Number.isFinite(seconds) && seconds >= 0 ? seconds : 10) * 1000;
 }
 
 /** Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE), waiting for it under

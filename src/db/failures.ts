@@ -9,6 +9,27 @@ export class DatabaseMissingError extends Error {
   }
 }
 
+/** No connection to PostgreSQL could be had: opening one took longer than its connect timeout,
+ * or the server ended it while it was being opened (the driver gives those no code). */
+export class DatabaseUnreachableError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(cause: unknown) {
+    super(`no connection to the database: ${(cause as { message?: unknown } | null)?.message ?? String(cause)}`, { cause });
+    this.name = 'DatabaseUnreachableError';
+  }
+}
+
+/** Network and server-state codes that mean the database cannot serve right now (not that the
+ * request was wrong): connection refused, reset or timed out, the server shutting down or full,
+ * PostgreSQL's connection exceptions (class 08), SQLite's lock still held after busy_timeout. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', 'SQLITE_BUSY']);
+
+/** Whether `e` says the database is unreachable or busy now: a 503, not a 500. */
+export function isDatabaseUnavailable(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'));
+}
+
 /**
  * A failure to reach or open the database, as one line naming the database (password masked) and
  * what to do, with its exit code; undefined for anything else (a bug, shown with its stack).
@@ -23,6 +44,9 @@ export function explainDatabaseFailure(e: unknown, url: string): ExitError | und
     return new ExitError(`no SQLite database at ${e.file} (DATABASE_URL=${url}): check the path, or pass --create to create a new one`, EXIT.NO_INPUT);
   }
   if (isPostgresUrl(url)) {
+    if (e instanceof DatabaseUnreachableError) {
+      return new ExitError(`cannot reach PostgreSQL at ${where} (${reason}): is it running, and are host and port right? (DATABASE_URL; connect_timeout in it sets how long to wait)`, EXIT.UNAVAILABLE);
+    }
     // A host with several addresses (localhost: ::1 and 127.0.0.1) fails with an AggregateError.
     const inner = Array.isArray(err?.errors) ? (err.errors[0] as { code?: unknown } | undefined) : undefined;
     const netCode = code ?? (typeof inner?.code === 'string' ? inner.code : undefined);

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../db/failures.js';
 import { problem, sendProblem, Problem, type ProblemKind, type FieldError } from './problem.js';
 
 interface ValidationIssue {
@@ -78,6 +79,7 @@ function toProblem(error: FastifyError & { validation?: ValidationIssue[]; valid
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
     return problem('VALIDATION_FAILED', error.message);
   }
+  if (isDatabaseUnavailable(error)) return problem('SERVICE_UNAVAILABLE', 'The database does not answer now; retry the request shortly.');
   return null;
 }
 
@@ -85,6 +87,10 @@ function toProblem(error: FastifyError & { validation?: ValidationIssue[]; valid
 export function installErrorHandling(app: FastifyInstance, routePatterns: () => Array<{ method: string; pattern: RegExp }>) {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const p = toProblem(error);
+    if (p?.status === 503) {
+      request.log.warn({ err: error }, 'the database does not answer');
+      reply.header('Retry-After', '5');
+    }
     if (p) return sendProblem(reply, request, p);
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, request, problem('INTERNAL', 'An unexpected error occurred. It has been logged.'));

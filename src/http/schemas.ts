@@ -49,13 +49,14 @@ export function problems(...codes: number[]): Record<number, TSchema> {
 
 /** What any request may be answered, whatever its route: 400 (a request Node or the input guard
  * refuses: broken HTTP, a NUL character, a malformed number), 408 (not received whole within
- * REQUEST_TIMEOUT_MS), 431 (headers too large); and for a method that carries a body, 413 (larger
- * than BODY_LIMIT_BYTES) and 415 (not JSON). */
+ * REQUEST_TIMEOUT_MS), 431 (headers too large), 503 with Retry-After (the database does not answer
+ * or is busy past its timeouts); and for a method that carries a body, 413 (larger than
+ * BODY_LIMIT_BYTES) and 415 (not JSON). */
 export function documentEveryRouteProblems(app: FastifyInstance) {
   app.addHook('onRoute', (route) => {
     const schema = route.schema as { response?: object; hide?: boolean } | undefined;
     if (!schema?.response || schema.hide) return;
     const takesBody = [route.method].flat().some((m) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(m));
-    route.schema = { ...route.schema, response: { ...problems(400, 408, 431, ...(takesBody ? [413, 415] : [])), ...schema.response } };
+    route.schema = { ...route.schema, response: { ...problems(400, 408, 431, 503, ...(takesBody ? [413, 415] : [])), ...schema.response } };
   });
 }

@@ -71,6 +71,23 @@ describe('cloudpos serve stops with one line and an exit code of its own', () =>
     expect(r.stderr).not.toContain('hunter2');
   });
 
+  it('a PostgreSQL server that accepts and never answers: 69 once connect_timeout has passed', async () => {
+    // As a host dropping packets looks, but without the kernel's two minutes of retries.
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const r = await cloudpos(['serve'], { ...base, DATABASE_URL: `postgres://pos:hunter2@127.0.0.1:${port}/pos?connect_timeout=1` });
+      expect(r.code).toBe(69);
+      expectOneLine(r);
+      expect(r.stderr).toMatch(new RegExp(`^cannot reach PostgreSQL at postgres://pos:\\*\\*\\*@127\\.0\\.0\\.1:${port}/pos`));
+      expect(r.stderr).toMatch(/connect_timeout/);
+      expect(r.stderr).not.toContain('hunter2');
+    } finally {
+      silent.close();
+    }
+  });
+
   it.skipIf(!inject('pgAvailable'))('a PostgreSQL database that does not exist: 69, naming it', async () => {
     const url = new URL(inject('pgAdminUrl'));
     url.pathname = '/cloudpos_no_such_database';
