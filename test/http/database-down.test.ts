@@ -1,4 +1,5 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import SQLite from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
@@ -91,4 +92,39 @@ describe.skipIf(!inject('pgAvailable'))('a database that stops answering (Postgr
     relay.answerAgain();
     expect((await api('GET', '/stores')).statusCode).toBe(200);
   });
+});
+
+describe('a SQLite database another process holds locked past busy_timeout', () => {
+  let db: TestDatabase;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('sqlite');
+    app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent', AUTH_CACHE_MS: '0', DATABASE_URL: db.url }), store: db.store });
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+
+  it('answers a write 503 problem+json with Retry-After, and serves again once the lock is let go', async () => {
+    const customer = await onboard(app);
+    const api = merchantApi(app, customer.apiKey);
+    const create = (ref: string) => api('POST', `/terminals/${customer.terminals[0]!.id}/transactions`, { type: 'PURCHASE', merchant_order_reference: ref, amount: { value: 1, currency: 'EUR' } });
+    // Another process (here: another connection) holds the write lock for longer than the
+    // platform's busy_timeout (5 s).
+    const other = new SQLite(db.url.slice('sqlite:'.length));
+    other.exec('begin immediate');
+    try {
+      const res = await create('locked-1');
+      expect(res.statusCode, res.body).toBe(503);
+      expect(isProblem(res)).toBe(true);
+      expect(res.headers['retry-after']).toBe('5');
+    } finally {
+      other.exec('rollback');
+      other.close();
+    }
+    expect((await create('locked-2')).statusCode).toBe(201);
+  }, 30_000);
 });
