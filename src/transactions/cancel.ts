@@ -11,11 +11,9 @@ import type { readTransactions } from './read.js';
  * DELETE is safe. */
 export function cancelTransactions(ctx: UseCaseContext, read: ReturnType<typeof readTransactions>) {
   const cancel = async (t: Transaction, event: 'CANCEL_BY_CUSTOMER' | 'CANCEL_ON_TERMINAL'): Promise<Result<Transaction, 'NOT_CANCELLABLE'>> => {
+    // The gateway tells the change to this instance's watchers (the trigger tells the others).
     const moved = await ctx.gateway.move(t, event, { at: ctx.now() });
-    if (moved.ok) {
-      ctx.notifier.notify(t.terminal_pk, t.id);
-      return moved;
-    }
+    if (moved.ok) return moved;
     const now = (await ctx.gateway.findById(t.id)) ?? t;
     if (cancelledBeforeCard(now)) return ok(now);
     return err('NOT_CANCELLABLE', `Transaction ${t.id} can no longer be cancelled: a card has been presented (status ${now.status}${now.result ? `, result ${now.result}` : ''}).`);
