@@ -9,6 +9,7 @@ import type { Executor } from '../db/executor.js';
 import type { TransactionRow } from '../db/schema.js';
 import type { TransactionEventOf, TransactionOutbox } from '../webhooks/outbox.js';
 import { createInOneStatement } from './create-statement.js';
+import { moveInOneStatement } from './move-statement.js';
 import { newTransactionRow, toTransaction, type NewTransaction } from './transaction-row.js';
 
 export interface TransactionFilter {
@@ -187,7 +188,8 @@ export class TransactionGateway {
       const allowed = apply(current, event);
       if (!allowed.ok) return allowed;
       const changes = options.changes?.(current) ?? {};
-      const moved = await this.db.transaction().execute(async (tx) => {
+      const atOnce = this.lockRows && !options.assignStan ? await this.moveAtOnce(current, allowed.value, changes, options.at, options.detail) : undefined;
+      const moved = atOnce ?? await this.db.transaction().execute(async (tx) => {
         const applied = await this.applyIn(tx, current, event, changes, options.at, options.detail);
         if (!applied.ok || applied.value === null || !options.assignStan) return applied;
         const { last_stan } = await tx
@@ -208,6 +210,29 @@ export class TransactionGateway {
       const again = await this.findById(current.id);
       if (!again) return err('TRANSITION_NOT_ALLOWED', `Transaction ${t.id} is gone.`);
       current = again;
+    }
+  }
+
+  /** PostgreSQL: the move as one autocommitted statement (move-statement.ts) with its customer's
+   * event. Undefined: the statement met an event numbered meanwhile, and the caller moves it in a
+   * transaction instead. */
+  private async moveAtOnce(
+    t: Transaction,
+    { plan, next }: { plan: TransitionPlan; next: Transaction },
+    changes: TransactionChanges,
+    at: number,
+    detail?: string,
+  ): Promise<Result<Transaction | null, never> | undefined> {
+    const moved = { ...next, ...changes, updated_at: at };
+    // A move that changes nothing a customer sees (a late approval's reversal) tells the customer nothing.
+    const visible = plan.from.status !== plan.to.status || plan.from.stage !== plan.to.stage;
+    const event = visible && this.eventOf ? await this.eventOf(this.db, moved, plan.to, at) : undefined;
+    if (visible && this.outbox && !event) return undefined;
+    try {
+      return ok((await moveInOneStatement(this.db, t, plan, next, changes, at, detail ?? plan.cancel_reason ?? plan.result ?? null, event)) ? moved : null);
+    } catch (e) {
+      if (isUniqueViolation(e)) return undefined;
+      throw e;
     }
   }
 
