@@ -7,7 +7,7 @@ import { compiledOnce } from '../db/compiled-once.js';
 import { isUniqueViolation, type Database } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 import type { TransactionRow } from '../db/schema.js';
-import type { TransactionEventOf, TransactionOutbox } from '../webhooks/outbox.js';
+import type { TransactionEventOf, TransactionEventRecord, TransactionOutbox } from '../webhooks/outbox.js';
 import { createInOneStatement } from './create-statement.js';
 import { moveInOneStatement } from './move-statement.js';
 import { newTransactionRow, toTransaction, type NewTransaction } from './transaction-row.js';
@@ -159,13 +159,32 @@ export class TransactionGateway {
    * supersedes it itself). */
   private async createAtOnce(row: TransactionRow, busy: (detail: string) => Result<never, 'TERMINAL_BUSY'>, terminal: Terminal): Promise<Result<Transaction, 'TERMINAL_BUSY'> | 'SUPERSEDE'> {
     const created = toTransaction(row);
-    const event = await this.eventOf?.(this.db, created, INITIAL_STATE, row.created_at, terminalRef(terminal));
+    const known = terminalRef(terminal);
+    const event = await this.eventOf?.(this.db, created, INITIAL_STATE, row.created_at, known);
+    // An unfetched transaction in the way, as the last statement read it, with its move's event.
+    let superseding: { id: string; event: TransactionEventRecord } | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        const done = await createInOneStatement(this.db, row, { supersededBy: `superseded by ${row.id}`, supersede: this.eventOf === undefined, ...(event && { event }) });
+        const done = await createInOneStatement(this.db, row, {
+          supersededBy: `superseded by ${row.id}`,
+          supersede: this.eventOf === undefined || superseding !== undefined,
+          ...(event && { event }),
+          ...(superseding && { superseding }),
+        });
         if (done.active?.superseded) this.changed({ id: done.active.id, terminal_pk: row.terminal_id });
         if (done.created) return ok(created);
-        if (done.active?.stage === 'PENDING' && this.eventOf) return 'SUPERSEDE';
+        if (done.active?.stage === 'PENDING' && this.eventOf) {
+          // Again, superseding the one just read (its whole row makes its customer event): a
+          // second statement instead of the locked path's ten; anything else in the way by then
+          // (another creator's) leaves it all unwritten, and the next attempt reads that one.
+          if (attempt >= CREATE_ATTEMPTS) return 'SUPERSEDE';
+          const active = toTransaction(done.active.row);
+          const applied = apply(active, active.expires_at <= row.created_at ? 'EXPIRE' : 'SUPERSEDE');
+          if (!applied.ok) return 'SUPERSEDE';
+          const moved = { ...applied.value.next, updated_at: row.created_at };
+          superseding = { id: active.id, event: await this.eventOf(this.db, moved, applied.value.plan.to, row.created_at, known) };
+          continue;
+        }
         return busy(`transaction ${done.active?.id ?? 'unknown'}: it has been fetched by the terminal already`);
       } catch (e) {
         if (!isUniqueViolation(e)) throw e;
