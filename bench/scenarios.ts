@@ -1,6 +1,7 @@
 /** The scenarios, by name (see bench/README.md). Each takes running servers and returns rows for
  * the table; targets are issue 12's. */
 import { setMaxListeners } from 'node:events';
+import { appendFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import { call, cannon, memoryOf, paced, percentile, sleep, type CannonRequest, type RateResult, type Server } from './lib.js';
 import type { Seeded } from './seed.js';
@@ -23,6 +24,8 @@ export interface Settings {
   rounds: number;
   connections: number;
   pickupTerminals: number;
+  /** payments sent before the pickup's measured ones, at the same pace, not counted */
+  warmupPayments: number;
   payments: number;
   paymentsPerSecond: number;
   fleetTerminals: number;
@@ -180,6 +183,9 @@ export async function pickupLatency(db: string, s: Settings, platform: Server, b
   const sentAt = new Map<number, number>();
   const eligibleAt = new Float64Array(terminals.length);
   const pickups: number[] = [];
+  // The first payments of a fresh process run cold (its pool's connections opened, each statement
+  // prepared on each, the code paths compiled): a warm-up, like the rate scenarios', not counted.
+  let recording = false;
   const loops: Promise<void>[] = [];
   await ramp(terminals.length, (i) => {
     const t = terminals[i]!;
@@ -192,7 +198,10 @@ export async function pickupLatency(db: string, s: Settings, platform: Server, b
         counts,
         async (tx, at) => {
           const sent = sentAt.get(i);
-          if (sent !== undefined) pickups.push(at - sent);
+          if (sent !== undefined && recording) {
+            pickups.push(at - sent);
+            if (process.env.BENCH_TRACE) appendFileSync(process.env.BENCH_TRACE, `${Date.now() - (at - sent)}\t${(at - sent).toFixed(1)}\n`);
+          }
           const c = await call(polls, 'POST', `/device/v1/transactions/${tx.id}/cancel`, { authorization: `Bearer ${t.token}` }, undefined, stop.signal);
           if (c.status !== 200) counts.errors++;
           sentAt.delete(i);
@@ -203,7 +212,7 @@ export async function pickupLatency(db: string, s: Settings, platform: Server, b
     );
   });
   await sleep(s.quick ? 500 : 1500);
-  const creates = await paced(s.payments, s.paymentsPerSecond, async (k) => {
+  const pay = (prefix: string) => async (k: number) => {
     let i = Math.floor(Math.random() * terminals.length);
     for (let tries = 0; sentAt.has(i) || eligibleAt[i]! > performance.now(); tries++) {
       if (tries > 10 * terminals.length) throw new Error('no idle terminal');
@@ -212,14 +221,18 @@ export async function pickupLatency(db: string, s: Settings, platform: Server, b
     sentAt.set(i, performance.now());
     const res = await call(customer, 'POST', `/terminals/${terminals[i]!.id}/transactions`, { 'api-key': seeded.apiKey }, {
       type: 'PURCHASE',
-      merchant_order_reference: `pickup-${k}`,
+      merchant_order_reference: `${prefix}-${k}`,
       amount: { value: 1, currency: 'EUR' },
     });
     if (res.status !== 201) {
       sentAt.delete(i);
       throw new Error(`${res.status} ${res.text}`);
     }
-  });
+  };
+  await paced(s.warmupPayments, s.paymentsPerSecond, pay('pickup-warm-up'));
+  for (const until = performance.now() + 5000; sentAt.size > 0 && performance.now() < until; ) await sleep(20);
+  recording = true;
+  const creates = await paced(s.payments, s.paymentsPerSecond, pay('pickup'));
   const deadline = performance.now() + 5000;
   while (sentAt.size > 0 && performance.now() < deadline) await sleep(20);
   const missed = sentAt.size;

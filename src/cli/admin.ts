@@ -83,7 +83,7 @@ async function openForAdmin(config: Config, create: boolean, io: Io): Promise<Da
   io.err(`using ${describeDatabase(url)}${isNew && create ? ' (new file)' : ''}`);
   let store: Database | undefined;
   try {
-    store = openDatabase(url, { poolSize: 2, create, preparedStatements: config.PG_PREPARED_STATEMENTS });
+    store = openDatabase(url, { poolSize: 2, create, announcesChanges: false, preparedStatements: config.PG_PREPARED_STATEMENTS });
     if (config.CLOUDPOS_ENV === 'sandbox' || isNew) {
       await migrateToLatest(store);
       return store;

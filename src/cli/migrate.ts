@@ -13,7 +13,7 @@ export async function runMigrate(options: { json: boolean }, config: Config, io:
   io.err(`using ${database}`);
   let store: Database | undefined;
   try {
-    store = openDatabase(config.DATABASE_URL, { poolSize: 1, preparedStatements: config.PG_PREPARED_STATEMENTS });
+    store = openDatabase(config.DATABASE_URL, { poolSize: 1, announcesChanges: false, preparedStatements: config.PG_PREPARED_STATEMENTS });
     const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
     const before = await migrator.getMigrations();
     await migrateToLatest(store);

@@ -5,7 +5,7 @@ import SQLite from 'better-sqlite3';
 import { CompiledQuery, Kysely, sql, Migrator, PostgresDialect, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDatabase, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import { DatabaseMissingError, DatabaseUnreachableError } from './failures.js';
-import { migrationProvider } from './migrations.js';
+import { migrationProvider, SELF_ANNOUNCING_PREFIX } from './migrations.js';
 import type { Tables } from './schema.js';
 import { ConfigError } from '../config.js';
 import { DATABASE_SCHEMES, maskPassword } from './url.js';
@@ -35,6 +35,10 @@ export interface OpenOptions {
   onIdleError?: (e: Error) => void;
   /** PostgreSQL: prepare the fixed queries once per connection under a name (PG_PREPARED_STATEMENTS). */
   preparedStatements?: boolean;
+  /** PostgreSQL: whether the platform on this pool announces its own changes of transactions
+ * after their commit (postgres-notifier.ts), so that the trigger leaves them alone; true by
+ * default, false for tools that write without a platform's notifier. */
+  announcesChanges?: boolean;
   /** false: a SQLite file that does not exist is not created (DatabaseMissingError); true by default. */
   create?: boolean;
 }
@@ -57,7 +61,9 @@ export function openDatabase(url: string, options: OpenOptions = {}): Database {
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const applicationName = `cloudpos ${randomUUID().slice(0, 8)}`;
+    // Unique to this process; the prefix tells the trigger that this instance announces its own
+    // changes (postgres-notifier.ts).
+    const applicationName = `${options.announcesChanges === false ? 'cloudpos ' : SELF_ANNOUNCING_PREFIX}${randomUUID().slice(0, 8)}`;
     const pool = new pg.Pool({
       connectionString: url,
       max: options.poolSize ?? 10,

@@ -4,6 +4,10 @@ import type { Dialect } from './database.js';
 /** The PostgreSQL channel on which every change of a transaction is announced, in its commit. */
 export const TRANSACTIONS_CHANNEL = 'cloudpos_transactions';
 
+/** How the connections of an instance that announces its own changes after their commit begin
+ * their application_name: the trigger leaves their changes to them (migration 0008). */
+export const SELF_ANNOUNCING_PREFIX = 'cloudpos: ';
+
 /** Migrations live in code so the compiled package carries them; each works on both dialects. */
 function migrations(dialect: Dialect): Record<string, Migration> {
   // SQLite's INTEGER PRIMARY KEY is the rowid; PostgreSQL wants an identity column.
@@ -251,6 +255,23 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           end $$`.execute(db);
         await sql`create trigger transactions_notify_change after insert or update on transactions
           for each row execute function cloudpos_notify_transaction_change()`.execute(db);
+      },
+    },
+    '0008_changes_announced_after_commit': {
+      async up(db) {
+        // PostgreSQL holds one cluster-wide lock from a notifying transaction's commit until its
+        // commit record is flushed, so durable commits that notify wait for each other. Instances
+        // of this version announce their changes themselves, right after the commit, in a
+        // transaction that only notifies (nothing to flush); the trigger keeps announcing every
+        // other writer's (an older version during a rolling upgrade, a tool), as before.
+        if (dialect !== 'postgres') return;
+        await sql`create or replace function cloudpos_notify_transaction_change() returns trigger language plpgsql as $$
+          begin
+            if current_setting('application_name') not like ${sql.lit(`${SELF_ANNOUNCING_PREFIX}%`)} then
+              perform pg_notify(${sql.lit(TRANSACTIONS_CHANNEL)}, tg_op || chr(9) || new.terminal_id || chr(9) || new.id || chr(9) || current_setting('application_name'));
+            end if;
+            return null;
+          end $$`.execute(db);
       },
     },
   };

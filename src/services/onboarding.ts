@@ -9,6 +9,8 @@ import type { Database } from '../db/database.js';
 import { OnboardingRepository } from '../db/onboarding-repository.js';
 import { announceAuthChange } from './auth-changes.js';
 
+/** How many customer terminals `rememberedCustomerTerminal` keeps (a few MB at most). */
+const REMEMBERED_TERMINALS = 20_000;
 
 /** What the operators ("Customer Care") do when they onboard a customer, and the directory of
  * customers, merchants, stores and terminals the rest of the platform reads. */
@@ -98,6 +100,30 @@ export class OnboardingService {
     });
     if (!replaced) return err('NOT_FOUND', `no terminal ${terminalId}`);
     return ok({ id: terminal.id, device_token: deviceToken });
+  }
+
+  /** The customer's terminals as creations found them, by customer and terminal key: at most
+   * REMEMBERED_TERMINALS, all forgotten past that. */
+  private readonly remembered = new Map<string, Terminal>();
+
+  /** The terminal a creation names, if it is the customer's: from memory once found, so that a
+   * creation on PostgreSQL is one round trip. Correct without any notification because nothing
+   * a creation reads of it ever changes once registered: terminals, stores and merchants are
+   * only inserted (a rotation changes the device token alone, which a creation does not read),
+   * and only a terminal found is remembered (one registered later is looked up). Its
+   * `last_seen_at` is as it was then: callers that show it use `customerTerminal`. A change that
+   * updates or deletes a terminal, store or merchant must make every instance drop this (the
+   * auth-change notification). */
+  async rememberedCustomerTerminal(customerId: number, terminalId: string): Promise<Result<Terminal, 'NOT_FOUND'>> {
+    const key = `${customerId}\t${terminalId}`;
+    const known = this.remembered.get(key);
+    if (known) return ok(known);
+    const found = await this.customerTerminal(customerId, terminalId);
+    if (found.ok) {
+      if (this.remembered.size >= REMEMBERED_TERMINALS) this.remembered.clear();
+      this.remembered.set(key, found.value);
+    }
+    return found;
   }
 
   /** The terminal a MerchantAPI path names, if it is the customer's. */

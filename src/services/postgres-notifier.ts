@@ -1,19 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { TRANSACTIONS_CHANNEL } from '../db/migrations.js';
+import { SELF_ANNOUNCING_PREFIX, TRANSACTIONS_CHANNEL } from '../db/migrations.js';
 import { AUTH_CHANNEL, type AuthChangeListener, type AuthChanges } from './auth-changes.js';
 import { InProcessNotifier, type ChangeWatcher, type TerminalNotifier } from './notifier.js';
 
 /** The listening connection's own heartbeat: what it hears proves it still hears everything. */
 const HEARTBEAT_CHANNEL = 'cloudpos_heartbeat';
+/** What follows an instance's origin in a heartbeat: it may have failed to tell a change, or it stops. */
+const RESET = 'reset';
+const BYE = 'bye';
 /** How the listening connection names itself to the server (pg_stat_activity). */
 export const LISTENER_NAME = 'cloudpos listener';
 
 export interface PostgresNotifierOptions {
   /** Where to LISTEN: a direct connection, not a pooler in transaction mode (DATABASE_LISTEN_URL). */
   url: string;
-  /** The application_name of this instance's pool: the trigger names it in every notification, so
-   * that this instance skips what it has already told itself. */
+  /** The application_name of this instance's pool: every notification names its writer by it, so
+   * that this instance skips what it has already told itself. Starting with SELF_ANNOUNCING_PREFIX,
+   * this instance announces its own changes (the trigger skips them); otherwise the trigger does. */
   applicationName: string;
   onError?: (e: Error) => void;
   /** How often the listening connection notifies itself. */
@@ -24,16 +28,27 @@ export interface PostgresNotifierOptions {
   deadMs?: number;
 }
 
-/** Hears every change of a transaction made by any instance sharing one PostgreSQL database (a
- * trigger NOTIFYs in the commit of the change, migration 0007), and the revocations and rotations
- * any of them or the admin CLI makes, on one connection of its own. This instance's own changes
- * reach its listeners at once, without the round trip, and are skipped when they come back.
+/** Hears every change of a transaction made by any instance sharing one PostgreSQL database, and
+ * the revocations and rotations any of them or the admin CLI makes, on one connection of its own.
+ * This instance's own changes reach its listeners at once, without the round trip, and are skipped
+ * when they come back.
+ *
+ * How a change is announced: this instance tells the others itself, right after the commit, on its
+ * listening connection (the changes of one event-loop turn in one `pg_notify` statement). Not in
+ * the commit of the change: PostgreSQL holds one cluster-wide lock from a notifying transaction's
+ * commit until its commit record is flushed, so every durable notifying commit waited for the one
+ * before it (the pickup's tail); a transaction that only notifies writes nothing to flush and holds
+ * it for microseconds. Writers that do not announce their own changes (an older version, a tool)
+ * are announced by the trigger (migrations 0007 and 0008), which skips this version's connections.
  *
  * Remembered answers (idle hints, status views, checked secrets) are trusted only while the
  * listening connection is heard: it notifies itself every second, and after 3 s without a word
- * everything remembered is dropped. Notifications arrive in commit order, so hearing a heartbeat
- * means every change committed before it was heard too. A lost connection is opened again, and
- * every listener is woken to look again. */
+ * everything remembered is dropped. Every instance hears the others' heartbeats too: an instance
+ * that falls silent (it crashed between a commit and its announcement, or lost its connection) or
+ * announces that it may have failed to tell a change (`reset`, after its connection came back)
+ * makes the others forget what they remember and wake every held poll, so a change is never hidden
+ * for longer than that silence (3 s after the peer's own connection proves it is heard). A lost
+ * connection is opened again, and every listener is woken to look again. */
 export class PostgresNotifier implements TerminalNotifier {
   private readonly local = new InProcessNotifier();
   private readonly origin = randomUUID();
@@ -47,7 +62,20 @@ export class PostgresNotifier implements TerminalNotifier {
   private retryMs = 100;
   private heartbeat: NodeJS.Timeout | undefined;
   private heardAt = 0;
+  /** When this instance last heard its own heartbeat: the clock the others' silence is read against. */
+  private selfHeardAt = 0;
   private trust = false;
+  /** The other instances (by origin) and when each was last heard. */
+  private readonly peers = new Map<string, number>();
+  /** This instance's changes not yet told to the others, by terminal and transaction ('INSERT'
+   * wakes the terminal's polls, 'UPDATE' only tells what remembers it). */
+  private outgoing = new Map<string, string>();
+  private sending: Promise<void> | undefined;
+  private scheduled = false;
+  /** A change could not be told: the others must forget, once the connection is back. */
+  private owesReset = false;
+  /** Whether this instance's pool announces its own changes (otherwise the trigger does). */
+  private readonly announces: boolean;
 
   /** Revoked keys and replaced device tokens, heard on this instance's listening connection. */
   readonly auth: AuthChanges;
@@ -56,6 +84,7 @@ export class PostgresNotifier implements TerminalNotifier {
     this.heartbeatMs = options.heartbeatMs ?? 1_000;
     this.silenceMs = options.silenceMs ?? 3_000;
     this.deadMs = options.deadMs ?? 5_000;
+    this.announces = options.applicationName.startsWith(SELF_ANNOUNCING_PREFIX);
     const trusted = () => this.trusted();
     this.auth = {
       watch: (listener) => {
@@ -107,20 +136,47 @@ export class PostgresNotifier implements TerminalNotifier {
     this.listening = true;
     // Anything remembered before now may have changed unheard: start afresh, then trust again.
     this.heardAt = Date.now();
+    this.selfHeardAt = this.heardAt;
+    this.peers.clear();
     this.setTrust(true);
+    if (this.owesReset) this.sendReset(client);
   }
 
   private heard(channel: string, payload: string) {
-    this.heardAt = Date.now();
+    const now = Date.now();
+    this.heardAt = now;
     if (!this.trust && this.listening) this.setTrust(true);
     if (channel === TRANSACTIONS_CHANNEL) {
       // op, terminal, transaction, application_name (last: it may hold anything but a tab)
       const [op, terminal, transaction, from] = payload.split('\t', 4);
-      if (from === this.options.applicationName || !terminal || !transaction) return;
-      if (op === 'INSERT') this.local.notify(Number(terminal), transaction);
-      else this.local.changed(Number(terminal), transaction);
+      if (from === this.options.applicationName || !terminal) return;
+      if (op === 'INSERT') this.local.notify(Number(terminal), transaction || undefined);
+      else if (transaction) this.local.changed(Number(terminal), transaction);
     } else if (channel === AUTH_CHANNEL) {
       if (payload) for (const listener of this.authListeners) listener(payload);
+    } else if (channel === HEARTBEAT_CHANNEL) {
+      const [origin, what] = payload.split('\t', 2);
+      if (!origin) return;
+      if (origin === this.origin) {
+        this.selfHeardAt = now;
+      } else if (what === BYE) {
+        // It told everything before saying so, on the same connection: nothing is owed.
+        this.peers.delete(origin);
+      } else {
+        this.peers.set(origin, now);
+        if (what === RESET) this.local.notifyAll();
+      }
+    }
+  }
+
+  /** Another instance silent for longer than `silenceMs` while this one hears itself may have
+   * committed a change it never told: forget everything and look again. */
+  private checkPeers() {
+    for (const [origin, at] of this.peers) {
+      if (this.selfHeardAt - at <= this.silenceMs) continue;
+      this.peers.delete(origin);
+      this.onError(new Error(`instance ${origin.slice(0, 8)} fell silent: everything remembered is looked up again`));
+      this.local.notifyAll();
     }
   }
 
@@ -162,6 +218,7 @@ export class PostgresNotifier implements TerminalNotifier {
     const client = this.client;
     this.trusted();
     if (!client || !this.listening) return;
+    this.checkPeers();
     if (Date.now() - this.heardAt > this.deadMs) {
       this.onError(new Error('the listening connection does not answer'));
       this.lost();
@@ -174,10 +231,65 @@ export class PostgresNotifier implements TerminalNotifier {
 
   notify(terminalId: number, transactionId?: string) {
     this.local.notify(terminalId, transactionId);
+    this.tell('INSERT', terminalId, transactionId ?? '');
   }
 
   changed(terminalId: number, transactionId: string) {
     this.local.changed(terminalId, transactionId);
+    this.tell('UPDATE', terminalId, transactionId);
+  }
+
+  /** Queues a committed change for the others; the changes of one turn of the event loop go
+   * together. A wake-up ('INSERT') also tells what an 'UPDATE' of the same transaction would. */
+  private tell(op: 'INSERT' | 'UPDATE', terminalId: number, transactionId: string) {
+    if (!this.announces) return;
+    const key = `${terminalId}\t${transactionId}`;
+    if (op === 'INSERT' || !this.outgoing.has(key)) this.outgoing.set(key, op);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.send();
+    });
+  }
+
+  /** Sends what is queued, one statement at a time on the listening connection (after the
+   * heartbeat's, in order). A statement that fails, or a connection that is not there, leaves the
+   * others a `reset` to hear once it is back. */
+  private async send(): Promise<void> {
+    while (this.sending) await this.sending;
+    if (this.outgoing.size === 0) return;
+    const batch = this.outgoing;
+    this.outgoing = new Map();
+    const client = this.client;
+    if (!client || !this.listening) {
+      this.owesReset = true;
+      return;
+    }
+    const from = this.options.applicationName;
+    const payloads: string[] = [];
+    for (const [key, op] of batch) payloads.push(`${op}\t${key}\t${from}`);
+    this.sending = client
+      .query(`select pg_notify('${TRANSACTIONS_CHANNEL}', p) from unnest($1::text[]) p`, [payloads])
+      .then(
+        () => {},
+        (e: Error) => {
+          this.owesReset = true;
+          this.onError(e);
+        },
+      )
+      .finally(() => (this.sending = undefined));
+    await this.sending;
+    // Failed on a connection that is still there: tell the others at once.
+    if (this.owesReset && this.client === client && this.listening) this.sendReset(client);
+  }
+
+  private sendReset(client: pg.Client) {
+    this.owesReset = false;
+    client.query(`select pg_notify('${HEARTBEAT_CHANNEL}', $1)`, [`${this.origin}\t${RESET}`]).catch((e: Error) => {
+      this.owesReset = true;
+      this.onError(e);
+    });
   }
 
   subscribe(terminalId: number, listener: () => void) {
@@ -195,6 +307,12 @@ export class PostgresNotifier implements TerminalNotifier {
   async close() {
     this.closed = true;
     clearInterval(this.heartbeat);
+    // What is still to tell goes first, then the goodbye on the same connection.
+    await this.send();
+    const client = this.client;
+    if (client && this.listening && !this.owesReset) {
+      await client.query(`select pg_notify('${HEARTBEAT_CHANNEL}', $1)`, [`${this.origin}\t${BYE}`]).catch(() => {});
+    }
     this.lost();
     await this.local.close();
     await this.client?.end().catch(() => {});

@@ -11,7 +11,7 @@ import type { readTransactions } from './read.js';
  * DELETE is safe. */
 export function cancelTransactions(ctx: UseCaseContext, read: ReturnType<typeof readTransactions>) {
   const cancel = async (t: Transaction, event: 'CANCEL_BY_CUSTOMER' | 'CANCEL_ON_TERMINAL'): Promise<Result<Transaction, 'NOT_CANCELLABLE'>> => {
-    // The gateway tells the change to this instance's watchers (the trigger tells the others).
+    // The gateway tells the change to this instance's watchers and, on PostgreSQL, to the others.
     const moved = await ctx.gateway.move(t, event, { at: ctx.now() });
     if (moved.ok) return moved;
     const now = (await ctx.gateway.findById(t.id)) ?? t;

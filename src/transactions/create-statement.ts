@@ -9,7 +9,8 @@ import type { TransactionEventRecord } from '../webhooks/outbox.js';
  * gave way, and whether the new one was written. */
 export interface OneStatementCreation {
   created: boolean;
-  active: { id: string; stage: string; superseded: boolean } | undefined;
+  /** with its whole row as the statement read it (the superseded one's customer event is made of it) */
+  active: { id: string; stage: string; superseded: boolean; row: TransactionRow } | undefined;
 }
 
 const { SUPERSEDE, EXPIRE } = TRANSITIONS;
@@ -39,12 +40,15 @@ export async function createInOneStatement(
     supersede: boolean;
     /** the new transaction's customer event (the outbox), written in the same statement */
     event?: TransactionEventRecord;
+    /** with `supersede`: the open transaction the caller read and the customer event of its move;
+     * any other open transaction is left as it is (and nothing is written) */
+    superseding?: { id: string; event: TransactionEventRecord };
   },
 ): Promise<OneStatementCreation> {
-  const { supersededBy, event } = options;
+  const { supersededBy, event, superseding } = options;
   const now = row.created_at;
   const lit = (v: string | undefined) => sql.lit(v ?? null);
-  const result = await sql<{ created: number; active_id: string | null; active_stage: string | null; moved: number }>`
+  const result = await sql<{ created: number; active_id: string | null; active_stage: string | null; active_row: TransactionRow | null; moved: number }>`
     with terminal as (
       select id from terminals where id = ${row.terminal_id}::bigint for no key update
     ), active as (
@@ -57,8 +61,17 @@ export async function createInOneStatement(
              cancel_reason = case when a.expired then ${lit(EXPIRE.cancel_reason)} else ${lit(SUPERSEDE.cancel_reason)} end
         from active a
        where t.id = a.id and t.status = ${lit(FROM.status)} and t.stage = ${lit(FROM.stage)} and ${sql.lit(options.supersede)}
+         and ${superseding ? sql`t.id = ${superseding.id}::text` : sql.lit(true)}
       returning t.id, a.expired
-    ), moved_event as (
+    ), ${superseding ? sql`moved_outbox as (
+      insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
+      select ${superseding.event.id}::text, ${superseding.event.customer_id}::bigint, ${superseding.event.type}::text, ${superseding.event.subject}::text,
+             (select coalesce(max(sequence), 0) + 1 from events where subject = ${superseding.event.subject}::text), ${superseding.event.data}::text, ${now}::bigint, 1
+        from moved
+      returning id, customer_id, type, created_at
+    ), moved_deliveries as (
+      ${deliveriesOf('postgres', sql`moved_outbox`)}
+    ), ` : sql``}moved_event as (
       insert into transaction_events (transaction_id, at, actor, event, from_status, from_stage, to_status, to_stage, detail)
       select id, ${now}::bigint, ${lit(SUPERSEDE.actor)}, case when expired then 'EXPIRE' else 'SUPERSEDE' end,
              ${lit(FROM.status)}, ${lit(FROM.stage)}, ${lit(TO.status)}, ${lit(TO.stage)},
@@ -85,10 +98,11 @@ export async function createInOneStatement(
       ${deliveriesOf('postgres', sql`created_outbox`)}
     )
     select (select count(*) from inserted)::int as created, (select count(*) from moved)::int as moved,
-           (select id from active limit 1) as active_id, (select stage from active limit 1) as active_stage`.execute(db);
+           (select id from active limit 1) as active_id, (select stage from active limit 1) as active_stage,
+           (select to_jsonb(x) from transactions x where x.id = (select id from active limit 1)) as active_row`.execute(db);
   const r = result.rows[0]!;
   return {
     created: r.created === 1,
-    active: r.active_id === null ? undefined : { id: r.active_id, stage: r.active_stage ?? '', superseded: r.moved === 1 },
+    active: r.active_id === null || r.active_row === null ? undefined : { id: r.active_id, stage: r.active_stage ?? '', superseded: r.moved === 1, row: r.active_row },
   };
 }

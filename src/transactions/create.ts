@@ -24,7 +24,7 @@ export function newTransactionId(): string {
 /** Pushes a purchase, a refund or a pre-authorization to one terminal of the caller. */
 export function createTransaction(ctx: UseCaseContext, settings: { expiryMs: number; maxAmountMinor: number }) {
   return async (caller: Caller, terminalId: string, input: CreateTransaction): Promise<Result<{ terminal: Terminal; transaction: Transaction }, CreateError>> => {
-    const found = await ctx.terminals.customerTerminal(caller.customerId, terminalId);
+    const found = await ctx.terminals.rememberedCustomerTerminal(caller.customerId, terminalId);
     if (!found.ok) return found;
     const terminal = found.value;
     const { currency } = input.amount;

@@ -7,8 +7,9 @@ import { compiledOnce } from '../db/compiled-once.js';
 import { isUniqueViolation, type Database } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 import type { TransactionRow } from '../db/schema.js';
-import type { TransactionEventOf, TransactionOutbox } from '../webhooks/outbox.js';
+import type { TransactionEventOf, TransactionEventRecord, TransactionOutbox } from '../webhooks/outbox.js';
 import { createInOneStatement } from './create-statement.js';
+import { moveInOneStatement } from './move-statement.js';
 import { newTransactionRow, toTransaction, type NewTransaction } from './transaction-row.js';
 
 export interface TransactionFilter {
@@ -158,13 +159,32 @@ export class TransactionGateway {
    * supersedes it itself). */
   private async createAtOnce(row: TransactionRow, busy: (detail: string) => Result<never, 'TERMINAL_BUSY'>, terminal: Terminal): Promise<Result<Transaction, 'TERMINAL_BUSY'> | 'SUPERSEDE'> {
     const created = toTransaction(row);
-    const event = await this.eventOf?.(this.db, created, INITIAL_STATE, row.created_at, terminalRef(terminal));
+    const known = terminalRef(terminal);
+    const event = await this.eventOf?.(this.db, created, INITIAL_STATE, row.created_at, known);
+    // An unfetched transaction in the way, as the last statement read it, with its move's event.
+    let superseding: { id: string; event: TransactionEventRecord } | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        const done = await createInOneStatement(this.db, row, { supersededBy: `superseded by ${row.id}`, supersede: this.eventOf === undefined, ...(event && { event }) });
+        const done = await createInOneStatement(this.db, row, {
+          supersededBy: `superseded by ${row.id}`,
+          supersede: this.eventOf === undefined || superseding !== undefined,
+          ...(event && { event }),
+          ...(superseding && { superseding }),
+        });
         if (done.active?.superseded) this.changed({ id: done.active.id, terminal_pk: row.terminal_id });
         if (done.created) return ok(created);
-        if (done.active?.stage === 'PENDING' && this.eventOf) return 'SUPERSEDE';
+        if (done.active?.stage === 'PENDING' && this.eventOf) {
+          // Again, superseding the one just read (its whole row makes its customer event): a
+          // second statement instead of the locked path's ten; anything else in the way by then
+          // (another creator's) leaves it all unwritten, and the next attempt reads that one.
+          if (attempt >= CREATE_ATTEMPTS) return 'SUPERSEDE';
+          const active = toTransaction(done.active.row);
+          const applied = apply(active, active.expires_at <= row.created_at ? 'EXPIRE' : 'SUPERSEDE');
+          if (!applied.ok) return 'SUPERSEDE';
+          const moved = { ...applied.value.next, updated_at: row.created_at };
+          superseding = { id: active.id, event: await this.eventOf(this.db, moved, applied.value.plan.to, row.created_at, known) };
+          continue;
+        }
         return busy(`transaction ${done.active?.id ?? 'unknown'}: it has been fetched by the terminal already`);
       } catch (e) {
         if (!isUniqueViolation(e)) throw e;
@@ -187,7 +207,8 @@ export class TransactionGateway {
       const allowed = apply(current, event);
       if (!allowed.ok) return allowed;
       const changes = options.changes?.(current) ?? {};
-      const moved = await this.db.transaction().execute(async (tx) => {
+      const atOnce = this.lockRows && !options.assignStan ? await this.moveAtOnce(current, allowed.value, changes, options.at, options.detail) : undefined;
+      const moved = atOnce ?? await this.db.transaction().execute(async (tx) => {
         const applied = await this.applyIn(tx, current, event, changes, options.at, options.detail);
         if (!applied.ok || applied.value === null || !options.assignStan) return applied;
         const { last_stan } = await tx
@@ -208,6 +229,29 @@ export class TransactionGateway {
       const again = await this.findById(current.id);
       if (!again) return err('TRANSITION_NOT_ALLOWED', `Transaction ${t.id} is gone.`);
       current = again;
+    }
+  }
+
+  /** PostgreSQL: the move as one autocommitted statement (move-statement.ts) with its customer's
+   * event. Undefined: the statement met an event numbered meanwhile, and the caller moves it in a
+   * transaction instead. */
+  private async moveAtOnce(
+    t: Transaction,
+    { plan, next }: { plan: TransitionPlan; next: Transaction },
+    changes: TransactionChanges,
+    at: number,
+    detail?: string,
+  ): Promise<Result<Transaction | null, never> | undefined> {
+    const moved = { ...next, ...changes, updated_at: at };
+    // A move that changes nothing a customer sees (a late approval's reversal) tells the customer nothing.
+    const visible = plan.from.status !== plan.to.status || plan.from.stage !== plan.to.stage;
+    const event = visible && this.eventOf ? await this.eventOf(this.db, moved, plan.to, at) : undefined;
+    if (visible && this.outbox && !event) return undefined;
+    try {
+      return ok((await moveInOneStatement(this.db, t, plan, next, changes, at, detail ?? plan.cancel_reason ?? plan.result ?? null, event)) ? moved : null);
+    } catch (e) {
+      if (isUniqueViolation(e)) return undefined;
+      throw e;
     }
   }
 

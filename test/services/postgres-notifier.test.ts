@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { SELF_ANNOUNCING_PREFIX } from '../../src/db/migrations.js';
 import { LISTENER_NAME, PostgresNotifier } from '../../src/services/postgres-notifier.js';
 import { createTestDatabase, type TestDatabase } from '../support/stores.js';
 
@@ -56,5 +57,82 @@ describe.skipIf(!inject('pgAvailable'))('PostgreSQL change notifications [postgr
     await expect.poll(() => heard.some(([t]) => t === null)).toBe(true);
     // listening again: trusted again, after forgetting once more
     await expect.poll(() => notifier.trusted(), { timeout: 5_000 }).toBe(true);
+  });
+
+  it("leaves a self-announcing instance's writes to it: the trigger does not announce them", async () => {
+    await expect.poll(() => notifier.trusted()).toBe(true);
+    heard.length = 0;
+    const write = async (applicationName: string, id: string) => {
+      const c = new pg.Client({ connectionString: db.url, application_name: applicationName });
+      await c.connect();
+      try {
+        await c.query(`update transactions set updated_at = updated_at + 1 where id = '42'`);
+      } finally {
+        await c.end();
+      }
+      return id;
+    };
+    await write(`${SELF_ANNOUNCING_PREFIX}quiet`, 'quiet');
+    await write('an older version', 'loud');
+    // the second write's notification arrives; the first one's would have come before it
+    await expect.poll(() => heard.length).toBeGreaterThan(0);
+    expect(heard).toEqual([[1, '42']]);
+  });
+
+  describe('instances that announce their own changes', () => {
+    let a: PostgresNotifier;
+    let b: PostgresNotifier;
+    const heardByB: Array<[number | null, string | undefined]> = [];
+
+    beforeAll(async () => {
+      const options = { url: db.url, heartbeatMs: 50, silenceMs: 500, deadMs: 2_000 };
+      a = new PostgresNotifier({ ...options, applicationName: `${SELF_ANNOUNCING_PREFIX}a` });
+      b = new PostgresNotifier({ ...options, applicationName: `${SELF_ANNOUNCING_PREFIX}b` });
+      b.watch((terminal, transaction) => heardByB.push([terminal, transaction]));
+      await Promise.all([a.start(), b.start()]);
+    });
+    afterAll(async () => {
+      await Promise.all([a?.close(), b?.close()]);
+    });
+
+    it("tells the other a creation (waking its terminal's polls) and a change, after the commit", async () => {
+      await expect.poll(() => a.trusted() && b.trusted()).toBe(true);
+      let woken = 0;
+      const wake = () => void woken++;
+      b.subscribe(7, wake);
+      a.notify(7, 'created');
+      a.changed(8, 'moved');
+      await expect.poll(() => woken).toBe(1);
+      await expect.poll(() => heardByB.some(([t, id]) => t === 8 && id === 'moved')).toBe(true);
+      expect(heardByB).toContainEqual([7, 'created']);
+      b.unsubscribe(7, wake);
+    });
+
+    it('makes the other forget everything and look again when it may have failed to tell a change', async () => {
+      await expect.poll(() => a.trusted() && b.trusted()).toBe(true);
+      heardByB.length = 0;
+      let woken = 0;
+      const wake = () => void woken++;
+      b.subscribe(9, wake);
+      // a loses its listening connection, and a change made meanwhile cannot be told: the reset
+      // it sends once it is back makes b forget (and wake its held polls)
+      const pid = (a as unknown as { client: pg.Client & { processID: number } }).client.processID;
+      await admin((c) => c.query('select pg_terminate_backend($1)', [pid]));
+      a.changed(10, 'unheard');
+      await expect.poll(() => woken, { timeout: 5_000 }).toBeGreaterThan(0);
+      expect(heardByB.some(([t]) => t === null)).toBe(true);
+      b.unsubscribe(9, wake);
+    });
+
+    it('makes the others forget everything when an instance falls silent without saying goodbye', async () => {
+      await expect.poll(() => b.trusted()).toBe(true);
+      // an instance that beat once and then crashed
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      await c.query("select pg_notify('cloudpos_heartbeat', 'a crashed instance')");
+      await c.end();
+      heardByB.length = 0;
+      await expect.poll(() => heardByB.some(([t]) => t === null), { timeout: 5_000 }).toBe(true);
+    });
   });
 });

@@ -35,6 +35,19 @@ describeEachStore('creating and reading transactions', (dialect) => {
     expect((await api('GET', `/terminals/${id.toUpperCase()}/transactions/${res.json().id}`)).statusCode).toBe(200);
   });
 
+  it('finds a terminal registered after a creation named it in vain (only terminals found are remembered), and never another customer\'s', async () => {
+    const c = await onboard(ctx().app);
+    const other = await onboard(ctx().app);
+    const api = merchantApi(ctx().app, c.apiKey);
+    const id = 'SUNMI-P2lite-LATER' + process.pid;
+    expect((await api('POST', `/terminals/${id}/transactions`, purchase(1))).statusCode).toBe(404);
+    const registered = await ctx().app.platform.onboarding.registerTerminal({ storeUuid: c.stores[0]!, manufacturer: 'SUNMI', model: 'P2lite', serial: `LATER${process.pid}` });
+    expect(registered.ok).toBe(true);
+    expect((await api('POST', `/terminals/${id}/transactions`, purchase(1))).statusCode).toBe(201);
+    // remembered for this customer only
+    expect((await merchantApi(ctx().app, other.apiKey)('POST', `/terminals/${id}/transactions`, purchase(1))).statusCode).toBe(404);
+  });
+
   it('reads the value back exactly as sent, for 0, 2 and 3 decimal currencies', async () => {
     for (const [currency, value] of [['JPY', 1250], ['EUR', 0.29], ['EUR', 123456.78], ['KWD', 12.345]] as const) {
       const c = await onboard(ctx().app, { currency });
