@@ -1,8 +1,7 @@
-import http from 'node:http';
-import https from 'node:https';
+import { Agent } from 'undici';
 import type { ClaimedDelivery, FinishedAttempt, WebhookRepository } from '../db/webhook-repository.js';
-import { eventJson } from './event-types.js';
-import { signatureHeader, type SecretBox } from './secrets.js';
+import { eventBody } from './event-types.js';
+import { signatureHeader, signingKey, type SecretBox } from './secrets.js';
 import { publicOnlyLookup, type UrlPolicy } from './url-policy.js';
 
 /** A 2xx within this long is delivered (Standard Webhooks; DESIGN.md, "Webhooks"). */
@@ -45,7 +44,13 @@ export class WebhookWorker {
   private made = 0;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
-  private readonly agents: { http: http.Agent; https: https.Agent };
+  /** Keep-alive connections, a pool per origin, at most `maxInFlight` to each. */
+  private readonly client: Agent;
+  /** Signing keys by endpoint, as decrypted from the sealed secrets they were read with (a rotation
+   * seals new ones, so a changed secret is decrypted again). */
+  private readonly keys = new Map<string, { sealed: string; key: Buffer; previousSealed: string | null; previousKey: Buffer | null }>();
+  /** Parsed delivery URLs. */
+  private readonly urls = new Map<string, URL>();
 
   constructor(
     private readonly repo: WebhookRepository,
@@ -55,8 +60,13 @@ export class WebhookWorker {
     private readonly observe: (outcome: AttemptOutcome) => void = () => {},
     private readonly onError: (e: unknown) => void = () => {},
   ) {
-    const options = { keepAlive: true, maxSockets: settings.maxInFlight };
-    this.agents = { http: new http.Agent(options), https: new https.Agent(options) };
+    const guard = settings.policy.production && !settings.policy.allowPrivate;
+    this.client = new Agent({
+      connections: settings.maxInFlight,
+      headersTimeout: DELIVERY_TIMEOUT_MS,
+      bodyTimeout: DELIVERY_TIMEOUT_MS,
+      connect: { timeout: DELIVERY_TIMEOUT_MS, ...(guard && { lookup: publicOnlyLookup }) },
+    });
   }
 
   /** Deliveries being sent right now. */
@@ -137,7 +147,7 @@ export class WebhookWorker {
   private send(d: ClaimedDelivery) {
     const abort = new AbortController();
     this.inFlight.set(d.id, abort);
-    void this.attempt(d, abort.signal)
+    void this.attempt(d, abort)
       .then((result) => {
         if (abort.signal.aborted && this.stopped) return;
         const last = d.attempts >= this.settings.schedule.length;
@@ -150,54 +160,67 @@ export class WebhookWorker {
   }
 
   /** One POST, signed with every secret the endpoint signs with now. Never throws. */
-  private async attempt(d: ClaimedDelivery, stop: AbortSignal): Promise<{ ok: boolean; at: number; ms: number; status?: number; error?: string }> {
+  private async attempt(d: ClaimedDelivery, abort: AbortController): Promise<{ ok: boolean; at: number; ms: number; status?: number; error?: string }> {
     const at = this.now();
     const started = performance.now();
     const ms = () => Math.round(performance.now() - started);
+    // No answer in time: the request is abandoned, the attempt is not delivered.
+    const timer = setTimeout(() => abort.abort(Object.assign(new Error(`no answer within ${DELIVERY_TIMEOUT_MS / 1000} s`), { code: 'TIMEOUT' })), DELIVERY_TIMEOUT_MS);
     try {
-      const body = JSON.stringify(eventJson(d.event));
-      const secrets = [this.box.open(d.secret, d.endpoint_id)];
-      if (d.previous_secret && d.previous_secret_until !== null && d.previous_secret_until > at) secrets.push(this.box.open(d.previous_secret, d.endpoint_id));
+      const body = eventBody(d.event);
+      const keys = this.keysOf(d);
+      const secrets = [keys.key];
+      if (keys.previousKey && d.previous_secret_until !== null && d.previous_secret_until > at) secrets.push(keys.previousKey);
       const timestamp = Math.floor(at / 1000);
-      const headers = {
-        'content-type': 'application/json',
-        'user-agent': 'cloudpos-webhooks/1',
-        'webhook-id': d.event.id,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signatureHeader(secrets, d.event.id, timestamp, body),
-      };
-      const status = await this.post(d.url, headers, body, stop);
-      return { ok: status >= 200 && status < 300, at, ms: ms(), status };
+      const url = this.urlOf(d.url);
+      const res = await this.client.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'cloudpos-webhooks/1',
+          'webhook-id': d.event.id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signatureHeader(secrets, d.event.id, timestamp, body),
+        },
+        body,
+        signal: abort.signal,
+      });
+      // Only the status counts: the body is read and dropped (up to 64 KiB, past which the connection is closed), so the connection can be reused.
+      await res.body.dump({ limit: 65_536, signal: abort.signal });
+      return { ok: res.statusCode >= 200 && res.statusCode < 300, at, ms: ms(), status: res.statusCode };
     } catch (e) {
-      return { ok: false, at, ms: ms(), error: describe(e) };
+      return { ok: false, at, ms: ms(), error: describe(abort.signal.aborted ? (abort.signal.reason ?? e) : e) };
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  private post(target: string, headers: Record<string, string>, body: string, stop: AbortSignal): Promise<number> {
-    const url = new URL(target);
-    const secure = url.protocol === 'https:';
-    const guard = this.settings.policy.production && !this.settings.policy.allowPrivate;
-    return new Promise((resolve, reject) => {
-      const signal = AbortSignal.any([stop, AbortSignal.timeout(DELIVERY_TIMEOUT_MS)]);
-      const req = (secure ? https : http).request(
-        url,
-        {
-          method: 'POST',
-          headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-          agent: secure ? this.agents.https : this.agents.http,
-          signal,
-          ...(guard && { lookup: publicOnlyLookup }),
-        },
-        (res) => {
-          // Only the status counts: the body is read and dropped, so the connection can be reused.
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', (e) => reject(signal.aborted && !stop.aborted ? Object.assign(new Error(`no answer within ${DELIVERY_TIMEOUT_MS / 1000} s`), { code: 'TIMEOUT' }) : e));
-      req.end(body);
-    });
+  /** The endpoint's signing keys, decrypted once per sealed secret. */
+  private keysOf(d: ClaimedDelivery) {
+    let known = this.keys.get(d.endpoint_id);
+    if (!known || known.sealed !== d.secret || known.previousSealed !== d.previous_secret) {
+      if (this.keys.size >= 10_000) this.keys.clear();
+      known = {
+        sealed: d.secret,
+        key: signingKey(this.box.open(d.secret, d.endpoint_id)),
+        previousSealed: d.previous_secret,
+        previousKey: d.previous_secret ? signingKey(this.box.open(d.previous_secret, d.endpoint_id)) : null,
+      };
+      this.keys.set(d.endpoint_id, known);
+    }
+    return known;
+  }
+
+  private urlOf(text: string): URL {
+    let url = this.urls.get(text);
+    if (!url) {
+      if (this.urls.size >= 10_000) this.urls.clear();
+      url = new URL(text);
+      this.urls.set(text, url);
+    }
+    return url;
   }
 
   /** Stops claiming, abandons what is in flight (sent again later with the same webhook-id) and
@@ -213,8 +236,7 @@ export class WebhookWorker {
     const abandoned = [...this.inFlight.keys()];
     for (const abort of this.inFlight.values()) abort.abort();
     await this.repo.release(abandoned).catch(() => {});
-    this.agents.http.destroy();
-    this.agents.https.destroy();
+    await this.client.destroy().catch(() => {});
   }
 }
 
