@@ -9,9 +9,12 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
 /** A claim on PostgreSQL outlives the attempt it covers; an instance that dies leaves it to the others then. */
 const LEASE_MS = DELIVERY_TIMEOUT_MS + 5_000;
 const POLL_MS = 1_000;
-/** Wake-ups that come together are handled together: one look (one claim, one durable commit
- * recording many attempts) at most every few ms, however many changes commit meanwhile. */
+/** Wake-ups that come together are handled together: a look (recording what was answered and
+ * claiming what is due, one round trip on PostgreSQL, one durable commit on SQLite) starts a few
+ * ms after the first wake-up, and at most one every PASS_MS however many changes commit and
+ * answers arrive meanwhile: under load a look handles many deliveries at once. */
 const GATHER_MS = 3;
+const PASS_MS = 10;
 
 export type AttemptOutcome = 'DELIVERED' | 'RETRYING' | 'FAILED';
 
@@ -32,6 +35,8 @@ export class WebhookWorker {
   private finished: FinishedAttempt[] = [];
   private scheduled: NodeJS.Timeout | undefined;
   private running = false;
+  /** When the last look started (performance.now()). */
+  private lastLook = -Infinity;
   private again = false;
   /** Look for undispatched events on the next run (at start, then every second). */
   private sweep = true;
@@ -108,39 +113,47 @@ export class WebhookWorker {
           this.running = false;
           if (this.again) this.wake();
         });
-    }, GATHER_MS);
+    }, Math.max(GATHER_MS, this.lastLook + PASS_MS - performance.now()));
   }
 
   private async run() {
     let full: boolean;
     do {
       this.again = false;
+      this.lastLook = performance.now();
       const finished = this.finished;
       this.finished = [];
       const sweep = this.sweep;
       this.sweep = false;
+      // What is answered leaves its slot to a new claim in the same statement.
+      const free = this.stopped ? 0 : this.settings.maxInFlight - (this.inFlight.size - finished.length);
+      let claimed: ClaimedDelivery[];
       try {
         if (sweep) {
           const made = this.made;
           const any = await this.repo.anyEndpoint();
           this.endpoints = any || made !== this.made;
+          while ((await this.repo.dispatch(this.now())) > 0 && !this.stopped);
         }
-        let dispatched = await this.repo.settle(this.now(), finished, sweep);
-        while (dispatched > 0 && !this.stopped) dispatched = await this.repo.settle(this.now(), [], true);
+        claimed = await this.repo.cycle(this.now(), finished, free, LEASE_MS, this.inFlight.keys());
       } catch (e) {
         // Not recorded: those deliveries stay claimed here until a later look records them.
         this.finished.push(...finished);
         this.sweep ||= sweep;
         throw e;
       }
-      for (const f of finished) this.observe(f.attempt.outcome);
-      for (const f of finished) this.inFlight.delete(f.delivery.id);
-      const free = this.settings.maxInFlight - this.inFlight.size;
-      if (free <= 0 || this.stopped) return;
-      const claimed = await this.repo.claim(this.now(), free, LEASE_MS, this.inFlight.keys());
+      for (const f of finished) {
+        this.observe(f.attempt.outcome);
+        this.inFlight.delete(f.delivery.id);
+      }
+      if (this.stopped) {
+        // Claimed while stopping: handed back unsent.
+        await this.repo.release(claimed.map((d) => d.id));
+        return;
+      }
       for (const d of claimed) this.send(d);
       // More may be due at once; wake-ups meanwhile wait for the next gathered look.
-      full = claimed.length === free;
+      full = free > 0 && claimed.length === free;
     } while (full && !this.stopped);
   }
 
@@ -231,7 +244,7 @@ export class WebhookWorker {
     clearTimeout(this.scheduled);
     // What was answered is recorded; the rest goes back.
     const finished = this.finished.splice(0);
-    await this.repo.settle(this.now(), finished, false).catch(() => {});
+    await this.repo.cycle(this.now(), finished, 0, LEASE_MS, []).catch(() => {});
     for (const f of finished) this.inFlight.delete(f.delivery.id);
     const abandoned = [...this.inFlight.keys()];
     for (const abort of this.inFlight.values()) abort.abort();
