@@ -14,7 +14,7 @@ const POLL_MS = 1_000;
  * ms after the first wake-up, and at most one every PASS_MS however many changes commit and
  * answers arrive meanwhile: under load a look handles many deliveries at once. */
 const GATHER_MS = 3;
-const PASS_MS = 10;
+const PASS_MS = 50;
 
 export type AttemptOutcome = 'DELIVERED' | 'RETRYING' | 'FAILED';
 
