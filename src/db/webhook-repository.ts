@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Dialect } from './database.js';
+import { deliveriesOf } from './event-repository.js';
 import type { Executor } from './executor.js';
 import type { WebhookEndpointsTable } from './schema.js';
 
@@ -138,15 +139,26 @@ export class WebhookRepository {
   /** Records `finished` (each attempt, and where its delivery stands after it) and claims due
    * deliveries for this instance to send, at most `limit`: on PostgreSQL in one statement, atomic
    * like a transaction (the recording, and a lease on each claimed delivery taken with FOR UPDATE
-   * SKIP LOCKED); on SQLite the recording is one database transaction and the claim a read that
-   * skips `held`, what this instance is sending already (SQLite's claims live in memory). */
+   * SKIP LOCKED); on SQLite the recording, with the deliveries of the events written since the
+   * last look, is one database transaction and the claim a read that skips `held`, what this
+   * instance is sending already (SQLite serves one instance; its claims live in memory). */
   async cycle(now: number, finished: FinishedAttempt[], limit: number, leaseMs: number, held: Iterable<number>): Promise<ClaimedDelivery[]> {
     if (finished.length === 0 && limit <= 0) return [];
     let rows: ClaimedRow[];
     if (this.dialect === 'postgres') {
       rows = await this.cyclePostgres(now, finished, Math.max(0, limit), leaseMs);
     } else {
-      if (finished.length > 0) await this.db.transaction().execute((tx) => this.recordIn(tx, finished));
+      // One durable commit: the attempts recorded, and the deliveries of the events written since
+      // the last look (EventRepository.append leaves them to this commit on SQLite).
+      const waiting = await this.db.selectFrom('events').select('id').where('dispatched', '=', 0).limit(1).executeTakeFirst();
+      if (finished.length > 0 || waiting) {
+        await this.db.transaction().execute(async (tx) => {
+          if (finished.length > 0) await this.recordIn(tx, finished);
+          if (!waiting) return;
+          await sql`${deliveriesOf(this.dialect, sql`(select id, customer_id, type, created_at from events where dispatched = 0)`)}`.execute(tx);
+          await tx.updateTable('events').set({ dispatched: 1 }).where('dispatched', '=', 0).execute();
+        });
+      }
       if (limit <= 0) return [];
       const skip = [...held];
       let q = this.db
