@@ -339,5 +339,5 @@ ${sections.join('\n')}`;
 const profileText = profiles.length
   ? `\n## CPU profiles (self time, top frames)\n\n${profiles.map((p) => `### ${p.title}\n\n${p.file}\n\n${formatSummary(p.file, 15)}\n`).join('\n')}`
   : '';
-writeFileSync(join('bench', quick ? 'RESULTS-quick.md' : 'RESULTS.md'), result + profileText);
+writeFileSync(option('out') ?? join('bench', quick ? 'RESULTS-quick.md' : 'RESULTS.md'), result + profileText);
 process.stdout.write(`${result}${profileText}\n`);

@@ -4,7 +4,7 @@
  * none, in alternating rounds of the same run. */
 import { createServer } from 'node:http';
 import { Pool } from 'undici';
-import { call, paced, percentile, sleep, type Server } from './lib.js';
+import { call, cpuMsOf, median, paced, percentile, postgresPids, sleep, type Server } from './lib.js';
 import type { Row, Settings, Terminal } from './scenarios.js';
 import type { Seeded } from './seed.js';
 
@@ -80,9 +80,15 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
     }
   };
   let serial = 0;
-  // Closed loop: each of `workers` terminals pays again as soon as its payment is done.
+  // Closed loop: each of `workers` terminals pays again as soon as its payment is done. Besides the
+  // rate, the CPU each process used per payment: the platform, this process (the load and the
+  // receiver) and PostgreSQL's processes.
+  const pgPids = db === 'postgres' ? postgresPids() : [];
+  const cpu = () => ({ platform: cpuMsOf(platform.pid), bench: process.cpuUsage(), pg: pgPids.reduce((sum, pid) => sum + cpuMsOf(pid), 0) });
   const rate = async (seconds: number, workers: number) => {
-    const end = performance.now() + seconds * 1000;
+    const before = cpu();
+    const started = performance.now();
+    const end = started + seconds * 1000;
     let payments = 0;
     await Promise.all(
       terminals.slice(0, workers).map(async (t) => {
@@ -96,19 +102,39 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
         }
       }),
     );
-    return payments / seconds;
+    const after = cpu();
+    const bench = process.cpuUsage(before.bench);
+    const per = (ms: number) => ms / Math.max(1, payments);
+    return {
+      rate: payments / ((performance.now() - started) / 1000),
+      platformMs: per(after.platform - before.platform),
+      benchMs: per((bench.user + bench.system) / 1000),
+      pgMs: per(after.pg - before.pg),
+    };
   };
   const workers = Math.min(16, terminals.length);
   try {
-    // Warm-up, then alternating rounds: each side keeps its best.
+    // Warm-up on both sides, then pairs of rounds, off and on, the order alternating from pair to
+    // pair (a load that drifts during a pair favours neither side); the ratio is the median of the
+    // pairs' ratios, so one round slowed by a neighbour moves it little.
+    await webhooks(true);
     await rate(s.warmup, workers);
-    const best = { off: 0, on: 0 };
-    for (let round = 0; round < Math.max(2, s.rounds); round++) {
-      for (const side of ['off', 'on'] as const) {
+    await webhooks(false);
+    await rate(s.warmup, workers);
+    const pairs = s.quick ? 5 : 8;
+    const seconds = s.quick ? 1 : 4;
+    const rounds: Array<Record<'off' | 'on', Awaited<ReturnType<typeof rate>>>> = [];
+    for (let pair = 0; pair < pairs; pair++) {
+      const order = pair % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const);
+      const measured: Partial<Record<'off' | 'on', Awaited<ReturnType<typeof rate>>>> = {};
+      for (const side of order) {
         await webhooks(side === 'on');
-        best[side] = Math.max(best[side], await rate(s.seconds, workers));
+        measured[side] = await rate(seconds, workers);
       }
+      rounds.push(measured as Record<'off' | 'on', Awaited<ReturnType<typeof rate>>>);
     }
+    const ratios = rounds.map((r) => r.on.rate / r.off.rate);
+    const med = (side: 'off' | 'on', key: 'rate' | 'platformMs' | 'benchMs' | 'pgMs') => median(rounds.map((r) => r[side][key]));
     // Latency at a steady pace: terminals taken in turn, each one free again once its payment is done.
     // A fresh endpoint: what the rate rounds left to deliver is dropped with the old one.
     await webhooks(false);
@@ -130,7 +156,9 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
     while (receiver.tracked() < expected && performance.now() < deadline) await sleep(20);
     const missing = Math.max(0, expected - receiver.tracked());
     const lat = receiver.latencies;
-    const ratio = best.on / best.off;
+    const ratio = median(ratios);
+    const best = { on: Math.max(...rounds.map((r) => r.on.rate)), off: Math.max(...rounds.map((r) => r.off.rate)) };
+    const cpuPer = (key: 'platformMs' | 'benchMs' | 'pgMs') => `${med('on', key).toFixed(2)}/${med('off', key).toFixed(2)}`;
     const notes = `${errors ? `; ${errors} errors ${unexpected.join(' | ')}` : ''}${missing ? `; ${missing} events not delivered within 10 s` : ''}${receiver.duplicates() ? `; ${receiver.duplicates()} redelivered` : ''}`;
     return [
       {
@@ -147,9 +175,9 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       {
         db,
         scenario: 'webhooks: API rate on vs off',
-        metric: `whole payments/s (create + fetch + card; 3 requests each), ${workers} terminals in a closed loop, with an endpoint receiving every event vs none; best of alternating rounds${notes}`,
-        value: `${best.on.toFixed(0)} payments/s`,
-        baseline: `${best.off.toFixed(0)} payments/s (webhooks off)`,
+        metric: `whole payments/s (create + fetch + card; 3 requests each), ${workers} terminals in a closed loop, with an endpoint receiving every event vs none; median of ${pairs} pairs of ${seconds} s rounds (off/on order alternating), pair ratios ${ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}; best rounds ${best.on.toFixed(0)}/${best.off.toFixed(0)} = ${((best.on / best.off) * 100).toFixed(0)}%; CPU ms per payment on/off (medians): platform ${cpuPer('platformMs')}, bench process (load and receiver) ${cpuPer('benchMs')}${db === 'postgres' ? `, PostgreSQL ${cpuPer('pgMs')}` : ''}${notes}`,
+        value: `${med('on', 'rate').toFixed(0)} payments/s`,
+        baseline: `${med('off', 'rate').toFixed(0)} payments/s (webhooks off)`,
         ratio: `${(ratio * 100).toFixed(0)}%`,
         target: '≥ 90%',
         met: ratio >= 0.9 && errors === 0 && missing === 0 ? 'yes' : 'NO',

@@ -47,21 +47,25 @@ export class EventRepository {
 
   /** Appends one event of `subject`, numbered one past its last, with its deliveries to the
    * endpoints of its customer subscribed to its type (the outbox: what a committed change is to
-   * send is written by its own commit, so the worker only ever reads it). Callers run it in the
+   * send is written by its own commit; on SQLite the event alone, its deliveries follow in the
+   * worker's next commit). Callers run it in the
    * database transaction of the change, which also orders the changes of one subject (a row lock,
    * or SQLite's write lock), so the numbers never collide; a unique index says so anyway. */
   async append(db: Executor, e: { customer_id: number; type: EventType; subject: string; data: unknown; at: number }) {
     const id = newEventId();
-    const event = sql`insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
+    const event = (dispatched: RawBuilder<unknown>) => sql`insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
       select cast(${id} as text), cast(${e.customer_id} as bigint), cast(${e.type} as text), cast(${e.subject} as text),
-        coalesce(max(sequence), 0) + 1, cast(${JSON.stringify(e.data)} as text), cast(${e.at} as bigint), 1
+        coalesce(max(sequence), 0) + 1, cast(${JSON.stringify(e.data)} as text), cast(${e.at} as bigint), ${dispatched}
       from events where subject = ${e.subject}`;
     if (this.dialect === 'postgres') {
       // One round trip: the deliveries read the event's RETURNING.
-      await sql`with event as (${event} returning id, customer_id, type, created_at) ${deliveriesOf(this.dialect, sql`event`)}`.execute(db);
+      await sql`with event as (${event(sql`1`)} returning id, customer_id, type, created_at) ${deliveriesOf(this.dialect, sql`event`)}`.execute(db);
     } else {
-      await event.execute(db);
-      await sql`${deliveriesOf(this.dialect, sql`(select ${id} as id, ${e.customer_id} as customer_id, ${e.type} as type, ${e.at} as created_at)`)}`.execute(db);
+      // SQLite serves one instance: its worker makes the deliveries of what was written since its
+      // last look in the commit that records its attempts (WebhookRepository.cycle), one durable
+      // commit for many events rather than a larger commit per change. Without an endpoint of its
+      // customer an event has none to make.
+      await event(sql`case when exists (select 1 from webhook_endpoints where customer_id = ${e.customer_id}) then 0 else 1 end`).execute(db);
     }
   }
 

@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import type { Dialect } from './database.js';
+import { deliveriesOf } from './event-repository.js';
 import type { Executor } from './executor.js';
 import type { WebhookEndpointsTable } from './schema.js';
 
@@ -15,6 +17,23 @@ export interface ClaimedDelivery {
   previous_secret: string | null;
   previous_secret_until: number | null;
   event: { id: string; type: string; created_at: number; sequence: number; data: string };
+}
+
+/** A claimed delivery as read, before its event and endpoint are known to be still there. */
+interface ClaimedRow {
+  id: number | string;
+  attempts: number | string;
+  lease_until: number | string | null;
+  endpoint_id: string;
+  url: string | null;
+  secret: string | null;
+  previous_secret: string | null;
+  previous_secret_until: number | string | null;
+  event_id: string | null;
+  type: string | null;
+  created_at: number | string | null;
+  sequence: number | string | null;
+  data: string | null;
 }
 
 /** An attempt made, and the delivery's next step. */
@@ -94,19 +113,15 @@ export class WebhookRepository {
     return rows.length;
   }
 
-  /** In one database transaction (one durable commit for many): records finished attempts with
-   * where their deliveries stand after them, and, with `sweep`, turns events not yet dispatched
-   * into deliveries, oldest first (instances skip each other's batch). Events are written with
-   * their deliveries (EventRepository.append), so only those of an older version are left
-   * undispatched. Answers how many events it dispatched. */
-  async settle(now: number, finished: FinishedAttempt[], sweep = true, limit = 200): Promise<number> {
-    if (!sweep && finished.length === 0) return 0;
+  /** Turns events not yet dispatched into deliveries, oldest first, in one database transaction
+   * (instances skip each other's batch). Events are written with their deliveries
+   * (EventRepository.append), so only those of an older version are left undispatched. Answers
+   * how many events it dispatched. */
+  async dispatch(now: number, limit = 200): Promise<number> {
     // A read first: most looks find nothing, and need no write lock to say so.
-    const waiting = sweep ? await this.db.selectFrom('events').select('id').where('dispatched', '=', 0).limit(1).executeTakeFirst() : undefined;
-    if (!waiting && finished.length === 0) return 0;
+    const waiting = await this.db.selectFrom('events').select('id').where('dispatched', '=', 0).limit(1).executeTakeFirst();
+    if (!waiting) return 0;
     return this.db.transaction().execute(async (tx) => {
-      if (finished.length > 0) await this.recordIn(tx, finished);
-      if (!waiting) return 0;
       const q = tx.selectFrom('events').select(['id', 'customer_id', 'type']).where('dispatched', '=', 0).orderBy('created_at').limit(limit);
       const events = await (this.dialect === 'postgres' ? q.forUpdate().skipLocked() : q).execute();
       if (events.length === 0) return 0;
@@ -121,63 +136,114 @@ export class WebhookRepository {
     return this.db.transaction().execute((tx) => this.fanOutIn(tx, [event], now));
   }
 
-  /** Due deliveries for this instance to send, at most `limit`. `held`: what this instance is
-   * sending already (SQLite's claims). */
-  async claim(now: number, limit: number, leaseMs: number, held: Iterable<number>): Promise<ClaimedDelivery[]> {
-    if (limit <= 0) return [];
-    let ids: number[];
+  /** Records `finished` (each attempt, and where its delivery stands after it) and claims due
+   * deliveries for this instance to send, at most `limit`: on PostgreSQL in one statement, atomic
+   * like a transaction (the recording, and a lease on each claimed delivery taken with FOR UPDATE
+   * SKIP LOCKED); on SQLite the recording, with the deliveries of the events written since the
+   * last look, is one database transaction and the claim a read that skips `held`, what this
+   * instance is sending already (SQLite serves one instance; its claims live in memory). */
+  async cycle(now: number, finished: FinishedAttempt[], limit: number, leaseMs: number, held: Iterable<number>): Promise<ClaimedDelivery[]> {
+    if (finished.length === 0 && limit <= 0) return [];
+    let rows: ClaimedRow[];
     if (this.dialect === 'postgres') {
-      const rows = await this.db
-        .updateTable('webhook_deliveries')
-        .set({ lease_until: now + leaseMs })
-        .where('id', 'in', (eb) =>
-          eb
-            .selectFrom('webhook_deliveries')
-            .select('id')
-            .where('status', '=', 'PENDING')
-            .where('next_attempt_at', '<=', now)
-            .where((w) => w.or([w('lease_until', 'is', null), w('lease_until', '<', now)]))
-            .orderBy('next_attempt_at')
-            .limit(limit)
-            .forUpdate()
-            .skipLocked(),
-        )
-        .returning('id')
-        .execute();
-      ids = rows.map((r) => Number(r.id));
+      rows = await this.cyclePostgres(now, finished, Math.max(0, limit), leaseMs);
     } else {
+      // One durable commit: the attempts recorded, and the deliveries of the events written since
+      // the last look (EventRepository.append leaves them to this commit on SQLite).
+      const waiting = await this.db.selectFrom('events').select('id').where('dispatched', '=', 0).limit(1).executeTakeFirst();
+      if (finished.length > 0 || waiting) {
+        await this.db.transaction().execute(async (tx) => {
+          if (finished.length > 0) await this.recordIn(tx, finished);
+          if (!waiting) return;
+          await sql`${deliveriesOf(this.dialect, sql`(select id, customer_id, type, created_at from events where dispatched = 0)`)}`.execute(tx);
+          await tx.updateTable('events').set({ dispatched: 1 }).where('dispatched', '=', 0).execute();
+        });
+      }
+      if (limit <= 0) return [];
       const skip = [...held];
-      let q = this.db.selectFrom('webhook_deliveries').select('id').where('status', '=', 'PENDING').where('next_attempt_at', '<=', now);
-      if (skip.length > 0) q = q.where('id', 'not in', skip);
-      ids = (await q.orderBy('next_attempt_at').limit(limit).execute()).map((r) => Number(r.id));
+      let q = this.db
+        .selectFrom('webhook_deliveries as d')
+        .leftJoin('events as e', 'e.id', 'd.event_id')
+        .leftJoin('webhook_endpoints as w', 'w.id', 'd.endpoint_id')
+        .select(['d.id', 'd.attempts', 'd.lease_until', 'd.endpoint_id', 'w.url', 'w.secret', 'w.previous_secret', 'w.previous_secret_until'])
+        .select(['e.id as event_id', 'e.type', 'e.created_at', 'e.sequence', 'e.data'])
+        .where('d.status', '=', 'PENDING')
+        .where('d.next_attempt_at', '<=', now);
+      if (skip.length > 0) q = q.where('d.id', 'not in', skip);
+      rows = await q.orderBy('d.next_attempt_at').limit(limit).execute();
     }
-    if (ids.length === 0) return [];
-    const rows = await this.db
-      .selectFrom('webhook_deliveries as d')
-      .innerJoin('events as e', 'e.id', 'd.event_id')
-      .innerJoin('webhook_endpoints as w', 'w.id', 'd.endpoint_id')
-      .select(['d.id', 'd.attempts', 'd.lease_until', 'd.endpoint_id', 'w.url', 'w.secret', 'w.previous_secret', 'w.previous_secret_until'])
-      .select(['e.id as event_id', 'e.type', 'e.created_at', 'e.sequence', 'e.data'])
-      .where('d.id', 'in', ids)
-      .execute();
     // Its event aged out, or its endpoint went, meanwhile: nothing left to send.
-    const orphans = ids.filter((id) => !rows.some((r) => Number(r.id) === id));
+    const orphans = rows.filter((r) => r.url === null || r.event_id === null).map((r) => Number(r.id));
     if (orphans.length > 0) await this.db.updateTable('webhook_deliveries').set({ status: 'FAILED', lease_until: null }).where('id', 'in', orphans).execute();
-    return rows.map((r) => ({
-      id: Number(r.id),
-      attempts: Number(r.attempts),
-      lease_until: r.lease_until === null ? null : Number(r.lease_until),
-      endpoint_id: r.endpoint_id,
-      url: r.url,
-      secret: r.secret,
-      previous_secret: r.previous_secret,
-      previous_secret_until: r.previous_secret_until === null ? null : Number(r.previous_secret_until),
-      event: { id: r.event_id, type: r.type, created_at: Number(r.created_at), sequence: Number(r.sequence), data: r.data },
-    }));
+    return rows
+      .filter((r) => r.url !== null && r.event_id !== null)
+      .map((r) => ({
+        id: Number(r.id),
+        attempts: Number(r.attempts),
+        lease_until: r.lease_until === null ? null : Number(r.lease_until),
+        endpoint_id: r.endpoint_id,
+        url: r.url!,
+        secret: r.secret!,
+        previous_secret: r.previous_secret,
+        previous_secret_until: r.previous_secret_until === null ? null : Number(r.previous_secret_until),
+        event: { id: r.event_id!, type: r.type!, created_at: Number(r.created_at), sequence: Number(r.sequence), data: r.data! },
+      }));
   }
 
-  /** Each attempt and where its delivery stands after it. On PostgreSQL a delivery moves only
-   * while the lease is still this instance's: otherwise another took it over and decides. */
+  /** One round trip: the finished attempts as arrays (unnest), inserted and applied by
+   * data-modifying CTEs, and the claim, all under the statement's single snapshot. A delivered
+   * attempt moves its delivery whoever holds the lease; any other moves it only while the lease is
+   * still the one it was sent under (otherwise another instance took it over and decides). What
+   * was just finished is not claimed again in the same statement. */
+  private async cyclePostgres(now: number, finished: FinishedAttempt[], limit: number, leaseMs: number): Promise<ClaimedRow[]> {
+    const col = <T>(pick: (f: FinishedAttempt) => T) => finished.map(pick);
+    const ids = col((f) => f.delivery.id);
+    const record =
+      finished.length === 0
+        ? sql``
+        : sql`finished as (
+            select * from unnest(${ids}::bigint[], ${col((f) => f.attempt.outcome === 'DELIVERED')}::boolean[],
+              ${col((f) => (f.attempt.outcome === 'RETRYING' ? 'PENDING' : f.attempt.outcome))}::text[], ${col((f) => f.delivery.attempts + 1)}::int[],
+              ${col((f) => f.attempt.next_attempt_at)}::bigint[], ${col((f) => f.delivery.lease_until)}::bigint[],
+              ${col((f) => f.delivery.endpoint_id)}::text[], ${col((f) => f.delivery.event.id)}::text[], ${col((f) => f.delivery.event.type)}::text[],
+              ${col((f) => f.attempt.at)}::bigint[], ${col((f) => f.attempt.status_code)}::int[], ${col((f) => f.attempt.error)}::text[],
+              ${col((f) => f.attempt.duration_ms)}::int[], ${col((f) => f.attempt.outcome)}::text[])
+              as f(id, delivered, status, attempt, next_attempt_at, lease_until, endpoint_id, event_id, event_type, at, status_code, error, duration_ms, outcome)
+          ),
+          recorded as (
+            insert into webhook_attempts (delivery_id, endpoint_id, event_id, event_type, attempt, at, status_code, error, duration_ms, outcome)
+            select id, endpoint_id, event_id, event_type, attempt, at, status_code, error, duration_ms, outcome from finished
+          ),
+          moved as (
+            update webhook_deliveries d
+               set status = f.status,
+                   attempts = case when f.delivered then d.attempts + 1 else f.attempt end,
+                   next_attempt_at = case when f.delivered then d.next_attempt_at else f.next_attempt_at end,
+                   lease_until = null
+              from finished f
+             where d.id = f.id and d.status = 'PENDING' and (f.delivered or d.lease_until is not distinct from f.lease_until)
+          ),`;
+    const result = await sql<ClaimedRow>`with ${record}
+      claimed as (
+        update webhook_deliveries set lease_until = ${now + leaseMs}::bigint
+         where id in (
+           select id from webhook_deliveries
+            where status = 'PENDING' and next_attempt_at <= ${now}::bigint and (lease_until is null or lease_until < ${now}::bigint)
+              and id <> all(${ids}::bigint[])
+            order by next_attempt_at
+            limit ${limit}
+            for update skip locked)
+        returning id, attempts, lease_until, endpoint_id, event_id
+      )
+      select c.id, c.attempts, c.lease_until, c.endpoint_id, w.url, w.secret, w.previous_secret, w.previous_secret_until,
+             e.id as event_id, e.type, e.created_at, e.sequence, e.data
+        from claimed c
+        left join events e on e.id = c.event_id
+        left join webhook_endpoints w on w.id = c.endpoint_id`.execute(this.db);
+    return result.rows;
+  }
+
+  /** Each attempt and where its delivery stands after it (SQLite: one instance, no leases). */
   private async recordIn(tx: Executor, finished: FinishedAttempt[]) {
     // Delivered is delivered, whoever holds the lease: those move in one statement.
     const delivered = finished.filter((f) => f.attempt.outcome === 'DELIVERED').map((f) => f.delivery.id);
@@ -190,13 +256,12 @@ export class WebhookRepository {
         .execute();
     }
     for (const { delivery: d, attempt } of finished.filter((f) => f.attempt.outcome !== 'DELIVERED')) {
-      let q = tx
+      await tx
         .updateTable('webhook_deliveries')
         .set({ status: attempt.outcome === 'RETRYING' ? 'PENDING' : attempt.outcome, attempts: d.attempts + 1, next_attempt_at: attempt.next_attempt_at, lease_until: null })
         .where('id', '=', d.id)
-        .where('status', '=', 'PENDING');
-      if (this.dialect === 'postgres') q = d.lease_until === null ? q.where('lease_until', 'is', null) : q.where('lease_until', '=', d.lease_until);
-      await q.execute();
+        .where('status', '=', 'PENDING')
+        .execute();
     }
     const rows = finished.map(({ delivery: d, attempt }) => ({
       delivery_id: d.id,

@@ -1,8 +1,7 @@
-import http from 'node:http';
-import https from 'node:https';
+import { Agent } from 'undici';
 import type { ClaimedDelivery, FinishedAttempt, WebhookRepository } from '../db/webhook-repository.js';
-import { eventJson } from './event-types.js';
-import { signatureHeader, type SecretBox } from './secrets.js';
+import { eventBody } from './event-types.js';
+import { signatureHeader, signingKey, type SecretBox } from './secrets.js';
 import { publicOnlyLookup, type UrlPolicy } from './url-policy.js';
 
 /** A 2xx within this long is delivered (Standard Webhooks; DESIGN.md, "Webhooks"). */
@@ -10,9 +9,12 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
 /** A claim on PostgreSQL outlives the attempt it covers; an instance that dies leaves it to the others then. */
 const LEASE_MS = DELIVERY_TIMEOUT_MS + 5_000;
 const POLL_MS = 1_000;
-/** Wake-ups that come together are handled together: one look (one claim, one durable commit
- * recording many attempts) at most every few ms, however many changes commit meanwhile. */
+/** Wake-ups that come together are handled together: a look (recording what was answered and
+ * claiming what is due, one round trip on PostgreSQL, one durable commit on SQLite) starts a few
+ * ms after the first wake-up, and at most one every PASS_MS however many changes commit and
+ * answers arrive meanwhile: under load a look handles many deliveries at once. */
 const GATHER_MS = 3;
+const PASS_MS = 50;
 
 export type AttemptOutcome = 'DELIVERED' | 'RETRYING' | 'FAILED';
 
@@ -33,6 +35,8 @@ export class WebhookWorker {
   private finished: FinishedAttempt[] = [];
   private scheduled: NodeJS.Timeout | undefined;
   private running = false;
+  /** When the last look started (performance.now()). */
+  private lastLook = -Infinity;
   private again = false;
   /** Look for undispatched events on the next run (at start, then every second). */
   private sweep = true;
@@ -45,7 +49,13 @@ export class WebhookWorker {
   private made = 0;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
-  private readonly agents: { http: http.Agent; https: https.Agent };
+  /** Keep-alive connections, a pool per origin, at most `maxInFlight` to each. */
+  private readonly client: Agent;
+  /** Signing keys by endpoint, as decrypted from the sealed secrets they were read with (a rotation
+   * seals new ones, so a changed secret is decrypted again). */
+  private readonly keys = new Map<string, { sealed: string; key: Buffer; previousSealed: string | null; previousKey: Buffer | null }>();
+  /** Parsed delivery URLs. */
+  private readonly urls = new Map<string, URL>();
 
   constructor(
     private readonly repo: WebhookRepository,
@@ -55,8 +65,13 @@ export class WebhookWorker {
     private readonly observe: (outcome: AttemptOutcome) => void = () => {},
     private readonly onError: (e: unknown) => void = () => {},
   ) {
-    const options = { keepAlive: true, maxSockets: settings.maxInFlight };
-    this.agents = { http: new http.Agent(options), https: new https.Agent(options) };
+    const guard = settings.policy.production && !settings.policy.allowPrivate;
+    this.client = new Agent({
+      connections: settings.maxInFlight,
+      headersTimeout: DELIVERY_TIMEOUT_MS,
+      bodyTimeout: DELIVERY_TIMEOUT_MS,
+      connect: { timeout: DELIVERY_TIMEOUT_MS, ...(guard && { lookup: publicOnlyLookup }) },
+    });
   }
 
   /** Deliveries being sent right now. */
@@ -98,46 +113,54 @@ export class WebhookWorker {
           this.running = false;
           if (this.again) this.wake();
         });
-    }, GATHER_MS);
+    }, Math.max(GATHER_MS, this.lastLook + PASS_MS - performance.now()));
   }
 
   private async run() {
     let full: boolean;
     do {
       this.again = false;
+      this.lastLook = performance.now();
       const finished = this.finished;
       this.finished = [];
       const sweep = this.sweep;
       this.sweep = false;
+      // What is answered leaves its slot to a new claim in the same statement.
+      const free = this.stopped ? 0 : this.settings.maxInFlight - (this.inFlight.size - finished.length);
+      let claimed: ClaimedDelivery[];
       try {
         if (sweep) {
           const made = this.made;
           const any = await this.repo.anyEndpoint();
           this.endpoints = any || made !== this.made;
+          while ((await this.repo.dispatch(this.now())) > 0 && !this.stopped);
         }
-        let dispatched = await this.repo.settle(this.now(), finished, sweep);
-        while (dispatched > 0 && !this.stopped) dispatched = await this.repo.settle(this.now(), [], true);
+        claimed = await this.repo.cycle(this.now(), finished, free, LEASE_MS, this.inFlight.keys());
       } catch (e) {
         // Not recorded: those deliveries stay claimed here until a later look records them.
         this.finished.push(...finished);
         this.sweep ||= sweep;
         throw e;
       }
-      for (const f of finished) this.observe(f.attempt.outcome);
-      for (const f of finished) this.inFlight.delete(f.delivery.id);
-      const free = this.settings.maxInFlight - this.inFlight.size;
-      if (free <= 0 || this.stopped) return;
-      const claimed = await this.repo.claim(this.now(), free, LEASE_MS, this.inFlight.keys());
+      for (const f of finished) {
+        this.observe(f.attempt.outcome);
+        this.inFlight.delete(f.delivery.id);
+      }
+      if (this.stopped) {
+        // Claimed while stopping: handed back unsent.
+        await this.repo.release(claimed.map((d) => d.id));
+        return;
+      }
       for (const d of claimed) this.send(d);
       // More may be due at once; wake-ups meanwhile wait for the next gathered look.
-      full = claimed.length === free;
+      full = free > 0 && claimed.length === free;
     } while (full && !this.stopped);
   }
 
   private send(d: ClaimedDelivery) {
     const abort = new AbortController();
     this.inFlight.set(d.id, abort);
-    void this.attempt(d, abort.signal)
+    void this.attempt(d, abort)
       .then((result) => {
         if (abort.signal.aborted && this.stopped) return;
         const last = d.attempts >= this.settings.schedule.length;
@@ -150,54 +173,67 @@ export class WebhookWorker {
   }
 
   /** One POST, signed with every secret the endpoint signs with now. Never throws. */
-  private async attempt(d: ClaimedDelivery, stop: AbortSignal): Promise<{ ok: boolean; at: number; ms: number; status?: number; error?: string }> {
+  private async attempt(d: ClaimedDelivery, abort: AbortController): Promise<{ ok: boolean; at: number; ms: number; status?: number; error?: string }> {
     const at = this.now();
     const started = performance.now();
     const ms = () => Math.round(performance.now() - started);
+    // No answer in time: the request is abandoned, the attempt is not delivered.
+    const timer = setTimeout(() => abort.abort(Object.assign(new Error(`no answer within ${DELIVERY_TIMEOUT_MS / 1000} s`), { code: 'TIMEOUT' })), DELIVERY_TIMEOUT_MS);
     try {
-      const body = JSON.stringify(eventJson(d.event));
-      const secrets = [this.box.open(d.secret, d.endpoint_id)];
-      if (d.previous_secret && d.previous_secret_until !== null && d.previous_secret_until > at) secrets.push(this.box.open(d.previous_secret, d.endpoint_id));
+      const body = eventBody(d.event);
+      const keys = this.keysOf(d);
+      const secrets = [keys.key];
+      if (keys.previousKey && d.previous_secret_until !== null && d.previous_secret_until > at) secrets.push(keys.previousKey);
       const timestamp = Math.floor(at / 1000);
-      const headers = {
-        'content-type': 'application/json',
-        'user-agent': 'cloudpos-webhooks/1',
-        'webhook-id': d.event.id,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signatureHeader(secrets, d.event.id, timestamp, body),
-      };
-      const status = await this.post(d.url, headers, body, stop);
-      return { ok: status >= 200 && status < 300, at, ms: ms(), status };
+      const url = this.urlOf(d.url);
+      const res = await this.client.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'cloudpos-webhooks/1',
+          'webhook-id': d.event.id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signatureHeader(secrets, d.event.id, timestamp, body),
+        },
+        body,
+        signal: abort.signal,
+      });
+      // Only the status counts: the body is read and dropped (up to 64 KiB, past which the connection is closed), so the connection can be reused.
+      await res.body.dump({ limit: 65_536, signal: abort.signal });
+      return { ok: res.statusCode >= 200 && res.statusCode < 300, at, ms: ms(), status: res.statusCode };
     } catch (e) {
-      return { ok: false, at, ms: ms(), error: describe(e) };
+      return { ok: false, at, ms: ms(), error: describe(abort.signal.aborted ? (abort.signal.reason ?? e) : e) };
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  private post(target: string, headers: Record<string, string>, body: string, stop: AbortSignal): Promise<number> {
-    const url = new URL(target);
-    const secure = url.protocol === 'https:';
-    const guard = this.settings.policy.production && !this.settings.policy.allowPrivate;
-    return new Promise((resolve, reject) => {
-      const signal = AbortSignal.any([stop, AbortSignal.timeout(DELIVERY_TIMEOUT_MS)]);
-      const req = (secure ? https : http).request(
-        url,
-        {
-          method: 'POST',
-          headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-          agent: secure ? this.agents.https : this.agents.http,
-          signal,
-          ...(guard && { lookup: publicOnlyLookup }),
-        },
-        (res) => {
-          // Only the status counts: the body is read and dropped, so the connection can be reused.
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', (e) => reject(signal.aborted && !stop.aborted ? Object.assign(new Error(`no answer within ${DELIVERY_TIMEOUT_MS / 1000} s`), { code: 'TIMEOUT' }) : e));
-      req.end(body);
-    });
+  /** The endpoint's signing keys, decrypted once per sealed secret. */
+  private keysOf(d: ClaimedDelivery) {
+    let known = this.keys.get(d.endpoint_id);
+    if (!known || known.sealed !== d.secret || known.previousSealed !== d.previous_secret) {
+      if (this.keys.size >= 10_000) this.keys.clear();
+      known = {
+        sealed: d.secret,
+        key: signingKey(this.box.open(d.secret, d.endpoint_id)),
+        previousSealed: d.previous_secret,
+        previousKey: d.previous_secret ? signingKey(this.box.open(d.previous_secret, d.endpoint_id)) : null,
+      };
+      this.keys.set(d.endpoint_id, known);
+    }
+    return known;
+  }
+
+  private urlOf(text: string): URL {
+    let url = this.urls.get(text);
+    if (!url) {
+      if (this.urls.size >= 10_000) this.urls.clear();
+      url = new URL(text);
+      this.urls.set(text, url);
+    }
+    return url;
   }
 
   /** Stops claiming, abandons what is in flight (sent again later with the same webhook-id) and
@@ -208,13 +244,12 @@ export class WebhookWorker {
     clearTimeout(this.scheduled);
     // What was answered is recorded; the rest goes back.
     const finished = this.finished.splice(0);
-    await this.repo.settle(this.now(), finished, false).catch(() => {});
+    await this.repo.cycle(this.now(), finished, 0, LEASE_MS, []).catch(() => {});
     for (const f of finished) this.inFlight.delete(f.delivery.id);
     const abandoned = [...this.inFlight.keys()];
     for (const abort of this.inFlight.values()) abort.abort();
     await this.repo.release(abandoned).catch(() => {});
-    this.agents.http.destroy();
-    this.agents.https.destroy();
+    await this.client.destroy().catch(() => {});
   }
 }
 

@@ -41,3 +41,9 @@ export interface EventJson {
 export function eventJson(row: { id: string; type: string; created_at: number; sequence: number; data: string }): EventJson {
   return { id: row.id, type: row.type as EventType, created_at: new Date(Number(row.created_at)).toISOString(), sequence: Number(row.sequence), data: JSON.parse(row.data) as Record<string, unknown> };
 }
+
+/** The JSON text of eventJson(row), written around the stored `data` (already JSON) rather than
+ * parsing and serialising it again: what a delivery sends and signs. */
+export function eventBody(row: { id: string; type: string; created_at: number; sequence: number; data: string }): string {
+  return `{"id":${JSON.stringify(row.id)},"type":${JSON.stringify(row.type)},"created_at":"${new Date(Number(row.created_at)).toISOString()}","sequence":${Number(row.sequence)},"data":${row.data}}`;
+}

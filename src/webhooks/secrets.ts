@@ -36,10 +36,16 @@ export class SecretBox {
   }
 }
 
+/** The HMAC key of a signing secret: the bytes its base64 stands for. */
+export function signingKey(secret: string): Buffer {
+  return Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+}
+
 /** `webhook-signature` of Standard Webhooks: `v1,` and the base64 HMAC-SHA256 of
- * `{id}.{timestamp}.{body}` keyed with the secret's decoded bytes; one per secret, space-separated. */
-export function signatureHeader(secrets: string[], id: string, timestamp: number, body: string): string {
+ * `{id}.{timestamp}.{body}` keyed with the secret's decoded bytes; one per secret, space-separated.
+ * A secret is given as written (`whsec_…`) or as its key (signingKey). */
+export function signatureHeader(secrets: Array<string | Buffer>, id: string, timestamp: number, body: string): string {
   return secrets
-    .map((secret) => `v1,${createHmac('sha256', Buffer.from(secret.replace(/^whsec_/, ''), 'base64')).update(`${id}.${timestamp}.${body}`).digest('base64')}`)
+    .map((secret) => `v1,${createHmac('sha256', typeof secret === 'string' ? signingKey(secret) : secret).update(`${id}.${timestamp}.${body}`).digest('base64')}`)
     .join(' ');
 }

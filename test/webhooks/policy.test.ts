@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isInternalAddress, parseSchedule, refuseUrl } from '../../src/webhooks/url-policy.js';
-import { newSigningSecret, parseEncryptionKey, SecretBox, signatureHeader } from '../../src/webhooks/secrets.js';
+import { eventBody, eventJson } from '../../src/webhooks/event-types.js';
+import { newSigningSecret, parseEncryptionKey, SecretBox, signatureHeader, signingKey } from '../../src/webhooks/secrets.js';
 import { isProblem, merchantApi } from '../support/http.js';
 import { onboard, usePlatform } from '../support/platform.js';
 import { verify } from '../support/receiver.js';
@@ -49,6 +50,13 @@ describe('webhook URL policy', () => {
     const sealed = box.seal(secret, 'we_a');
     expect(box.open(sealed, 'we_a')).toBe(secret);
     expect(() => box.open(sealed, 'we_b')).toThrow();
+    // A secret given as its key signs the same.
+    expect(signatureHeader([signingKey(secret)], 'evt_1', timestamp, body)).toBe(signature);
+  });
+
+  it('sends an event as the events API shows it', () => {
+    const row = { id: 'evt_2', type: 'transaction.cleared', created_at: 1_700_000_000_123, sequence: 4, data: JSON.stringify({ id: 'tx "1"', amount: { value: 4.2, currency: 'EUR' }, note: 'é\n' }) };
+    expect(eventBody(row)).toBe(JSON.stringify(eventJson(row)));
   });
 });
 

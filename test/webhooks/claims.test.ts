@@ -1,0 +1,79 @@
+import { expect, it } from 'vitest';
+import { EventRepository } from '../../src/db/event-repository.js';
+import { WebhookRepository, type ClaimedDelivery, type FinishedAttempt } from '../../src/db/webhook-repository.js';
+import { describeEachStore, useTestDatabase } from '../support/stores.js';
+
+const LEASE = 15_000;
+
+const attempt = (delivery: ClaimedDelivery, outcome: FinishedAttempt['attempt']['outcome'], at: number, next = at): FinishedAttempt => ({
+  delivery,
+  attempt: { at, status_code: outcome === 'DELIVERED' ? 204 : 500, error: null, duration_ms: 3, outcome, next_attempt_at: next },
+});
+
+describeEachStore('recording attempts and claiming deliveries', (dialect) => {
+  const db = useTestDatabase(dialect);
+
+  it('records each attempt with its delivery, claims what is due, and fails what lost its event', async () => {
+    const { db: kysely } = db().store;
+    const repo = new WebhookRepository(kysely, dialect);
+    const events = new EventRepository(kysely, dialect);
+    const customer = await kysely.insertInto('customers').values({ name: 'c', created_at: 0 }).returning('id').executeTakeFirstOrThrow();
+    const customer_id = Number(customer.id);
+    await repo.insertEndpoint({ id: 'we_1', customer_id, url: 'http://127.0.0.1:9/hooks', events: null, description: null, secret: 'sealed', previous_secret: null, previous_secret_until: null, created_at: 0 });
+    for (let i = 1; i <= 4; i++) await events.append(kysely, { customer_id, type: 'transaction.created', subject: `transaction:${i}`, data: { n: i }, at: 1_000 + i });
+
+    // Due at once, oldest first, with what sending needs; a limit is a limit.
+    const first = await repo.cycle(2_000, [], 3, LEASE, []);
+    expect(first.map((d) => d.event.data)).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
+    expect(first[0]).toMatchObject({ endpoint_id: 'we_1', url: 'http://127.0.0.1:9/hooks', secret: 'sealed', attempts: 0, event: { type: 'transaction.created', sequence: 1, created_at: 1_001 } });
+    const [a, b, c] = first as [ClaimedDelivery, ClaimedDelivery, ClaimedDelivery];
+
+    // Recorded and claimed together: a delivered one, one to retry later, one failed for good;
+    // what this instance still holds is not claimed twice.
+    const second = await repo.cycle(3_000, [attempt(a, 'DELIVERED', 2_500), attempt(b, 'RETRYING', 2_500, 9_000), attempt(c, 'FAILED', 2_500)], 3, LEASE, first.map((d) => d.id));
+    expect(second.map((d) => d.event.data)).toEqual(['{"n":4}']);
+    const rows = await kysely.selectFrom('webhook_deliveries').select(['id', 'status', 'attempts', 'next_attempt_at']).orderBy('id').execute();
+    expect(rows.map((r) => [r.status, Number(r.attempts)])).toEqual([['DELIVERED', 1], ['PENDING', 1], ['FAILED', 1], ['PENDING', 0]]);
+    expect(Number(rows[1]!.next_attempt_at)).toBe(9_000);
+    const recorded = await repo.attempts('we_1', 0, 10);
+    expect(recorded.total).toBe(3);
+    expect(recorded.attempts.map((r) => [r.event_id, Number(r.attempt), r.outcome, r.status_code === null ? null : Number(r.status_code)]).reverse()).toEqual([
+      [a.event.id, 1, 'DELIVERED', 204],
+      [b.event.id, 1, 'RETRYING', 500],
+      [c.event.id, 1, 'FAILED', 500],
+    ]);
+
+    // The retry falls due; its event is gone meanwhile (aged out): FAILED, not sent.
+    await kysely.deleteFrom('events').where('id', '=', b.event.id).execute();
+    const [d] = second as [ClaimedDelivery];
+    expect(await repo.cycle(10_000, [attempt(d, 'DELIVERED', 9_500)], 5, LEASE, [d.id])).toEqual([]);
+    const after = await kysely.selectFrom('webhook_deliveries').select('status').orderBy('id').execute();
+    expect(after.map((r) => r.status)).toEqual(['DELIVERED', 'FAILED', 'FAILED', 'DELIVERED']);
+  });
+
+  it.runIf(dialect === 'postgres')('leases what it claims, and an attempt under a lease since taken over moves nothing', async () => {
+    const { db: kysely } = db().store;
+    const repo = new WebhookRepository(kysely, dialect);
+    const events = new EventRepository(kysely, dialect);
+    const customer = await kysely.insertInto('customers').values({ name: 'd', created_at: 0 }).returning('id').executeTakeFirstOrThrow();
+    const customer_id = Number(customer.id);
+    await repo.insertEndpoint({ id: 'we_2', customer_id, url: 'http://127.0.0.1:9/other', events: null, description: null, secret: 'sealed', previous_secret: null, previous_secret_until: null, created_at: 0 });
+    await events.append(kysely, { customer_id, type: 'transaction.created', subject: 'transaction:lease', data: {}, at: 20_000 });
+
+    const [mine] = (await repo.cycle(20_000, [], 10, LEASE, [])) as [ClaimedDelivery];
+    expect(mine.lease_until).toBe(20_000 + LEASE);
+    // Leased: another instance claims nothing until the lease runs out, then takes it over.
+    expect(await repo.cycle(21_000, [], 10, LEASE, [])).toEqual([]);
+    const [theirs] = (await repo.cycle(20_000 + LEASE + 1, [], 10, LEASE, [])) as [ClaimedDelivery];
+    expect(theirs.id).toBe(mine.id);
+    // The first instance's late failure is recorded, but the delivery is the other's to move.
+    await repo.cycle(36_000, [attempt(mine, 'RETRYING', 35_500, 99_000)], 0, LEASE, []);
+    const row = await kysely.selectFrom('webhook_deliveries').select(['status', 'attempts', 'next_attempt_at', 'lease_until']).where('id', '=', mine.id).executeTakeFirstOrThrow();
+    expect([row.status, Number(row.attempts), Number(row.next_attempt_at), Number(row.lease_until)]).toEqual(['PENDING', 0, 20_000, 20_000 + 2 * LEASE + 1]);
+    expect((await repo.attempts('we_2', 0, 10)).total).toBe(1);
+    // Its own answer moves it.
+    await repo.cycle(37_000, [attempt(theirs, 'DELIVERED', 36_500)], 0, LEASE, []);
+    const done = await kysely.selectFrom('webhook_deliveries').select(['status', 'lease_until']).where('id', '=', mine.id).executeTakeFirstOrThrow();
+    expect([done.status, done.lease_until]).toEqual(['DELIVERED', null]);
+  });
+});
