@@ -75,7 +75,9 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       if (res.status !== 201) throw new Error(`registering the endpoint: ${res.status} ${res.text}`);
       endpointId = res.json().id as string;
     } else if (!on && endpointId) {
-      await call(customer, 'DELETE', `/webhook-endpoints/${endpointId}`, key);
+      const res = await call(customer, 'DELETE', `/webhook-endpoints/${endpointId}`, key);
+      // An endpoint left behind would receive every later event a second time.
+      if (res.status !== 204) throw new Error(`deleting the endpoint: ${res.status} ${res.text}`);
       endpointId = undefined;
     }
   };
