@@ -6,6 +6,10 @@ import type { Dialect } from './database.js';
 import type { Executor } from './executor.js';
 
 const PRESENCE_BATCH = 5_000;
+/** Events written by one statement (six parameters each). */
+const EVENT_BATCH = 1_000;
+
+type EventInput = { customer_id: number; type: EventType; subject: string; data: unknown; at: number };
 
 export interface TerminalRef {
   id: string;
@@ -51,7 +55,7 @@ export class EventRepository {
    * worker's next commit). Callers run it in the
    * database transaction of the change, which also orders the changes of one subject (a row lock,
    * or SQLite's write lock), so the numbers never collide; a unique index says so anyway. */
-  async append(db: Executor, e: { customer_id: number; type: EventType; subject: string; data: unknown; at: number }) {
+  async append(db: Executor, e: EventInput) {
     const id = newEventId();
     const event = (dispatched: RawBuilder<unknown>) => sql`insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
       select cast(${id} as text), cast(${e.customer_id} as bigint), cast(${e.type} as text), cast(${e.subject} as text),
@@ -66,6 +70,24 @@ export class EventRepository {
       // commit for many events rather than a larger commit per change. Without an endpoint of its
       // customer an event has none to make.
       await event(sql`case when exists (select 1 from webhook_endpoints where customer_id = ${e.customer_id}) then 0 else 1 end`).execute(db);
+    }
+  }
+
+  /** `append` for events of distinct subjects, in one statement. */
+  private async appendDistinct(db: Executor, events: EventInput[]) {
+    if (events.length === 0) return;
+    const rows = sql.join(
+      events.map((e) => sql`(${newEventId()}, ${e.customer_id}, ${e.type}, ${e.subject}, ${JSON.stringify(e.data)}, ${e.at})`),
+    );
+    // VALUES columns are column1… in both dialects.
+    const inserted = (dispatched: RawBuilder<unknown>) => sql`insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
+      select cast(v.column1 as text), cast(v.column2 as bigint), cast(v.column3 as text), cast(v.column4 as text),
+        (select coalesce(max(sequence), 0) + 1 from events where subject = cast(v.column4 as text)), cast(v.column5 as text), cast(v.column6 as bigint), ${dispatched}
+      from (values ${rows}) as v`;
+    if (this.dialect === 'postgres') {
+      await sql`with event as (${inserted(sql`1`)} returning id, customer_id, type, created_at) ${deliveriesOf(this.dialect, sql`event`)}`.execute(db);
+    } else {
+      await inserted(sql`case when exists (select 1 from webhook_endpoints w where w.customer_id = cast(v.column2 as bigint)) then 0 else 1 end`).execute(db);
     }
   }
 
@@ -106,14 +128,18 @@ export class EventRepository {
         .where('last_seen_at', '<', since)
         .returning(['terminal_id', 'last_seen_at'])
         .execute();
+      const events: EventInput[] = [];
       for (const [type, list] of [['terminal.online', online], ['terminal.offline', offline]] as const) {
         for (const p of list) {
           const ref = await this.terminalRef(Number(p.terminal_id), tx);
           const data = { terminal_id: ref.id, online: type === 'terminal.online', last_seen: new Date(Number(p.last_seen_at)).toISOString(), store: ref.store };
-          await this.append(tx, { customer_id: ref.customer_id, type, subject: `terminal:${p.terminal_id}`, data, at: now });
+          events.push({ customer_id: ref.customer_id, type, subject: `terminal:${p.terminal_id}`, data, at: now });
         }
       }
-      return online.length + offline.length;
+      // Each terminal has one edge at most: one statement per batch numbers them all. (One per
+      // event held SQLite's event loop for ~0.1 ms each: 140 ms when a fleet came online.)
+      for (let i = 0; i < events.length; i += EVENT_BATCH) await this.appendDistinct(tx, events.slice(i, i + EVENT_BATCH));
+      return events.length;
     });
   }
 
