@@ -10,7 +10,7 @@ export function dayTotals(ctx: UseCaseContext) {
     const terminal = found.value;
     const day = localDay(new Date(ctx.now()), terminal.store.timezone);
     const [start, end] = [day.start.getTime(), day.end.getTime()];
-    const processed = await ctx.gateway.processedBetween(terminal.pk, start, end);
+    const processed = await ctx.queries.processedBetween(terminal.pk, start, end);
     const totals = computeDayTotals(
       processed
         // A captured pre-authorization moved its money the day it was captured, not the day it was authorized…

@@ -2,7 +2,7 @@ import type { ErrorKind } from '../domain/errors.js';
 import { err, ok, type Result } from '../domain/result.js';
 import type { StoreRef, Terminal } from '../domain/terminal.js';
 import type { Transaction, TransactionChanges } from '../domain/transaction.js';
-import { apply, INITIAL_STATE, type LifecycleEvent, type PublicStatus, type TransactionType, type TransitionPlan } from '../domain/transaction-lifecycle.js';
+import { apply, INITIAL_STATE, type LifecycleEvent, type TransitionPlan } from '../domain/transaction-lifecycle.js';
 import { compiledOnce } from '../db/compiled-once.js';
 import { isUniqueViolation, type Database } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
@@ -11,14 +11,6 @@ import type { TransactionEventOf, TransactionEventRecord, TransactionOutbox } fr
 import { createInOneStatement } from './create-statement.js';
 import { moveInOneStatement } from './move-statement.js';
 import { newTransactionRow, toTransaction, type NewTransaction } from './transaction-row.js';
-
-export interface TransactionFilter {
-  merchant_order_reference?: string;
-  status?: PublicStatus;
-  type?: TransactionType;
-  created_from?: number;
-  created_to?: number;
-}
 
 /** What a creation decides before its transaction is written: the referenced purchase, if any,
  * locked, with what its approved and in-flight refunds already take. */
@@ -298,53 +290,6 @@ export class TransactionGateway {
       .select((eb) => eb.fn.sum<number>('amount_minor').as('total'))
       .executeTakeFirst();
     return Number(row?.total ?? 0);
-  }
-
-  private filtered(terminalPk: number, f: TransactionFilter) {
-    let q = this.db.selectFrom('transactions').where('terminal_id', '=', terminalPk);
-    if (f.merchant_order_reference !== undefined) q = q.where('merchant_order_reference', '=', f.merchant_order_reference);
-    if (f.status !== undefined) q = q.where('status', '=', f.status);
-    if (f.type !== undefined) q = q.where('type', '=', f.type);
-    if (f.created_from !== undefined) q = q.where('created_at', '>=', f.created_from);
-    if (f.created_to !== undefined) q = q.where('created_at', '<', f.created_to);
-    return q;
-  }
-
-  /** One page of a terminal's transactions, newest first, and how many match in all. */
-  async list(terminalPk: number, f: TransactionFilter, offset: number, limit: number) {
-    const [count, rows] = await Promise.all([
-      this.filtered(terminalPk, f).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-      this.filtered(terminalPk, f).selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').offset(offset).limit(limit).execute(),
-    ]);
-    return { total: Number(count.n), transactions: rows.map(toTransaction) };
-  }
-
-  async pendingDue(now: number, limit = 500) {
-    const rows = await this.db.selectFrom('transactions').selectAll().where('stage', '=', 'PENDING').where('expires_at', '<=', now).limit(limit).execute();
-    return rows.map(toTransaction);
-  }
-
-  async cardPresentedBefore(at: number) {
-    const rows = await this.db.selectFrom('transactions').selectAll().where('stage', '=', 'CARD_PRESENTED').where('updated_at', '<', at).execute();
-    return rows.map(toTransaction);
-  }
-
-  /** What was processed on a terminal within [start, end), or captured then: the day totals' input. */
-  async processedBetween(terminalPk: number, start: number, end: number) {
-    const rows = await this.db
-      .selectFrom('transactions')
-      .selectAll()
-      .where('terminal_id', '=', terminalPk)
-      .where((eb) =>
-        eb.or([eb.and([eb('transaction_at', '>=', start), eb('transaction_at', '<', end)]), eb.and([eb('captured_at', '>=', start), eb('captured_at', '<', end)])]),
-      )
-      .execute();
-    return rows.map(toTransaction);
-  }
-
-  /** The recorded history of one transaction, oldest first. */
-  events(id: string) {
-    return this.db.selectFrom('transaction_events').selectAll().where('transaction_id', '=', id).orderBy('id').execute();
   }
 }
 

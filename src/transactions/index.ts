@@ -11,6 +11,7 @@ import type { UseCaseContext } from './context.js';
 import { createTransaction } from './create.js';
 import { dayTotals } from './day-totals.js';
 import { TransactionGateway } from './gateway.js';
+import { TransactionQueries } from './transaction-queries.js';
 import { Pickup } from './pickup.js';
 import { completePreAuthorizations } from './pre-authorization.js';
 import { PresentCard } from './present-card.js';
@@ -45,9 +46,9 @@ export function transactionUseCases(deps: {
   const { settings } = deps;
   const { notifier } = deps;
   // Every move and supersession reaches the status views, the idle hints and the ?wait= reads,
-  // here and (by the database's trigger) on every other instance.
+  // here and (announced after the commit) on every other instance.
   const gateway = new TransactionGateway(deps.database, transactionOutbox(deps.events), (t) => notifier.changed(t.terminal_pk, t.id), transactionEventOf(deps.events));
-  const ctx: UseCaseContext = { gateway, terminals: deps.terminals, notifier, now: deps.now };
+  const ctx: UseCaseContext = { gateway, queries: new TransactionQueries(deps.database), terminals: deps.terminals, notifier, now: deps.now };
   const read = readTransactions(ctx, new StatusViews(notifier));
   const waits = new StatusWaits(read, deps.changes, deps.closing);
   const cancel = cancelTransactions(ctx, read);
@@ -76,7 +77,7 @@ export function transactionUseCases(deps: {
     outcome: reported.outcome,
     ...sweeps(ctx, presentCard, settings.acquirerTimeoutMs),
     /** The recorded history of one transaction, oldest first. */
-    events: (id: string) => ctx.gateway.events(id),
+    events: (id: string) => ctx.queries.events(id),
   };
 }
 

@@ -3,7 +3,7 @@ import type { StoreRef, Terminal } from '../domain/terminal.js';
 import { isTransactionId, type Transaction } from '../domain/transaction.js';
 import { parseTerminalId, terminalKey } from '../domain/terminal-id.js';
 import type { Caller, UseCaseContext } from './context.js';
-import type { TransactionFilter } from './gateway.js';
+import type { TransactionFilter } from './transaction-queries.js';
 import type { StatusViews } from './status-views.js';
 
 export interface StatusFound {
@@ -56,7 +56,7 @@ export function readTransactions(ctx: UseCaseContext, views: StatusViews) {
     async list(caller: Caller, terminalId: string, filter: TransactionFilter, offset: number, limit: number): Promise<Result<{ terminal: Terminal; total: number; transactions: Transaction[] }, 'NOT_FOUND'>> {
       const found = await ctx.terminals.customerTerminal(caller.customerId, terminalId);
       if (!found.ok) return found;
-      return ok({ terminal: found.value, ...(await ctx.gateway.list(found.value.pk, filter, offset, limit)) });
+      return ok({ terminal: found.value, ...(await ctx.queries.list(found.value.pk, filter, offset, limit)) });
     },
 
     /** One transaction of the terminal asking (has the one on screen been cancelled?). */

@@ -7,14 +7,14 @@ import { receiptsOf } from './receipt.js';
 export function sweeps(ctx: UseCaseContext, presentCard: PresentCard, acquirerTimeoutMs: number) {
   return {
     async expireDue() {
-      const due = await ctx.gateway.pendingDue(ctx.now());
+      const due = await ctx.queries.pendingDue(ctx.now());
       for (const t of due) await ctx.gateway.move(t, 'EXPIRE', { at: ctx.now() });
       return due.length;
     },
 
     /** So that its terminal is free again; no outcome was recorded, so none is claimed. */
     async recoverAbandoned() {
-      const stuck = await ctx.gateway.cardPresentedBefore(ctx.now() - 2 * acquirerTimeoutMs - 5_000);
+      const stuck = await ctx.queries.cardPresentedBefore(ctx.now() - 2 * acquirerTimeoutMs - 5_000);
       for (const t of stuck) {
         if (presentCard.isRunning(t.id)) continue;
         const terminal = await ctx.terminals.terminalByPk(t.terminal_pk);
