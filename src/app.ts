@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { registerAjvFormats, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import { registerAjvFormats } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { loadAcquirer } from './acquirer/connector.js';
 import { SandboxAcquirer } from './acquirer/sandbox.js';
@@ -19,6 +19,7 @@ import { deviceRoutesOf } from './device-api/routes.js';
 import { installIdempotency } from './http/idempotency.js';
 import { installRequestId, serverOptions } from './http/connection.js';
 import { installInputGuard } from './http/input-guard.js';
+import { validatorCompiler } from './http/validator.js';
 import { installPublicUrl } from './http/public-url.js';
 import { homeRoute } from './http/home.js';
 import { PlatformMetrics } from './http/metrics.js';
@@ -53,7 +54,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...hardened,
     // https.createServer takes the http options (connection checks, header timeout) beside the TLS ones.
     ...(options.https ? { https: { ...hardened.http, ...options.https } } : {}),
-  }).setValidatorCompiler(TypeBoxValidatorCompiler);
+  }).setValidatorCompiler(validatorCompiler);
 
   const acquirer = options.acquirer ?? (config.ACQUIRER_MODULE ? await loadAcquirer(config.ACQUIRER_MODULE) : undefined);
   if (config.CLOUDPOS_ENV === 'production' && acquirer instanceof SandboxAcquirer) {

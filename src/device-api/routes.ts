@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { BRANDS, cardNumberIn, ENTRY_MODES } from '../domain/card.js';
 import { CARDHOLDER_VERIFICATIONS } from '../domain/receipt.js';
+import type { Result } from '../domain/result.js';
 import type { Terminal } from '../domain/terminal.js';
 import { problem, unwrap } from '../http/problem.js';
 import { secretHashOf } from '../http/rate-limit.js';
@@ -114,13 +115,20 @@ export const deviceRoutes =
   (o: DeviceApiOptions): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.decorateRequest('terminal', null as unknown as Terminal);
-    app.addHook('onRequest', async (request) => {
+    // A callback hook: a token kept in memory is answered without a promise (every poll asks).
+    app.addHook('onRequest', (request, _reply, done) => {
       const token = bearer(request);
-      if (!token) throw problem('DEVICE_TOKEN_MISSING', 'Send the device token as Authorization: Bearer <token>.');
-      const result = await o.auth.authenticate(token, secretHashOf(request, token));
-      if (!result.ok) throw problem('DEVICE_TOKEN_INVALID', result.detail);
-      request.terminal = result.value;
-      o.presence.markSeen(result.value.pk);
+      if (!token) return done(problem('DEVICE_TOKEN_MISSING', 'Send the device token as Authorization: Bearer <token>.'));
+      const hash = secretHashOf(request, token);
+      const admit = (result: Result<Terminal, 'DEVICE_TOKEN_INVALID'>) => {
+        if (!result.ok) return done(problem('DEVICE_TOKEN_INVALID', result.detail));
+        request.terminal = result.value;
+        o.presence.markSeen(result.value.pk);
+        done();
+      };
+      const known = o.auth.remembered(hash);
+      if (known) admit(known);
+      else o.auth.authenticate(token, hash).then(admit, done);
     });
 
     app.get(

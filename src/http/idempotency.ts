@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler, preHandlerHookHandler } from 'fastify';
 import { problem } from './problem.js';
 
 /** Where the first response to each key is kept. */
@@ -42,12 +42,11 @@ const fingerprint = (request: FastifyRequest) =>
 /** `Idempotency-Key` on any POST: the same key and body answer the first response again, the same
  * key with another body is a 422, and a key whose first request is still running is a 409.
  * Keys are the customer's own. Only successful responses are kept: a failed request changed
- * nothing, so its retry runs again. */
+ * nothing, so its retry runs again. The hooks are the POST routes' own: a read pays for neither. */
 export function installIdempotency(app: FastifyInstance, repo: IdempotencyKeys, now: () => number) {
   app.decorateRequest('idempotencyKey', null);
 
-  app.addHook('preHandler', async (request, reply) => {
-    if (request.method !== 'POST') return;
+  const replayOrClaim = async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers['idempotency-key'];
     if (header === undefined) return;
     const key = Array.isArray(header) ? header[0]! : header;
@@ -79,9 +78,9 @@ export function installIdempotency(app: FastifyInstance, repo: IdempotencyKeys, 
       }
     }
     request.idempotencyKey = key;
-  });
+  };
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  const keepResponse = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const key = request.idempotencyKey;
     if (key === null) return payload;
     request.idempotencyKey = null;
@@ -103,5 +102,12 @@ export function installIdempotency(app: FastifyInstance, repo: IdempotencyKeys, 
       await repo.release(request.caller.customerId, key);
     }
     return payload;
+  };
+
+  // First among the route's own hooks, where the scope's would run.
+  app.addHook('onRoute', (route) => {
+    if (![route.method].flat().includes('POST')) return;
+    route.preHandler = [replayOrClaim as preHandlerHookHandler, ...[route.preHandler ?? []].flat()];
+    route.onSend = [keepResponse as onSendHookHandler, ...[route.onSend ?? []].flat()];
   });
 }

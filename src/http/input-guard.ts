@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, preValidationHookHandler } from 'fastify';
 import Format from 'typebox/format';
 import { Type } from 'typebox';
 import { problem } from './problem.js';
@@ -81,6 +81,8 @@ function numberKind(schema: Schemaish | undefined): 'whole' | 'decimal' | undefi
   return undefined;
 }
 
+const hasNumbers = (schema: Schemaish | undefined) => Object.values(schema?.properties ?? {}).some((p) => numberKind(p) !== undefined);
+
 const WHOLE = /^(0|[1-9][0-9]*)$/;
 const DECIMAL = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
 
@@ -104,13 +106,6 @@ function checkNumbers(where: 'query' | 'path', values: Record<string, unknown> |
 /** POST routes that take no body (release, device cancel): nothing, or an empty object. */
 export const EmptyBody = Type.Object({}, { additionalProperties: false, description: 'No body, or an empty JSON object' });
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** set on POST routes that declared no body: an empty object stands for a missing body */
-    emptyBody?: boolean;
-  }
-}
-
 /** Central input checks for every route: NUL characters, numbers, JSON bodies, bodiless POSTs. */
 export function installInputGuard(app: FastifyInstance) {
   registerStrictFormats();
@@ -118,10 +113,26 @@ export function installInputGuard(app: FastifyInstance) {
 
   app.addHook('onRoute', (route) => {
     const methods = [route.method].flat();
-    if (methods.includes('POST') && !route.schema?.body) {
-      route.schema = { ...route.schema, body: EmptyBody };
-      route.config = { ...(route.config as object), emptyBody: true } as typeof route.config;
-    }
+    const emptyBody = methods.includes('POST') && !route.schema?.body;
+    if (emptyBody) route.schema = { ...route.schema, body: EmptyBody };
+    // Only routes with a number in their path or query, or without a body, check anything here:
+    // the others (an idle poll, a status read) pay for no hook.
+    const params = route.schema?.params as Schemaish | undefined;
+    const query = route.schema?.querystring as Schemaish | undefined;
+    if (!emptyBody && !hasNumbers(params) && !hasNumbers(query)) return;
+    const check: preValidationHookHandler = (request, _reply, done) => {
+      try {
+        checkNumbers('path', request.params as Record<string, unknown>, params);
+        checkNumbers('query', request.query as Record<string, unknown>, query);
+      } catch (error) {
+        return done(error as Error);
+      }
+      // An empty object stands for a missing body.
+      if (emptyBody && request.body === undefined) request.body = {};
+      done();
+    };
+    // First, where a hook of the whole application would run.
+    route.preValidation = [check, ...[route.preValidation ?? []].flat()];
   });
 
   // A callback hook that allocates nothing on the way: it runs on every request.
@@ -134,13 +145,6 @@ export function installInputGuard(app: FastifyInstance) {
       if (raw[i]!.includes('\u0000')) return done(invalid('header', `/${raw[i - 1]!.toLowerCase()}`, 'contains a NUL character'));
     }
     done();
-  });
-
-  app.addHook('preValidation', async (request: FastifyRequest) => {
-    const schema = request.routeOptions.schema as { params?: Schemaish; querystring?: Schemaish } | undefined;
-    checkNumbers('path', request.params as Record<string, unknown>, schema?.params);
-    checkNumbers('query', request.query as Record<string, unknown>, schema?.querystring);
-    if (request.routeOptions.config.emptyBody && request.body === undefined) request.body = {};
   });
 }
 

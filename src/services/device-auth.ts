@@ -23,8 +23,16 @@ export class DeviceAuth {
 
   /** `hash`: the token's SHA-256, when the caller has it already. */
   async authenticate(token: string, hash = hashSecret(token)): Promise<Result<Terminal, 'DEVICE_TOKEN_INVALID'>> {
-    const terminal = await this.cache.get(hash, this.now(), () => this.repo.findTerminalByTokenHash(hash));
-    if (!terminal) return err('DEVICE_TOKEN_INVALID', 'Invalid device token.');
-    return ok(terminal);
+    return this.remembered(hash) ?? found(await this.cache.get(hash, this.now(), () => this.repo.findTerminalByTokenHash(hash)));
+  }
+
+  /** The terminal of a token kept in memory, without a promise (a polling fleet asks on every
+   * poll); undefined when the store must be asked (`authenticate`). */
+  remembered(hash: string): Result<Terminal, 'DEVICE_TOKEN_INVALID'> | undefined {
+    const terminal = this.cache.peek(hash, this.now());
+    return terminal && ok(terminal);
   }
 }
+
+const found = (terminal: Terminal | undefined): Result<Terminal, 'DEVICE_TOKEN_INVALID'> =>
+  terminal ? ok(terminal) : err('DEVICE_TOKEN_INVALID', 'Invalid device token.');

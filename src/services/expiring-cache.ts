@@ -16,11 +16,16 @@ export class ExpiringCache<V> {
     private readonly trusted: () => boolean = () => true,
   ) {}
 
+  /** The value kept for `key`, if it may be answered from memory now: no promise, no waiting. */
+  peek(key: string, now: number): V | undefined {
+    if (this.maxAgeMs <= 0 || !this.trusted()) return undefined;
+    const hit = this.entries.get(key);
+    return hit && now - hit.at <= this.maxAgeMs ? hit.value : undefined;
+  }
+
   async get(key: string, now: number, load: () => Promise<V | undefined>): Promise<V | undefined> {
-    if (this.maxAgeMs > 0 && this.trusted()) {
-      const hit = this.entries.get(key);
-      if (hit && now - hit.at <= this.maxAgeMs) return hit.value;
-    }
+    const hit = this.peek(key, now);
+    if (hit !== undefined) return hit;
     const generation = this.generation;
     const value = await load();
     if (value === undefined || this.maxAgeMs <= 0 || generation !== this.generation || !this.trusted()) {

@@ -98,6 +98,11 @@ export class SessionAuth extends DeviceAuth {
     super(terminals.repo, now, 0);
   }
 
+  /** A session is checked on every request (it may have ended): nothing is answered from memory. */
+  override remembered(): undefined {
+    return undefined;
+  }
+
   override async authenticate(token: string): Promise<Result<Terminal, 'DEVICE_TOKEN_INVALID'>> {
     const s = this.sessions.use(token);
     const terminal = s && (await this.terminals.terminalByPk(s.terminalPk));
