@@ -5,9 +5,15 @@ import { eventJson, newEventId, type EventType } from '../webhooks/event-types.j
 import type { Dialect } from './database.js';
 import type { Executor } from './executor.js';
 
-const PRESENCE_BATCH = 5_000;
-/** Events written by one statement (six parameters each). */
-const EVENT_BATCH = 1_000;
+/** Terminals per statement of seen-times, and per transaction of online/offline edges with their
+ * events (six parameters each). SQLite's statements run on the event loop, so its slices are
+ * small: a few milliseconds each. */
+const PRESENCE_SLICES: Record<Dialect, { times: number; edges: number }> = {
+  sqlite: { times: 500, edges: 50 },
+  postgres: { times: 5_000, edges: 1_000 },
+};
+
+const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 type EventInput = { customer_id: number; type: EventType; subject: string; data: unknown; at: number };
 
@@ -37,16 +43,31 @@ export class EventRepository {
 
   /** The terminal a transaction event names, with its store. */
   async terminalRef(pk: number, db: Executor = this.db): Promise<TerminalRef> {
-    const known = this.terminals.get(pk);
-    if (known) return known;
-    const row = await db
-      .selectFrom('terminals')
-      .innerJoin('stores', 'stores.uuid', 'terminals.store_uuid')
-      .innerJoin('merchants', 'merchants.id', 'stores.merchant_id')
-      .select(['terminals.manufacturer', 'terminals.model', 'terminals.serial', 'stores.uuid', 'stores.name', 'merchants.customer_id'])
-      .where('terminals.id', '=', pk)
-      .executeTakeFirstOrThrow();
-    return this.remember(pk, { id: formatTerminalId(row), customer_id: Number(row.customer_id), store: { uuid: row.uuid, name: row.name } });
+    return (await this.terminalRefs([pk], db))[0]!;
+  }
+
+  /** `terminalRef` of each of `pks`, in their order: those not known yet in one query. */
+  async terminalRefs(pks: number[], db: Executor = this.db): Promise<TerminalRef[]> {
+    const refs = new Map<number, TerminalRef | undefined>(pks.map((pk) => [pk, this.terminals.get(pk)]));
+    const missing = pks.filter((pk) => refs.get(pk) === undefined);
+    if (missing.length > 0) {
+      const rows = await db
+        .selectFrom('terminals')
+        .innerJoin('stores', 'stores.uuid', 'terminals.store_uuid')
+        .innerJoin('merchants', 'merchants.id', 'stores.merchant_id')
+        .select(['terminals.id', 'terminals.manufacturer', 'terminals.model', 'terminals.serial', 'stores.uuid', 'stores.name', 'merchants.customer_id'])
+        .where('terminals.id', 'in', missing)
+        .execute();
+      for (const row of rows) {
+        const ref = { id: formatTerminalId(row), customer_id: Number(row.customer_id), store: { uuid: row.uuid, name: row.name } };
+        refs.set(Number(row.id), this.remember(Number(row.id), ref));
+      }
+    }
+    return pks.map((pk) => {
+      const ref = refs.get(pk);
+      if (!ref) throw new Error(`terminal ${pk} is not registered`);
+      return ref;
+    });
   }
 
   /** Appends one event of `subject`, numbered one past its last, with its deliveries to the
@@ -93,17 +114,20 @@ export class EventRepository {
 
   /** Last-seen times, then the terminal.online and terminal.offline events they imply: online when
    * seen within the window after being offline (or never known), offline when nobody saw it for the
-   * window. The times go first, one autocommitted statement per 5,000 terminals in terminal order:
-   * no lock is held past its statement, and the same order on every instance never deadlocks. The
-   * edges follow in one database transaction with their events; each edge is a compare-and-set on
-   * the stored flag, so instances sharing the database write each event once. */
+   * window. The times go first, autocommitted slices in terminal order: no lock is held past its
+   * statement, and the same order on every instance never deadlocks. The edges follow, a slice of
+   * terminals per database transaction with their events; each edge is a compare-and-set on the
+   * stored flag, so instances sharing the database write each event once. Between slices the
+   * requests waiting meanwhile run: on SQLite every statement holds the event loop, and a fleet
+   * coming online at once (10,000 edges) held it for half a second in one piece. */
   async recordLastSeen(seen: Map<number, number>, now: number, windowMs: number): Promise<number> {
     const since = now - windowMs;
-    const rows = [...seen].sort((a, b) => a[0] - b[0]);
-    for (let i = 0; i < rows.length; i += PRESENCE_BATCH) {
+    const { times, edges } = PRESENCE_SLICES[this.dialect];
+    const ids = [...seen.keys()].sort((a, b) => a - b);
+    for (let i = 0; i < ids.length; i += times) {
       await this.db
         .insertInto('terminal_presence')
-        .values(rows.slice(i, i + PRESENCE_BATCH).map(([terminal_id, last_seen_at]) => ({ terminal_id, last_seen_at })))
+        .values(ids.slice(i, i + times).map((terminal_id) => ({ terminal_id, last_seen_at: seen.get(terminal_id)! })))
         .onConflict((oc) =>
           oc
             .column('terminal_id')
@@ -111,35 +135,51 @@ export class EventRepository {
             .where('terminal_presence.last_seen_at', '<', (eb) => eb.ref('excluded.last_seen_at')),
         )
         .execute();
+      await yieldToRequests();
     }
-    return this.db.transaction().execute(async (tx) => {
-      const online = rows.length === 0 ? [] : await tx
-        .updateTable('terminal_presence')
-        .set({ online: 1 })
-        .where('online', '=', 0)
-        .where('last_seen_at', '>=', since)
-        .where('terminal_id', 'in', rows.map(([id]) => id))
-        .returning(['terminal_id', 'last_seen_at'])
-        .execute();
-      const offline = await tx
-        .updateTable('terminal_presence')
-        .set({ online: 0 })
-        .where('online', '=', 1)
-        .where('last_seen_at', '<', since)
-        .returning(['terminal_id', 'last_seen_at'])
-        .execute();
-      const events: EventInput[] = [];
-      for (const [type, list] of [['terminal.online', online], ['terminal.offline', offline]] as const) {
-        for (const p of list) {
-          const ref = await this.terminalRef(Number(p.terminal_id), tx);
-          const data = { terminal_id: ref.id, online: type === 'terminal.online', last_seen: new Date(Number(p.last_seen_at)).toISOString(), store: ref.store };
-          events.push({ customer_id: ref.customer_id, type, subject: `terminal:${p.terminal_id}`, data, at: now });
-        }
+    // The edges to write, read without a lock: each is checked again where it is written.
+    const flips = await this.db
+      .selectFrom('terminal_presence')
+      .select(['terminal_id', 'online'])
+      .where((eb) => eb.or([eb.and([eb('online', '=', 0), eb('last_seen_at', '>=', since)]), eb.and([eb('online', '=', 1), eb('last_seen_at', '<', since)])]))
+      .orderBy('terminal_id')
+      .execute();
+    let written = 0;
+    for (const comingOnline of [true, false]) {
+      const list = flips.filter((f) => (Number(f.online) === 0) === comingOnline).map((f) => Number(f.terminal_id));
+      for (let i = 0; i < list.length; i += edges) {
+        written += await this.writeEdges(list.slice(i, i + edges), comingOnline, since, now);
+        await yieldToRequests();
       }
-      // Each terminal has one edge at most: one statement per batch numbers them all. (One per
-      // event held SQLite's event loop for ~0.1 ms each: 140 ms when a fleet came online.)
-      for (let i = 0; i < events.length; i += EVENT_BATCH) await this.appendDistinct(tx, events.slice(i, i + EVENT_BATCH));
-      return events.length;
+    }
+    return written;
+  }
+
+  /** Sets the online flag of those of `ids` still on the other side of the window, with an event for
+   * each, in one database transaction. */
+  private writeEdges(ids: number[], comingOnline: boolean, since: number, now: number): Promise<number> {
+    const type = comingOnline ? 'terminal.online' : 'terminal.offline';
+    return this.db.transaction().execute(async (tx) => {
+      const changed = await tx
+        .updateTable('terminal_presence')
+        .set({ online: comingOnline ? 1 : 0 })
+        .where('online', '=', comingOnline ? 0 : 1)
+        .where('last_seen_at', comingOnline ? '>=' : '<', since)
+        .where('terminal_id', 'in', ids)
+        .returning(['terminal_id', 'last_seen_at'])
+        .execute();
+      if (changed.length === 0) return 0;
+      const refs = await this.terminalRefs(changed.map((p) => Number(p.terminal_id)), tx);
+      // Each terminal has one edge at most: one statement numbers them all.
+      await this.appendDistinct(
+        tx,
+        changed.map((p, i) => {
+          const ref = refs[i]!;
+          const data = { terminal_id: ref.id, online: comingOnline, last_seen: new Date(Number(p.last_seen_at)).toISOString(), store: ref.store };
+          return { customer_id: ref.customer_id, type, subject: `terminal:${p.terminal_id}`, data, at: now };
+        }),
+      );
+      return changed.length;
     });
   }
 

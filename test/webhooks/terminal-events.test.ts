@@ -40,4 +40,24 @@ describeEachStore('terminal presence events', (dialect) => {
     }
     expect(metrics).toContain('cloudpos_webhook_delivery_failures_total 0');
   });
+
+  it('writes a fleet\'s edges in slices, each terminal\'s once, also when two flushes cross', async () => {
+    const { app, clock } = ctx();
+    const c = await onboard(app, { terminalsPerStore: 120 });
+    const api = merchantApi(app, c.apiKey);
+    for (const t of c.terminals) await deviceApi(app, t.deviceToken).next();
+    const { presence } = app.platform;
+    // The second flush has no times of its own; both look for the same edges.
+    await Promise.all([presence.flush(), presence.flush()]);
+    clock!.advance(presence.onlineWindowMs + 1);
+    await Promise.all([presence.flush(), presence.flush()]);
+    for (const [type, sequence] of [['terminal.online', 1], ['terminal.offline', 2]] as const) {
+      const pages = [await api('GET', `/events?type=${type}&size=100`), await api('GET', `/events?type=${type}&size=100&page=2`)];
+      expect(pages[0]!.headers['x-total-count']).toBe('120');
+      const events = pages.flatMap((p) => p.json() as Array<{ sequence: number; data: { terminal_id: string } }>);
+      expect(events).toHaveLength(120);
+      expect(new Set(events.map((e) => e.data.terminal_id))).toEqual(new Set(c.terminals.map((t) => t.id)));
+      expect(new Set(events.map((e) => e.sequence))).toEqual(new Set([sequence]));
+    }
+  });
 });
