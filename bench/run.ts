@@ -32,6 +32,8 @@ const only = new Set(option('only')?.split(',') ?? SCENARIOS);
 for (const name of only) if (!SCENARIOS.includes(name)) throw new Error(`unknown scenario ${name}: ${SCENARIOS.join(', ')}`);
 // Another build of the platform to measure instead (an A/B of a change): its bin/cloudpos.js.
 const platformBin = process.env.BENCH_PLATFORM_BIN ?? 'bin/cloudpos.js';
+/** Node.js options for the platform's processes only (the baseline runs without them). */
+const platformNodeArgs = (process.env.BENCH_PLATFORM_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 const pgAdminUrl = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 // 10,000 long-polling connections need as many descriptors in this process: raise the limit
@@ -136,7 +138,7 @@ const platformEnv = (url: string) => ({
 
 async function platformServer(db: string, url: string, scenario: string, extraNodeArgs: string[] = []): Promise<Server> {
   const dir = join(profileRoot, `${db}-${scenario}`);
-  const nodeArgs = [...extraNodeArgs, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), platformBin, 'serve'];
+  const nodeArgs = [...platformNodeArgs, ...extraNodeArgs, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), platformBin, 'serve'];
   const server = await spawnServer('platform', nodeArgs, platformEnv(url));
   return {
     ...server,
@@ -248,7 +250,7 @@ async function runDialect(dialect: string): Promise<Row[]> {
         const measured = await heldPollMemory(
           dialect,
           s,
-          () => spawnServer('platform', [...heap, platformBin, 'serve'], platformEnv(database.url)),
+          () => spawnServer('platform', [...platformNodeArgs, ...heap, platformBin, 'serve'], platformEnv(database.url)),
           () => spawnServer('baseline', [...heap, '--import', 'tsx', 'bench/baseline-server.ts'], { DATABASE_URL: database.url }),
           dir,
           fleet,
@@ -301,6 +303,7 @@ function machine(): string {
     `- machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()} (shared, noisy: read the ratios)`,
     `- node ${process.version}, fastify ${JSON.parse(readFileSync('node_modules/fastify/package.json', 'utf8')).version as string}, commit ${commit}`,
     ...(platformBin === 'bin/cloudpos.js' ? [] : [`- platform measured: ${platformBin}`]),
+    ...(platformNodeArgs.length === 0 ? [] : [`- platform's Node.js options: ${platformNodeArgs.join(' ')}`]),
     `- load average (1, 5, 15 min) at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; as each scenario started: ${loads.join('; ')}`,
     `- mode: ${quick ? 'quick (`npm run bench -- --quick`)' : 'full (`npm run bench`)'}; rate runs ${settings.rounds} × ${settings.seconds} s after ${settings.warmup} s warm-up, ${settings.connections} connections, best round of each side${profile ? '; the platform ran under node --cpu-prof (a few % slower)' : ''}`,
   ].join('\n');
