@@ -1,6 +1,9 @@
+import type { Transaction } from '../domain/transaction.js';
+
 /** Told of every change: the terminal and the transaction that changed, or null when changes
- * may have been missed (so anything known about any terminal or transaction must be forgotten). */
-export type ChangeWatcher = (terminalId: number | null, transactionId?: string) => void;
+ * may have been missed (so anything known about any terminal or transaction must be forgotten);
+ * with the transaction itself when it was just created on this instance. */
+export type ChangeWatcher = (terminalId: number | null, transactionId?: string, created?: Transaction) => void;
 
 /** Wakes terminals that long-poll for their next transaction, and tells what remembers transactions
  * (the idle hints, the status views) that one changed. Behind an interface so that a change made
@@ -9,8 +12,8 @@ export type ChangeWatcher = (terminalId: number | null, transactionId?: string) 
 export interface TerminalNotifier {
   start?(): Promise<void>;
   /** A transaction was created for the terminal (or the terminal should look again): wakes its
-   * polls on this instance and tells the watchers. */
-  notify(terminalId: number, transactionId?: string): void;
+   * polls on this instance and tells the watchers (`created`: the transaction as committed here). */
+  notify(terminalId: number, transactionId?: string, created?: Transaction): void;
   /** A transaction changed and committed on this instance: tells the watchers, wakes nobody. */
   changed(terminalId: number, transactionId: string): void;
   /** Calls `listener` on every notification for the terminal until it is unsubscribed (the same
@@ -30,8 +33,8 @@ export class InProcessNotifier implements TerminalNotifier {
   private readonly listeners = new Map<number, (() => void) | Set<() => void>>();
   private readonly watchers = new Set<ChangeWatcher>();
 
-  notify(terminalId: number, transactionId?: string) {
-    for (const watcher of this.watchers) watcher(terminalId, transactionId);
+  notify(terminalId: number, transactionId?: string, created?: Transaction) {
+    for (const watcher of this.watchers) watcher(terminalId, transactionId, created);
     const found = this.listeners.get(terminalId);
     if (found === undefined) return;
     if (typeof found === 'function') found();

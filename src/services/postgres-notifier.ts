@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { SELF_ANNOUNCING_PREFIX, TRANSACTIONS_CHANNEL } from '../db/migrations.js';
+import type { Transaction } from '../domain/transaction.js';
 import { AUTH_CHANNEL, type AuthChangeListener, type AuthChanges } from './auth-changes.js';
 import { InProcessNotifier, type ChangeWatcher, type TerminalNotifier } from './notifier.js';
 
@@ -229,8 +230,8 @@ export class PostgresNotifier implements TerminalNotifier {
     client.query(`select pg_notify('${HEARTBEAT_CHANNEL}', $1)`, [this.origin]).catch(() => {});
   }
 
-  notify(terminalId: number, transactionId?: string) {
-    this.local.notify(terminalId, transactionId);
+  notify(terminalId: number, transactionId?: string, created?: Transaction) {
+    this.local.notify(terminalId, transactionId, created);
     this.tell('INSERT', terminalId, transactionId ?? '');
   }
 

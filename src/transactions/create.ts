@@ -56,7 +56,7 @@ export function createTransaction(ctx: UseCaseContext, settings: { expiryMs: num
       (context) => (reference === undefined ? ok(undefined) : checkRefund(caller, reference, minor.value, currency, context)),
     );
     if (!created.ok) return created;
-    ctx.notifier.notify(terminal.pk, created.value.id);
+    ctx.notifier.notify(terminal.pk, created.value.id, created.value);
     return ok({ terminal, transaction: created.value });
   };
 }

@@ -60,6 +60,11 @@ export class Pickup {
    * one of its transactions is heard, here or from another instance, and trusted only while the
    * notifier vouches that every change is heard. */
   private readonly idle = new Set<number>();
+  /** Polls held here, by terminal. */
+  private readonly waiting = new Map<number, number>();
+  /** A transaction created here for a terminal with a poll held here, handed to that poll: its
+   * look needs no query to find it (the move's compare-and-set still checks it is as created). */
+  private readonly offered = new Map<number, Transaction>();
   private notifications = 0;
 
   constructor(
@@ -72,10 +77,16 @@ export class Pickup {
       for (const poll of this.held) poll.finish('gone');
     });
     // Only a creation makes a terminal busy, and every change is told for its terminal.
-    ctx.notifier.watch((terminalPk) => {
+    ctx.notifier.watch((terminalPk, _transactionId, created) => {
       this.notifications++;
-      if (terminalPk === null) this.idle.clear();
-      else this.idle.delete(terminalPk);
+      if (terminalPk === null) {
+        this.idle.clear();
+        this.offered.clear();
+        return;
+      }
+      this.idle.delete(terminalPk);
+      if (created && this.waiting.has(terminalPk)) this.offered.set(terminalPk, created);
+      else this.offered.delete(terminalPk);
     });
   }
 
@@ -91,6 +102,7 @@ export class Pickup {
     const poll = new HeldPoll(this.ctx.notifier, terminal.pk);
     poll.gone = this.closing.aborted;
     this.held.add(poll);
+    this.waiting.set(terminal.pk, (this.waiting.get(terminal.pk) ?? 0) + 1);
     connection.on('close', poll.close);
     this.presence.pollStarted(terminal.pk);
     try {
@@ -105,6 +117,12 @@ export class Pickup {
     } finally {
       poll.finish('gone');
       this.held.delete(poll);
+      const others = (this.waiting.get(terminal.pk) ?? 1) - 1;
+      if (others > 0) this.waiting.set(terminal.pk, others);
+      else {
+        this.waiting.delete(terminal.pk);
+        this.offered.delete(terminal.pk);
+      }
       connection.off('close', poll.close);
       this.presence.pollEnded(terminal.pk);
     }
@@ -115,7 +133,9 @@ export class Pickup {
     if (this.idle.has(pk) && this.ctx.notifier.trusted()) return null;
     for (let attempt = 0; attempt < 5; attempt++) {
       const seen = this.notifications;
-      const active = await this.ctx.gateway.findActive(pk);
+      const offered = this.offered.get(pk);
+      if (offered) this.offered.delete(pk);
+      const active = offered ?? (await this.ctx.gateway.findActive(pk));
       if (!active) {
         // A creation that committed while we looked is told after its commit, so after this
         // check: it clears the hint again. Anything told meanwhile: no hint this time.

@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import type { Transaction } from '../../src/domain/transaction.js';
 import { isProblem, merchantApi } from '../support/http.js';
 import { onboard, usePlatform } from '../support/platform.js';
 import { describeEachStore } from '../support/stores.js';
@@ -62,6 +63,36 @@ describeEachStore('device API', (dialect) => {
     // A held poll that runs out answers 204 without looking again: a 200 means it was woken.
     expect(got.statusCode).toBe(200);
     expect(got.json().id).toBe(created.json().id);
+  });
+
+  it('hands a held poll the transaction created for it, and takes the store\'s word over a stale one', async () => {
+    const { app } = ctx();
+    const c = await onboard(app);
+    const t = c.terminals[0]!;
+    const api = merchantApi(app, c.apiKey);
+    let handed: Transaction | undefined;
+    const stop = app.platform.notifier.watch((_pk, _id, created) => void (created && (handed = created)));
+    const first = await api('POST', `/terminals/${t.id}/transactions`, purchase(1));
+    stop();
+    expect(handed?.id).toBe(first.json().id);
+    expect((await api('DELETE', `/terminals/${t.id}/transactions/${first.json().id as string}`)).statusCode).toBe(204);
+    // The cancelled transaction handed again as it was created: the poll's move finds it changed,
+    // looks in the store, finds nothing and waits on.
+    const device = deviceApi(app, t.deviceToken);
+    const polling = device.next(1);
+    await new Promise((r) => setTimeout(r, 200));
+    app.platform.notifier.notify(handed!.terminal_pk, handed!.id, handed);
+    expect((await polling).statusCode).toBe(204);
+    expect((await api('GET', `/terminals/${t.id}/transactions/${first.json().id as string}`)).json()).toMatchObject({ status: 'CANCELLED' });
+    // A transaction created now is handed to the held poll and delivered.
+    const next = device.next(2);
+    await new Promise((r) => setTimeout(r, 200));
+    const second = await api('POST', `/terminals/${t.id}/transactions`, purchase(2));
+    const got = await next;
+    expect(got.statusCode).toBe(200);
+    expect(got.json().id).toBe(second.json().id);
+    // Retrieved: the customer system can no longer replace it.
+    expect((await api('POST', `/terminals/${t.id}/transactions`, purchase(3))).statusCode).toBe(409);
   });
 
   it('cuts a long wait to the configured maximum and answers 204', async () => {
