@@ -2,6 +2,7 @@
  * the commit (the event's created_at) to the receiver, at a steady pace of payments; and the API's
  * rate of whole payments (create, the terminal's fetch, the card) with an endpoint registered vs
  * none, in alternating rounds of the same run. */
+import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Pool } from 'undici';
 import { call, cpuMsOf, median, paced, percentile, postgresPids, sleep, type Server } from './lib.js';
@@ -87,8 +88,9 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
   // receiver) and PostgreSQL's processes.
   const pgPids = db === 'postgres' ? postgresPids() : [];
   const cpu = () => ({ platform: cpuMsOf(platform.pid), bench: process.cpuUsage(), pg: pgPids.reduce((sum, pid) => sum + cpuMsOf(pid), 0) });
-  const rate = async (seconds: number, workers: number) => {
+  const rate = async (seconds: number, workers: number, side?: 'off' | 'on') => {
     const before = cpu();
+    const from = process.hrtime.bigint();
     const started = performance.now();
     const end = started + seconds * 1000;
     let payments = 0;
@@ -105,6 +107,11 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       }),
     );
     const after = cpu();
+    // The round's window on the monotonic clock, which a V8 CPU profile's timestamps use too: a
+    // profile of the platform can be split into its off and on rounds.
+    if (side && process.env.BENCH_ROUNDS) {
+      appendFileSync(process.env.BENCH_ROUNDS, `${JSON.stringify({ db, side, fromUs: Number(from / 1000n), toUs: Number(process.hrtime.bigint() / 1000n), payments })}\n`);
+    }
     const bench = process.cpuUsage(before.bench);
     const per = (ms: number) => ms / Math.max(1, payments);
     return {
@@ -131,7 +138,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       const measured: Partial<Record<'off' | 'on', Awaited<ReturnType<typeof rate>>>> = {};
       for (const side of order) {
         await webhooks(side === 'on');
-        measured[side] = await rate(seconds, workers);
+        measured[side] = await rate(seconds, workers, side);
       }
       rounds.push(measured as Record<'off' | 'on', Awaited<ReturnType<typeof rate>>>);
     }

@@ -274,6 +274,23 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           end $$`.execute(db);
       },
     },
+    '0009_cheaper_delivery_indexes': {
+      async up(db) {
+        // Every delivery row is written with the change it reports and updated twice (claimed,
+        // then recorded; the second leaves the partial index of due rows, so it updates every
+        // other index). On PostgreSQL, the btree on its endpoint served only an endpoint's
+        // deletion, which finds the pending ones through that partial index; the ones on when
+        // deliveries and attempts were made serve only the hourly retention, for which a BRIN
+        // index (rows are appended in time order) costs next to nothing to keep. SQLite writes
+        // its deliveries in the worker's batched commit, and has no BRIN: it keeps them.
+        if (dialect !== 'postgres') return;
+        await db.schema.dropIndex('webhook_deliveries_endpoint').execute();
+        await db.schema.dropIndex('webhook_deliveries_created').execute();
+        await db.schema.createIndex('webhook_deliveries_created').on('webhook_deliveries').using('brin').column('created_at').execute();
+        await db.schema.dropIndex('webhook_attempts_at').execute();
+        await db.schema.createIndex('webhook_attempts_at').on('webhook_attempts').using('brin').column('at').execute();
+      },
+    },
   };
 }
 

@@ -81,7 +81,12 @@ export class WebhookRepository {
     return this.db.transaction().execute(async (tx) => {
       const res = await tx.deleteFrom('webhook_endpoints').where('id', '=', id).where('customer_id', '=', customerId).executeTakeFirst();
       if (Number(res.numDeletedRows) !== 1) return false;
-      await tx.deleteFrom('webhook_deliveries').where('endpoint_id', '=', id).where('status', '=', 'PENDING').execute();
+      const pending = tx.selectFrom('webhook_deliveries').select('id').where('endpoint_id', '=', id).where('status', '=', 'PENDING');
+      // On PostgreSQL the deliveries a worker's look holds at this moment are skipped, not waited
+      // for: a look locks what it claims, then what it records, so a deletion that waited for one
+      // while holding others could deadlock with it (and fail). What is skipped was being sent
+      // already; if it is not delivered, the claim that next meets it without its endpoint fails it.
+      await tx.deleteFrom('webhook_deliveries').where('id', 'in', this.dialect === 'postgres' ? pending.forUpdate().skipLocked() : pending).execute();
       return true;
     });
   }

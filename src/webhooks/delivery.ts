@@ -1,4 +1,4 @@
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { ClaimedDelivery, FinishedAttempt, WebhookRepository } from '../db/webhook-repository.js';
 import { eventBody } from './event-types.js';
 import { signatureHeader, signingKey, type SecretBox } from './secrets.js';
@@ -31,7 +31,7 @@ export interface WorkerSettings {
  * is recorded with the delivery's next step, in one database transaction. */
 export class WebhookWorker {
   /** Claimed by this instance until their attempt is recorded (SQLite's leases). */
-  private readonly inFlight = new Map<number, AbortController>();
+  private readonly inFlight = new Map<number, Sending>();
   private finished: FinishedAttempt[] = [];
   private scheduled: NodeJS.Timeout | undefined;
   private running = false;
@@ -157,28 +157,11 @@ export class WebhookWorker {
     } while (full && !this.stopped);
   }
 
+  /** One POST, signed with every secret the endpoint signs with now. */
   private send(d: ClaimedDelivery) {
-    const abort = new AbortController();
-    this.inFlight.set(d.id, abort);
-    void this.attempt(d, abort)
-      .then((result) => {
-        if (abort.signal.aborted && this.stopped) return;
-        const last = d.attempts >= this.settings.schedule.length;
-        const outcome: AttemptOutcome = result.ok ? 'DELIVERED' : last ? 'FAILED' : 'RETRYING';
-        const next = outcome === 'RETRYING' ? result.at + this.settings.schedule[d.attempts]! : result.at;
-        this.finished.push({ delivery: d, attempt: { at: result.at, status_code: result.status ?? null, error: result.error ?? null, duration_ms: result.ms, outcome, next_attempt_at: next } });
-        this.wake();
-      })
-      .catch((e) => this.onError(e));
-  }
-
-  /** One POST, signed with every secret the endpoint signs with now. Never throws. */
-  private async attempt(d: ClaimedDelivery, abort: AbortController): Promise<{ ok: boolean; at: number; ms: number; status?: number; error?: string }> {
     const at = this.now();
-    const started = performance.now();
-    const ms = () => Math.round(performance.now() - started);
-    // No answer in time: the request is abandoned, the attempt is not delivered.
-    const timer = setTimeout(() => abort.abort(Object.assign(new Error(`no answer within ${DELIVERY_TIMEOUT_MS / 1000} s`), { code: 'TIMEOUT' })), DELIVERY_TIMEOUT_MS);
+    const sending = new Sending(d, at, this.settled);
+    this.inFlight.set(d.id, sending);
     try {
       const body = eventBody(d.event);
       const keys = this.keysOf(d);
@@ -186,29 +169,39 @@ export class WebhookWorker {
       if (keys.previousKey && d.previous_secret_until !== null && d.previous_secret_until > at) secrets.push(keys.previousKey);
       const timestamp = Math.floor(at / 1000);
       const url = this.urlOf(d.url);
-      const res = await this.client.request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'cloudpos-webhooks/1',
-          'webhook-id': d.event.id,
-          'webhook-timestamp': String(timestamp),
-          'webhook-signature': signatureHeader(secrets, d.event.id, timestamp, body),
+      this.client.dispatch(
+        {
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
+          method: 'POST',
+          headers: [
+            'content-type', 'application/json',
+            'user-agent', 'cloudpos-webhooks/1',
+            'webhook-id', d.event.id,
+            'webhook-timestamp', String(timestamp),
+            'webhook-signature', signatureHeader(secrets, d.event.id, timestamp, body),
+          ],
+          body,
         },
-        body,
-        signal: abort.signal,
-      });
-      // Only the status counts: the body is read and dropped (up to 64 KiB, past which the connection is closed), so the connection can be reused.
-      await res.body.dump({ limit: 65_536, signal: abort.signal });
-      return { ok: res.statusCode >= 200 && res.statusCode < 300, at, ms: ms(), status: res.statusCode };
+        sending,
+      );
     } catch (e) {
-      return { ok: false, at, ms: ms(), error: describe(abort.signal.aborted ? (abort.signal.reason ?? e) : e) };
-    } finally {
-      clearTimeout(timer);
+      // A secret that does not decrypt, a URL that does not parse: a failed attempt like any other.
+      sending.onResponseError(undefined, e as Error);
     }
   }
+
+  /** An attempt has ended (once): recorded with the delivery's next step by the next look, unless
+   * it was abandoned by stop(). */
+  private readonly settled = (s: Sending, result: SendResult) => {
+    if (this.stopped && s.abandoned) return;
+    const d = s.delivery;
+    const last = d.attempts >= this.settings.schedule.length;
+    const outcome: AttemptOutcome = result.ok ? 'DELIVERED' : last ? 'FAILED' : 'RETRYING';
+    const next = outcome === 'RETRYING' ? s.at + this.settings.schedule[d.attempts]! : s.at;
+    this.finished.push({ delivery: d, attempt: { at: s.at, status_code: result.status ?? null, error: result.error ?? null, duration_ms: result.ms, outcome, next_attempt_at: next } });
+    this.wake();
+  };
 
   /** The endpoint's signing keys, decrypted once per sealed secret. */
   private keysOf(d: ClaimedDelivery) {
@@ -247,9 +240,95 @@ export class WebhookWorker {
     await this.repo.cycle(this.now(), finished, 0, LEASE_MS, []).catch(() => {});
     for (const f of finished) this.inFlight.delete(f.delivery.id);
     const abandoned = [...this.inFlight.keys()];
-    for (const abort of this.inFlight.values()) abort.abort();
+    for (const sending of this.inFlight.values()) sending.abandon();
     await this.repo.release(abandoned).catch(() => {});
     await this.client.destroy().catch(() => {});
+  }
+}
+
+interface SendResult {
+  ok: boolean;
+  ms: number;
+  status?: number;
+  error?: string;
+}
+
+/** Only the status counts: the body is read and dropped, up to this much (past it the connection
+ * is closed), so the connection can be reused. */
+const BODY_LIMIT = 65_536;
+
+const expire = (s: Sending) => s.cutShort(Object.assign(new Error(`no answer within ${DELIVERY_TIMEOUT_MS / 1000} s`), { code: 'TIMEOUT' }));
+
+/** One POST in flight, as undici's dispatch handler: no promise, response stream or AbortSignal
+ * per request. Ends exactly once, through `settled`: answered, failed, or cut short by the 10 s
+ * limit or by stop() (the request abandoned either way). */
+class Sending implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  /** Why it was cut short, if it was. */
+  private reason: Error | undefined;
+  private status = 0;
+  private bytes = 0;
+  private ended = false;
+  abandoned = false;
+  private readonly started = performance.now();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    readonly delivery: ClaimedDelivery,
+    /** when the attempt began (the platform's clock) */
+    readonly at: number,
+    private readonly settled: (s: Sending, result: SendResult) => void,
+  ) {
+    this.timer = setTimeout(expire, DELIVERY_TIMEOUT_MS, this);
+  }
+
+  /** Abandons the request; what it ends with is not recorded (stop()). */
+  abandon() {
+    this.abandoned = true;
+    this.cutShort(new Error('stopping'));
+  }
+
+  cutShort(reason: Error) {
+    if (this.ended || this.reason) return;
+    this.reason = reason;
+    // Not started yet: onRequestStart aborts it.
+    this.controller?.abort(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController) {
+    this.controller = controller;
+    if (this.reason) controller.abort(this.reason);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>) {
+    this.status = statusCode;
+    if (Number(headers['content-length']) > BODY_LIMIT) this.tooLong(controller);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer) {
+    this.bytes += chunk.length;
+    if (this.bytes > BODY_LIMIT) this.tooLong(controller);
+  }
+
+  onResponseEnd() {
+    this.end({ ok: this.status >= 200 && this.status < 300, status: this.status });
+  }
+
+  onResponseError(_controller: unknown, error: Error) {
+    this.end({ ok: false, error: describe(this.reason ?? error) });
+  }
+
+  /** Answered, with more body than is read: counted by its status, the connection closed. */
+  private tooLong(controller: Dispatcher.DispatchController) {
+    this.end({ ok: this.status >= 200 && this.status < 300, status: this.status });
+    controller.abort(new Error('response body too long'));
+  }
+
+  private end(result: Omit<SendResult, 'ms'>) {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.timer);
+    this.settled(this, { ...result, ms: Math.round(performance.now() - this.started) });
   }
 }
 

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { EventRepository } from '../../src/db/event-repository.js';
 import { WebhookRepository, type ClaimedDelivery, type FinishedAttempt } from '../../src/db/webhook-repository.js';
@@ -75,5 +76,46 @@ describeEachStore('recording attempts and claiming deliveries', (dialect) => {
     await repo.cycle(37_000, [attempt(theirs, 'DELIVERED', 36_500)], 0, LEASE, []);
     const done = await kysely.selectFrom('webhook_deliveries').select(['status', 'lease_until']).where('id', '=', mine.id).executeTakeFirstOrThrow();
     expect([done.status, done.lease_until]).toEqual(['DELIVERED', null]);
+  });
+
+  it('deletes an endpoint while a look holds some of its deliveries, and fails what the look kept', async () => {
+    const { db: kysely } = db().store;
+    const repo = new WebhookRepository(kysely, dialect);
+    const events = new EventRepository(kysely, dialect);
+    const customer = await kysely.insertInto('customers').values({ name: 'e', created_at: 0 }).returning('id').executeTakeFirstOrThrow();
+    const customer_id = Number(customer.id);
+    await repo.insertEndpoint({ id: 'we_3', customer_id, url: 'http://127.0.0.1:9/gone', events: null, description: null, secret: 'sealed', previous_secret: null, previous_secret_until: null, created_at: 0 });
+    for (let i = 1; i <= 3; i++) await events.append(kysely, { customer_id, type: 'transaction.created', subject: `transaction:gone-${i}`, data: {}, at: 40_000 + i });
+    // SQLite's events wait for the worker to make their deliveries.
+    await repo.dispatch(40_010);
+    const ids = (await kysely.selectFrom('webhook_deliveries').select('id').where('endpoint_id', '=', 'we_3').orderBy('id').execute()).map((r) => Number(r.id));
+    expect(ids).toHaveLength(3);
+    const [first, , last] = ids as [number, number, number];
+
+    if (dialect === 'postgres') {
+      // A worker's look on PostgreSQL locks what it claims, then what it records, in one statement:
+      // here it holds the last delivery (claimed) and then records the first. A deletion that
+      // locked the first and waited for the last would deadlock with it, and the DELETE would fail
+      // (a 500, the endpoint left in place to receive every later event).
+      let deleted: Promise<boolean> | undefined;
+      await kysely.transaction().execute(async (look) => {
+        await look.selectFrom('webhook_deliveries').select('id').where('id', '=', last).forUpdate().execute();
+        deleted = repo.deleteEndpoint(customer_id, 'we_3');
+        // Until the deletion ends or waits for a lock.
+        let settled = false;
+        void deleted.then(() => (settled = true), () => (settled = true));
+        const waiting = async () =>
+          Number((await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(kysely)).rows[0]!.n) > 0;
+        while (!settled && !(await waiting())) await new Promise((r) => setTimeout(r, 5));
+        await look.updateTable('webhook_deliveries').set({ lease_until: null }).where('id', '=', first).execute();
+      });
+      expect(await deleted).toBe(true);
+    } else {
+      expect(await repo.deleteEndpoint(customer_id, 'we_3')).toBe(true);
+    }
+    // What the look held is not sent to an endpoint that is gone: the next claim fails it.
+    expect(await repo.cycle(50_000, [], 10, LEASE, [])).toEqual([]);
+    const left = await kysely.selectFrom('webhook_deliveries').select('status').where('endpoint_id', '=', 'we_3').execute();
+    expect(left.every((r) => r.status === 'FAILED')).toBe(true);
   });
 });
