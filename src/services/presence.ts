@@ -37,6 +37,11 @@ export class TerminalPresence {
     else this.holding.set(terminalId, n);
   }
 
+  /** Whether a long poll of the terminal is held on this instance. */
+  holdsPoll(terminalId: number): boolean {
+    return this.holding.has(terminalId);
+  }
+
   /** The later of what this process saw and what the store says (another instance may have seen it). */
   lastSeen(terminalId: number, stored: number | null): number | null {
     if (this.holding.has(terminalId)) return this.now();
@@ -46,7 +51,7 @@ export class TerminalPresence {
   }
 
   online(terminalId: number, stored: number | null): boolean {
-    if (this.holding.has(terminalId)) return true;
+    if (this.holdsPoll(terminalId)) return true;
     const last = this.lastSeen(terminalId, stored);
     return last !== null && this.now() - last <= this.onlineWindowMs;
   }

@@ -60,8 +60,6 @@ export class Pickup {
    * one of its transactions is heard, here or from another instance, and trusted only while the
    * notifier vouches that every change is heard. */
   private readonly idle = new Set<number>();
-  /** Polls held here, by terminal. */
-  private readonly waiting = new Map<number, number>();
   /** A transaction created here for a terminal with a poll held here, handed to that poll: its
    * look needs no query to find it (the move's compare-and-set still checks it is as created). */
   private readonly offered = new Map<number, Transaction>();
@@ -85,7 +83,7 @@ export class Pickup {
         return;
       }
       this.idle.delete(terminalPk);
-      if (created && this.waiting.has(terminalPk)) this.offered.set(terminalPk, created);
+      if (created && this.presence.holdsPoll(terminalPk)) this.offered.set(terminalPk, created);
       else this.offered.delete(terminalPk);
     });
   }
@@ -102,7 +100,6 @@ export class Pickup {
     const poll = new HeldPoll(this.ctx.notifier, terminal.pk);
     poll.gone = this.closing.aborted;
     this.held.add(poll);
-    this.waiting.set(terminal.pk, (this.waiting.get(terminal.pk) ?? 0) + 1);
     connection.on('close', poll.close);
     this.presence.pollStarted(terminal.pk);
     try {
@@ -117,14 +114,9 @@ export class Pickup {
     } finally {
       poll.finish('gone');
       this.held.delete(poll);
-      const others = (this.waiting.get(terminal.pk) ?? 1) - 1;
-      if (others > 0) this.waiting.set(terminal.pk, others);
-      else {
-        this.waiting.delete(terminal.pk);
-        this.offered.delete(terminal.pk);
-      }
       connection.off('close', poll.close);
       this.presence.pollEnded(terminal.pk);
+      if (!this.presence.holdsPoll(terminal.pk)) this.offered.delete(terminal.pk);
     }
   }
 

@@ -311,7 +311,7 @@ class Sending implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd() {
-    this.end({ ok: this.status >= 200 && this.status < 300, status: this.status });
+    this.answered();
   }
 
   onResponseError(_controller: unknown, error: Error) {
@@ -320,8 +320,13 @@ class Sending implements Dispatcher.DispatchHandler {
 
   /** Answered, with more body than is read: counted by its status, the connection closed. */
   private tooLong(controller: Dispatcher.DispatchController) {
-    this.end({ ok: this.status >= 200 && this.status < 300, status: this.status });
+    this.answered();
     controller.abort(new Error('response body too long'));
+  }
+
+  /** Counted by its status: 2xx is delivered. */
+  private answered() {
+    this.end({ ok: this.status >= 200 && this.status < 300, status: this.status });
   }
 
   private end(result: Omit<SendResult, 'ms'>) {
