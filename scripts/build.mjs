@@ -24,7 +24,7 @@ const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 // The client first: the simulator in the server imports it.
 const PROJECTS = [
   { name: 'client', tsconfig: 'client/tsconfig.json', inputs: ['client/src', 'client/tsconfig.json'], output: 'client/dist/index.js', stamp: 'client/dist/.build-stamp' },
-  { name: 'server', tsconfig: 'tsconfig.build.json', inputs: ['src', 'tsconfig.json', 'tsconfig.build.json'], output: 'dist/bundle/main.js', stamp: 'dist/.build-stamp', bundle: 'src/main.ts' },
+  { name: 'server', tsconfig: 'tsconfig.build.json', inputs: ['src', 'tsconfig.json', 'tsconfig.build.json'], output: 'dist/bundle/main.js', stamp: 'dist/.build-stamp', bundle: { main: 'src/main.ts', 'send-thread': 'src/webhooks/send-thread.ts' } },
 ];
 
 /** The latest modification time under `path`: files, and directories (a file added, removed or renamed). */
@@ -43,14 +43,15 @@ function isStale(project) {
   return project.inputs.some((input) => newest(join(ROOT, input)) > built);
 }
 
-/** One ES module per command (esbuild's code splitting shares what they have in common), with the
- * dependencies inside except native ones (better-sqlite3, pg-native) and @fastify/swagger-ui, which
- * serves files from its own directory. Those are loaded with `require`, which an ES module lacks. */
-async function bundle(entry, outdir) {
+/** One ES module per command and one for the webhook send thread (a worker thread's entry), esbuild's
+ * code splitting sharing what they have in common, with the dependencies inside except native ones
+ * (better-sqlite3, pg-native) and @fastify/swagger-ui, which serves files from its own directory.
+ * Those are loaded with `require`, which an ES module lacks. */
+async function bundle(entries, outdir) {
   const { build } = await import('esbuild');
   rmSync(outdir, { recursive: true, force: true });
   await build({
-    entryPoints: [join(ROOT, entry)],
+    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, path]) => [name, join(ROOT, path)])),
     outdir,
     bundle: true,
     splitting: true,

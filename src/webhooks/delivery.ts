@@ -1,11 +1,8 @@
-import { Agent, type Dispatcher } from 'undici';
+import { Worker } from 'node:worker_threads';
 import type { ClaimedDelivery, FinishedAttempt, WebhookRepository } from '../db/webhook-repository.js';
-import { eventBody } from './event-types.js';
-import { signatureHeader, signingKey, type SecretBox } from './secrets.js';
-import { publicOnlyLookup, type UrlPolicy } from './url-policy.js';
-
-/** A 2xx within this long is delivered (Standard Webhooks; DESIGN.md, "Webhooks"). */
-export const DELIVERY_TIMEOUT_MS = 10_000;
+import { signingKey, type SecretBox } from './secrets.js';
+import { DELIVERY_TIMEOUT_MS, type SendOrder, type SendResult, type SenderSettings } from './sender.js';
+import type { UrlPolicy } from './url-policy.js';
 /** A claim on PostgreSQL outlives the attempt it covers; an instance that dies leaves it to the others then. */
 const LEASE_MS = DELIVERY_TIMEOUT_MS + 5_000;
 const POLL_MS = 1_000;
@@ -30,8 +27,8 @@ export interface WorkerSettings {
  * fall due, and for events an older version left undispatched. At most `maxInFlight` requests at once; every attempt
  * is recorded with the delivery's next step, in one database transaction. */
 export class WebhookWorker {
-  /** Claimed by this instance until their attempt is recorded (SQLite's leases). */
-  private readonly inFlight = new Map<number, Sending>();
+  /** Claimed by this instance until their attempt is recorded (SQLite's leases): when each attempt began. */
+  private readonly inFlight = new Map<number, Attempt>();
   private finished: FinishedAttempt[] = [];
   private scheduled: NodeJS.Timeout | undefined;
   private running = false;
@@ -49,13 +46,11 @@ export class WebhookWorker {
   private made = 0;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
-  /** Keep-alive connections, a pool per origin, at most `maxInFlight` to each. */
-  private readonly client: Agent;
+  /** Makes the POSTs. */
+  private readonly thread: SendThread;
   /** Signing keys by endpoint, as decrypted from the sealed secrets they were read with (a rotation
    * seals new ones, so a changed secret is decrypted again). */
-  private readonly keys = new Map<string, { sealed: string; key: Buffer; previousSealed: string | null; previousKey: Buffer | null }>();
-  /** Parsed delivery URLs. */
-  private readonly urls = new Map<string, URL>();
+  private readonly keys = new Map<string, { sealed: string; key: Uint8Array; previousSealed: string | null; previousKey: Uint8Array | null }>();
 
   constructor(
     private readonly repo: WebhookRepository,
@@ -65,13 +60,17 @@ export class WebhookWorker {
     private readonly observe: (outcome: AttemptOutcome) => void = () => {},
     private readonly onError: (e: unknown) => void = () => {},
   ) {
-    const guard = settings.policy.production && !settings.policy.allowPrivate;
-    this.client = new Agent({
-      connections: settings.maxInFlight,
-      headersTimeout: DELIVERY_TIMEOUT_MS,
-      bodyTimeout: DELIVERY_TIMEOUT_MS,
-      connect: { timeout: DELIVERY_TIMEOUT_MS, ...(guard && { lookup: publicOnlyLookup }) },
-    });
+    this.thread = new SendThread(
+      { connections: settings.maxInFlight, publicOnly: settings.policy.production && !settings.policy.allowPrivate },
+      (results) => {
+        for (const r of results) this.settled(r);
+      },
+      (e) => {
+        // What it was sending is lost with it: failed attempts, sent again by the schedule.
+        this.onError(e);
+        for (const id of this.inFlight.keys()) this.settled({ id, ok: false, ms: 0, error: 'request failed' });
+      },
+    );
   }
 
   /** Deliveries being sent right now. */
@@ -151,57 +150,47 @@ export class WebhookWorker {
         await this.repo.release(claimed.map((d) => d.id));
         return;
       }
-      for (const d of claimed) this.send(d);
+      const orders: SendOrder[] = [];
+      for (const d of claimed) {
+        const order = this.order(d);
+        if (order) orders.push(order);
+      }
+      this.thread.send(orders);
       // More may be due at once; wake-ups meanwhile wait for the next gathered look.
       full = free > 0 && claimed.length === free;
     } while (full && !this.stopped);
   }
 
   /** One POST, signed with every secret the endpoint signs with now. */
-  private send(d: ClaimedDelivery) {
+  private order(d: ClaimedDelivery): SendOrder | undefined {
     const at = this.now();
-    const sending = new Sending(d, at, this.settled);
-    this.inFlight.set(d.id, sending);
+    this.inFlight.set(d.id, { delivery: d, at });
+    let known: ReturnType<typeof this.keysOf>;
     try {
-      const body = eventBody(d.event);
-      const keys = this.keysOf(d);
-      const secrets = [keys.key];
-      if (keys.previousKey && d.previous_secret_until !== null && d.previous_secret_until > at) secrets.push(keys.previousKey);
-      const timestamp = Math.floor(at / 1000);
-      const url = this.urlOf(d.url);
-      this.client.dispatch(
-        {
-          origin: url.origin,
-          path: `${url.pathname}${url.search}`,
-          method: 'POST',
-          headers: [
-            'content-type', 'application/json',
-            'user-agent', 'cloudpos-webhooks/1',
-            'webhook-id', d.event.id,
-            'webhook-timestamp', String(timestamp),
-            'webhook-signature', signatureHeader(secrets, d.event.id, timestamp, body),
-          ],
-          body,
-        },
-        sending,
-      );
-    } catch (e) {
-      // A secret that does not decrypt, a URL that does not parse: a failed attempt like any other.
-      sending.onResponseError(undefined, e as Error);
+      known = this.keysOf(d);
+    } catch {
+      // A secret that does not decrypt: a failed attempt like any other, not sent.
+      this.settled({ id: d.id, ok: false, ms: 0, error: 'request failed' });
+      return undefined;
     }
+    const keys = [known.key];
+    if (known.previousKey && d.previous_secret_until !== null && d.previous_secret_until > at) keys.push(known.previousKey);
+    return { id: d.id, url: d.url, timestamp: Math.floor(at / 1000), keys, event: d.event };
   }
 
-  /** An attempt has ended (once): recorded with the delivery's next step by the next look, unless
-   * it was abandoned by stop(). */
-  private readonly settled = (s: Sending, result: SendResult) => {
-    if (this.stopped && s.abandoned) return;
-    const d = s.delivery;
+  /** An attempt has ended: recorded with the delivery's next step by the next look, unless it was
+   * abandoned by stop() (or ended already). */
+  private settled(result: SendResult) {
+    const attempt = this.inFlight.get(result.id);
+    if (this.stopped || !attempt || attempt.ended) return;
+    attempt.ended = true;
+    const d = attempt.delivery;
     const last = d.attempts >= this.settings.schedule.length;
     const outcome: AttemptOutcome = result.ok ? 'DELIVERED' : last ? 'FAILED' : 'RETRYING';
-    const next = outcome === 'RETRYING' ? s.at + this.settings.schedule[d.attempts]! : s.at;
-    this.finished.push({ delivery: d, attempt: { at: s.at, status_code: result.status ?? null, error: result.error ?? null, duration_ms: result.ms, outcome, next_attempt_at: next } });
+    const next = outcome === 'RETRYING' ? attempt.at + this.settings.schedule[d.attempts]! : attempt.at;
+    this.finished.push({ delivery: d, attempt: { at: attempt.at, status_code: result.status ?? null, error: result.error ?? null, duration_ms: result.ms, outcome, next_attempt_at: next } });
     this.wake();
-  };
+  }
 
   /** The endpoint's signing keys, decrypted once per sealed secret. */
   private keysOf(d: ClaimedDelivery) {
@@ -210,23 +199,13 @@ export class WebhookWorker {
       if (this.keys.size >= 10_000) this.keys.clear();
       known = {
         sealed: d.secret,
-        key: signingKey(this.box.open(d.secret, d.endpoint_id)),
+        key: ownBytes(signingKey(this.box.open(d.secret, d.endpoint_id))),
         previousSealed: d.previous_secret,
-        previousKey: d.previous_secret ? signingKey(this.box.open(d.previous_secret, d.endpoint_id)) : null,
+        previousKey: d.previous_secret ? ownBytes(signingKey(this.box.open(d.previous_secret, d.endpoint_id))) : null,
       };
       this.keys.set(d.endpoint_id, known);
     }
     return known;
-  }
-
-  private urlOf(text: string): URL {
-    let url = this.urls.get(text);
-    if (!url) {
-      if (this.urls.size >= 10_000) this.urls.clear();
-      url = new URL(text);
-      this.urls.set(text, url);
-    }
-    return url;
   }
 
   /** Stops claiming, abandons what is in flight (sent again later with the same webhook-id) and
@@ -239,109 +218,63 @@ export class WebhookWorker {
     const finished = this.finished.splice(0);
     await this.repo.cycle(this.now(), finished, 0, LEASE_MS, []).catch(() => {});
     for (const f of finished) this.inFlight.delete(f.delivery.id);
-    const abandoned = [...this.inFlight.keys()];
-    for (const sending of this.inFlight.values()) sending.abandon();
-    await this.repo.release(abandoned).catch(() => {});
-    await this.client.destroy().catch(() => {});
+    await this.thread.stop();
+    await this.repo.release([...this.inFlight.keys()]).catch(() => {});
   }
 }
 
-interface SendResult {
-  ok: boolean;
-  ms: number;
-  status?: number;
-  error?: string;
+/** A delivery being sent, and when its attempt began (the platform's clock). */
+interface Attempt {
+  delivery: ClaimedDelivery;
+  at: number;
+  ended?: boolean;
 }
 
-/** Only the status counts: the body is read and dropped, up to this much (past it the connection
- * is closed), so the connection can be reused. */
-const BODY_LIMIT = 65_536;
-
-const expire = (s: Sending) => s.cutShort(Object.assign(new Error(`no answer within ${DELIVERY_TIMEOUT_MS / 1000} s`), { code: 'TIMEOUT' }));
-
-/** One POST in flight, as undici's dispatch handler: no promise, response stream or AbortSignal
- * per request. Ends exactly once, through `settled`: answered, failed, or cut short by the 10 s
- * limit or by stop() (the request abandoned either way). */
-class Sending implements Dispatcher.DispatchHandler {
-  private controller: Dispatcher.DispatchController | undefined;
-  /** Why it was cut short, if it was. */
-  private reason: Error | undefined;
-  private status = 0;
-  private bytes = 0;
-  private ended = false;
-  abandoned = false;
-  private readonly started = performance.now();
-  private readonly timer: NodeJS.Timeout;
+/** The send thread (send-thread.ts) as the delivery worker sees it: started with the first
+ * orders, a look's orders posted in one message, what ended reported back in batches. Run from
+ * TypeScript's sources (the tests), the thread loads them through tsx. */
+class SendThread {
+  private worker: Worker | undefined;
 
   constructor(
-    readonly delivery: ClaimedDelivery,
-    /** when the attempt began (the platform's clock) */
-    readonly at: number,
-    private readonly settled: (s: Sending, result: SendResult) => void,
-  ) {
-    this.timer = setTimeout(expire, DELIVERY_TIMEOUT_MS, this);
+    private readonly settings: SenderSettings,
+    private readonly ended: (results: SendResult[]) => void,
+    /** The thread failed: what it was sending will not be reported. */
+    private readonly lost: (e: unknown) => void,
+  ) {}
+
+  send(orders: SendOrder[]) {
+    if (orders.length > 0) (this.worker ??= this.start()).postMessage(orders);
   }
 
-  /** Abandons the request; what it ends with is not recorded (stop()). */
-  abandon() {
-    this.abandoned = true;
-    this.cutShort(new Error('stopping'));
+  private start(): Worker {
+    const sources = import.meta.url.endsWith('.ts');
+    const entry = new URL(sources ? './send-thread.ts' : './send-thread.js', import.meta.url);
+    const worker = sources
+      ? // Node.js 20 loads a thread's entry before any --import hook: tsx is registered first, then the entry imported.
+        new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true, workerData: this.settings })
+      : new Worker(entry, { workerData: this.settings });
+    // The platform's server and timers keep the process up; the thread alone does not.
+    worker.unref();
+    worker.on('message', this.ended);
+    let failure: unknown;
+    worker.on('error', (e) => (failure = e));
+    worker.on('exit', (code) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      this.lost(failure ?? new Error(`the webhook send thread exited (${code})`));
+    });
+    return worker;
   }
 
-  cutShort(reason: Error) {
-    if (this.ended || this.reason) return;
-    this.reason = reason;
-    // Not started yet: onRequestStart aborts it.
-    this.controller?.abort(reason);
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController) {
-    this.controller = controller;
-    if (this.reason) controller.abort(this.reason);
-  }
-
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>) {
-    this.status = statusCode;
-    if (Number(headers['content-length']) > BODY_LIMIT) this.tooLong(controller);
-  }
-
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer) {
-    this.bytes += chunk.length;
-    if (this.bytes > BODY_LIMIT) this.tooLong(controller);
-  }
-
-  onResponseEnd() {
-    this.answered();
-  }
-
-  onResponseError(_controller: unknown, error: Error) {
-    this.end({ ok: false, error: describe(this.reason ?? error) });
-  }
-
-  /** Answered, with more body than is read: counted by its status, the connection closed. */
-  private tooLong(controller: Dispatcher.DispatchController) {
-    this.answered();
-    controller.abort(new Error('response body too long'));
-  }
-
-  /** Counted by its status: 2xx is delivered. */
-  private answered() {
-    this.end({ ok: this.status >= 200 && this.status < 300, status: this.status });
-  }
-
-  private end(result: Omit<SendResult, 'ms'>) {
-    if (this.ended) return;
-    this.ended = true;
-    clearTimeout(this.timer);
-    this.settled(this, { ...result, ms: Math.round(performance.now() - this.started) });
+  /** Ends the thread: what it was sending is abandoned (its connections closed), not reported. */
+  async stop() {
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
   }
 }
 
-/** What went wrong, in words that name no URL, header or secret. */
-function describe(e: unknown): string {
-  const code = (e as { code?: unknown }).code;
-  if (code === 'TIMEOUT') return (e as Error).message;
-  if (code === 'EADDRNOTALLOWED') return 'the host resolves to an internal address only';
-  if (typeof code === 'string') return `connection failed (${code})`;
-  return 'request failed';
-}
+/** The bytes in an array of their own: a small Buffer is a view of a shared 8 KiB pool, all of
+ * which a message to the thread would copy with it. */
+const ownBytes = (bytes: Buffer) => new Uint8Array(bytes);

@@ -44,7 +44,7 @@ export function signingKey(secret: string): Buffer {
 /** `webhook-signature` of Standard Webhooks: `v1,` and the base64 HMAC-SHA256 of
  * `{id}.{timestamp}.{body}` keyed with the secret's decoded bytes; one per secret, space-separated.
  * A secret is given as written (`whsec_…`) or as its key (signingKey). */
-export function signatureHeader(secrets: Array<string | Buffer>, id: string, timestamp: number, body: string): string {
+export function signatureHeader(secrets: Array<string | Uint8Array>, id: string, timestamp: number, body: string): string {
   return secrets
     .map((secret) => `v1,${createHmac('sha256', typeof secret === 'string' ? signingKey(secret) : secret).update(`${id}.${timestamp}.${body}`).digest('base64')}`)
     .join(' ');

@@ -18,8 +18,10 @@ describe('scripts/build.mjs --if-stale', () => {
   const options = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', types: [], skipLibCheck: true, incremental: true };
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: options }));
   writeFileSync(join(dir, 'tsconfig.build.json'), JSON.stringify({ extends: './tsconfig.json', compilerOptions: { rootDir: 'src', outDir: 'dist', tsBuildInfoFile: 'dist/.tsbuildinfo' }, include: ['src'] }));
-  mkdirSync(join(dir, 'src'));
+  mkdirSync(join(dir, 'src/webhooks'), { recursive: true });
   writeFileSync(join(dir, 'src/main.ts'), 'export const x: number = 1;\n');
+  // The bundle's second entry, the webhook send thread's.
+  writeFileSync(join(dir, 'src/webhooks/send-thread.ts'), 'export const w: number = 3;\n');
   mkdirSync(join(dir, 'client/src'), { recursive: true });
   writeFileSync(join(dir, 'client/tsconfig.json'), JSON.stringify({ compilerOptions: { ...options, rootDir: 'src', outDir: 'dist', tsBuildInfoFile: 'dist/.tsbuildinfo' }, include: ['src'] }));
   writeFileSync(join(dir, 'client/src/index.ts'), 'export const y: number = 2;\n');

@@ -1,0 +1,195 @@
+import { Agent, type Dispatcher } from 'undici';
+import { eventBody } from './event-types.js';
+import { signatureHeader } from './secrets.js';
+import { publicOnlyLookup } from './url-policy.js';
+
+/** A 2xx within this long is delivered (Standard Webhooks; DESIGN.md, "Webhooks"). */
+export const DELIVERY_TIMEOUT_MS = 10_000;
+
+/** One POST to make: the event as stored, signed with each of `keys` (the endpoint's signing keys
+ * now, the current one first). */
+export interface SendOrder {
+  /** the delivery's id */
+  id: number;
+  url: string;
+  /** `webhook-timestamp`, in seconds */
+  timestamp: number;
+  keys: Uint8Array[];
+  event: { id: string; type: string; created_at: number; sequence: number; data: string };
+}
+
+/** How an attempt ended. */
+export interface SendResult {
+  /** the delivery's id */
+  id: number;
+  ok: boolean;
+  ms: number;
+  status?: number;
+  error?: string;
+}
+
+export interface SenderSettings {
+  /** connections to an origin at most */
+  connections: number;
+  /** refuse connections to internal addresses (production, WEBHOOK_ALLOW_PRIVATE unset) */
+  publicOnly: boolean;
+}
+
+/** Makes the POSTs of deliveries: keep-alive connections, a pool per origin, each request ended
+ * exactly once, through `done`, within DELIVERY_TIMEOUT_MS. Runs in the send thread (send-thread.ts). */
+export class Sender {
+  private readonly client: Agent;
+  private readonly urls = new Map<string, URL>();
+  private readonly inFlight = new Set<Sending>();
+
+  constructor(
+    settings: SenderSettings,
+    private readonly done: (result: SendResult) => void,
+  ) {
+    this.client = new Agent({
+      connections: settings.connections,
+      headersTimeout: DELIVERY_TIMEOUT_MS,
+      bodyTimeout: DELIVERY_TIMEOUT_MS,
+      connect: { timeout: DELIVERY_TIMEOUT_MS, ...(settings.publicOnly && { lookup: publicOnlyLookup }) },
+    });
+  }
+
+  send(order: SendOrder) {
+    const sending = new Sending(order.id, (s, result) => {
+      this.inFlight.delete(s);
+      this.done(result);
+    });
+    this.inFlight.add(sending);
+    try {
+      const body = eventBody(order.event);
+      const url = this.urlOf(order.url);
+      this.client.dispatch(
+        {
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
+          method: 'POST',
+          headers: [
+            'content-type', 'application/json',
+            'user-agent', 'cloudpos-webhooks/1',
+            'webhook-id', order.event.id,
+            'webhook-timestamp', String(order.timestamp),
+            'webhook-signature', signatureHeader(order.keys, order.event.id, order.timestamp, body),
+          ],
+          body,
+        },
+        sending,
+      );
+    } catch (e) {
+      // A URL that does not parse: a failed attempt like any other.
+      sending.onResponseError(undefined, e as Error);
+    }
+  }
+
+  /** Abandons what is in flight (its ends are not reported) and closes the connections. */
+  async close() {
+    for (const sending of this.inFlight) sending.abandon();
+    this.inFlight.clear();
+    await this.client.destroy().catch(() => {});
+  }
+
+  private urlOf(text: string): URL {
+    let url = this.urls.get(text);
+    if (!url) {
+      if (this.urls.size >= 10_000) this.urls.clear();
+      url = new URL(text);
+      this.urls.set(text, url);
+    }
+    return url;
+  }
+}
+
+/** Only the status counts: the body is read and dropped, up to this much (past it the connection
+ * is closed), so the connection can be reused. */
+const BODY_LIMIT = 65_536;
+
+const expire = (s: Sending) => s.cutShort(Object.assign(new Error(`no answer within ${DELIVERY_TIMEOUT_MS / 1000} s`), { code: 'TIMEOUT' }));
+
+/** One POST in flight, as undici's dispatch handler: no promise, response stream or AbortSignal
+ * per request. Ends exactly once, through `settled`: answered, failed, or cut short by the 10 s
+ * limit; abandoned (close()), it ends without a word. */
+class Sending implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  /** Why it was cut short, if it was. */
+  private reason: Error | undefined;
+  private status = 0;
+  private bytes = 0;
+  private ended = false;
+  private readonly started = performance.now();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly id: number,
+    private readonly settled: (s: Sending, result: SendResult) => void,
+  ) {
+    this.timer = setTimeout(expire, DELIVERY_TIMEOUT_MS, this);
+  }
+
+  abandon() {
+    this.ended = true;
+    clearTimeout(this.timer);
+    this.reason = new Error('stopping');
+    this.controller?.abort(this.reason);
+  }
+
+  cutShort(reason: Error) {
+    if (this.ended || this.reason) return;
+    this.reason = reason;
+    // Not started yet: onRequestStart aborts it.
+    this.controller?.abort(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController) {
+    this.controller = controller;
+    if (this.reason) controller.abort(this.reason);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>) {
+    this.status = statusCode;
+    if (Number(headers['content-length']) > BODY_LIMIT) this.tooLong(controller);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer) {
+    this.bytes += chunk.length;
+    if (this.bytes > BODY_LIMIT) this.tooLong(controller);
+  }
+
+  onResponseEnd() {
+    this.answered();
+  }
+
+  onResponseError(_controller: unknown, error: Error) {
+    this.end({ ok: false, error: describe(this.reason ?? error) });
+  }
+
+  /** Answered, with more body than is read: counted by its status, the connection closed. */
+  private tooLong(controller: Dispatcher.DispatchController) {
+    this.answered();
+    controller.abort(new Error('response body too long'));
+  }
+
+  /** Counted by its status: 2xx is delivered. */
+  private answered() {
+    this.end({ ok: this.status >= 200 && this.status < 300, status: this.status });
+  }
+
+  private end(result: Omit<SendResult, 'id' | 'ms'>) {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.timer);
+    this.settled(this, { id: this.id, ...result, ms: Math.round(performance.now() - this.started) });
+  }
+}
+
+/** What went wrong, in words that name no URL, header or secret. */
+export function describe(e: unknown): string {
+  const code = (e as { code?: unknown }).code;
+  if (code === 'TIMEOUT') return (e as Error).message;
+  if (code === 'EADDRNOTALLOWED') return 'the host resolves to an internal address only';
+  if (typeof code === 'string') return `connection failed (${code})`;
+  return 'request failed';
+}
