@@ -69,10 +69,10 @@ export function memoryOf(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
 }
 
-/** CPU time (user + system) a process has used so far, in ms, from /proc/PID/stat (10 ms ticks). */
-export function cpuMsOf(pid: number): number {
+/** CPU time (user + system) a process, or one of its threads, has used so far, in ms, from /proc (10 ms ticks). */
+export function cpuMsOf(pid: number, thread?: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
   } catch {

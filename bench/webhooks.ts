@@ -87,7 +87,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
   // rate, the CPU each process used per payment: the platform, this process (the load and the
   // receiver) and PostgreSQL's processes.
   const pgPids = db === 'postgres' ? postgresPids() : [];
-  const cpu = () => ({ platform: cpuMsOf(platform.pid), bench: process.cpuUsage(), pg: pgPids.reduce((sum, pid) => sum + cpuMsOf(pid), 0) });
+  const cpu = () => ({ platform: cpuMsOf(platform.pid), main: cpuMsOf(platform.pid, platform.pid), bench: process.cpuUsage(), pg: pgPids.reduce((sum, pid) => sum + cpuMsOf(pid), 0) });
   const rate = async (seconds: number, workers: number, side?: 'off' | 'on') => {
     const before = cpu();
     const from = process.hrtime.bigint();
@@ -117,6 +117,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
     return {
       rate: payments / ((performance.now() - started) / 1000),
       platformMs: per(after.platform - before.platform),
+      mainMs: per(after.main - before.main),
       benchMs: per((bench.user + bench.system) / 1000),
       pgMs: per(after.pg - before.pg),
     };
@@ -143,7 +144,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       rounds.push(measured as Record<'off' | 'on', Awaited<ReturnType<typeof rate>>>);
     }
     const ratios = rounds.map((r) => r.on.rate / r.off.rate);
-    const med = (side: 'off' | 'on', key: 'rate' | 'platformMs' | 'benchMs' | 'pgMs') => median(rounds.map((r) => r[side][key]));
+    const med = (side: 'off' | 'on', key: 'rate' | 'platformMs' | 'mainMs' | 'benchMs' | 'pgMs') => median(rounds.map((r) => r[side][key]));
     // Latency at a steady pace: terminals taken in turn, each one free again once its payment is done.
     // A fresh endpoint: what the rate rounds left to deliver is dropped with the old one.
     await webhooks(false);
@@ -167,7 +168,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
     const lat = receiver.latencies;
     const ratio = median(ratios);
     const best = { on: Math.max(...rounds.map((r) => r.on.rate)), off: Math.max(...rounds.map((r) => r.off.rate)) };
-    const cpuPer = (key: 'platformMs' | 'benchMs' | 'pgMs') => `${med('on', key).toFixed(2)}/${med('off', key).toFixed(2)}`;
+    const cpuPer = (key: 'platformMs' | 'mainMs' | 'benchMs' | 'pgMs') => `${med('on', key).toFixed(2)}/${med('off', key).toFixed(2)}`;
     const notes = `${errors ? `; ${errors} errors ${unexpected.join(' | ')}` : ''}${missing ? `; ${missing} events not delivered within 10 s` : ''}${receiver.duplicates() ? `; ${receiver.duplicates()} redelivered` : ''}`;
     return [
       {
@@ -184,7 +185,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       {
         db,
         scenario: 'webhooks: API rate on vs off',
-        metric: `whole payments/s (create + fetch + card; 3 requests each), ${workers} terminals in a closed loop, with an endpoint receiving every event vs none; median of ${pairs} pairs of ${seconds} s rounds (off/on order alternating), pair ratios ${ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}; best rounds ${best.on.toFixed(0)}/${best.off.toFixed(0)} = ${((best.on / best.off) * 100).toFixed(0)}%; CPU ms per payment on/off (medians): platform ${cpuPer('platformMs')}, bench process (load and receiver) ${cpuPer('benchMs')}${db === 'postgres' ? `, PostgreSQL ${cpuPer('pgMs')}` : ''}${notes}`,
+        metric: `whole payments/s (create + fetch + card; 3 requests each), ${workers} terminals in a closed loop, with an endpoint receiving every event vs none; median of ${pairs} pairs of ${seconds} s rounds (off/on order alternating), pair ratios ${ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}; best rounds ${best.on.toFixed(0)}/${best.off.toFixed(0)} = ${((best.on / best.off) * 100).toFixed(0)}%; CPU ms per payment on/off (medians): platform ${cpuPer('platformMs')} (its main thread ${cpuPer('mainMs')}), bench process (load and receiver) ${cpuPer('benchMs')}${db === 'postgres' ? `, PostgreSQL ${cpuPer('pgMs')}` : ''}${notes}`,
         value: `${med('on', 'rate').toFixed(0)} payments/s`,
         baseline: `${med('off', 'rate').toFixed(0)} payments/s (webhooks off)`,
         ratio: `${(ratio * 100).toFixed(0)}%`,
