@@ -68,7 +68,7 @@ export class WebhookWorker {
       (e) => {
         // What it was sending is lost with it: failed attempts, sent again by the schedule.
         this.onError(e);
-        for (const id of this.inFlight.keys()) this.settled({ id, ok: false, ms: 0, error: 'request failed' });
+        for (const [id, attempt] of this.inFlight) this.settled({ id, ok: false, ms: Math.max(0, this.now() - attempt.at), error: 'request failed' });
       },
     );
   }
@@ -76,6 +76,11 @@ export class WebhookWorker {
   /** Deliveries being sent right now. */
   get sending() {
     return this.inFlight.size;
+  }
+
+  /** The send thread while it runs (a test ends it to see what it was sending survive). */
+  get sendThread(): Worker | undefined {
+    return this.thread.running;
   }
 
   start() {
@@ -242,6 +247,10 @@ class SendThread {
     /** The thread failed: what it was sending will not be reported. */
     private readonly lost: (e: unknown) => void,
   ) {}
+
+  get running(): Worker | undefined {
+    return this.worker;
+  }
 
   send(orders: SendOrder[]) {
     if (orders.length > 0) (this.worker ??= this.start()).postMessage(orders);

@@ -167,6 +167,28 @@ describeEachStore('webhooks', (dialect) => {
     expect((await merchantApi(ctx().app, (await onboard(ctx().app)).apiKey)('POST', `/events/${first!.id}/redeliver`)).statusCode).toBe(404);
   });
 
+  it('sends again, with the same webhook-id, what the send thread was sending when it died', async () => {
+    const c = await onboard(ctx().app);
+    const r = await receiver((_, n) => (n === 1 ? 'hang' : 200));
+    const { id: endpointId, secret } = await endpoint(c, r.url, ['transaction.created']);
+    await merchantApi(ctx().app, c.apiKey)('POST', `/terminals/${c.terminals[0]!.id}/transactions`, purchase(6));
+    await r.until(() => r.held() === 1);
+    const thread = ctx().app.platform.worker.sendThread;
+    expect(thread).toBeDefined();
+    await thread!.terminate();
+    const [first, second] = await r.until((all) => all.length >= 2);
+    expect(second!.id).toBe(first!.id);
+    verify(secret, second!);
+    expect(ctx().app.platform.worker.sendThread).not.toBe(thread);
+    const api = merchantApi(ctx().app, c.apiKey);
+    let attempts: Array<Record<string, unknown>> = [];
+    while (attempts.length < 2) attempts = await listed(api, endpointId);
+    expect(attempts).toEqual([
+      expect.objectContaining({ event_id: first!.id, attempt: 2, status_code: 200, outcome: 'DELIVERED' }),
+      expect.objectContaining({ event_id: first!.id, attempt: 1, error: 'request failed', outcome: 'RETRYING' }),
+    ]);
+  });
+
   it('answers the API while a receiver never answers, with at most WEBHOOK_MAX_IN_FLIGHT deliveries held', async () => {
     const c = await onboard(ctx().app, { terminalsPerStore: 3 });
     const r = await receiver(() => 'hang');
