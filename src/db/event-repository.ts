@@ -43,7 +43,8 @@ export class EventRepository {
 
   /** The terminal a transaction event names, with its store. */
   async terminalRef(pk: number, db: Executor = this.db): Promise<TerminalRef> {
-    return (await this.terminalRefs([pk], db))[0]!;
+    // Known already on every change but a terminal's first: no lists built for one lookup.
+    return this.terminals.get(pk) ?? (await this.terminalRefs([pk], db))[0]!;
   }
 
   /** `terminalRef` of each of `pks`, in their order: those not known yet in one query. */

@@ -3,6 +3,7 @@ import type { ClaimedDelivery, FinishedAttempt, WebhookRepository } from '../db/
 import { signingKey, type SecretBox } from './secrets.js';
 import { DELIVERY_TIMEOUT_MS, type SendOrder, type SendResult, type SenderSettings } from './sender.js';
 import type { UrlPolicy } from './url-policy.js';
+
 /** A claim on PostgreSQL outlives the attempt it covers; an instance that dies leaves it to the others then. */
 const LEASE_MS = DELIVERY_TIMEOUT_MS + 5_000;
 const POLL_MS = 1_000;

@@ -186,7 +186,7 @@ class Sending implements Dispatcher.DispatchHandler {
 }
 
 /** What went wrong, in words that name no URL, header or secret. */
-export function describe(e: unknown): string {
+function describe(e: unknown): string {
   const code = (e as { code?: unknown }).code;
   if (code === 'TIMEOUT') return (e as Error).message;
   if (code === 'EADDRNOTALLOWED') return 'the host resolves to an internal address only';
