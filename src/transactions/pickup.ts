@@ -1,3 +1,4 @@
+import { RecentChanges } from '../services/recent-changes.js';
 import type { Terminal } from '../domain/terminal.js';
 import type { Transaction } from '../domain/transaction.js';
 import { apply } from '../domain/transaction-lifecycle.js';
@@ -63,7 +64,9 @@ export class Pickup {
   /** A transaction created here for a terminal with a poll held here, handed to that poll: its
    * look needs no query to find it (the move's compare-and-set still checks it is as created). */
   private readonly offered = new Map<number, Transaction>();
-  private notifications = 0;
+  /** The terminals told of a change, so that a look keeps its hint only if its own terminal's
+   * transactions did not change while it looked. */
+  private readonly changes = new RecentChanges<number>();
 
   constructor(
     private readonly ctx: UseCaseContext,
@@ -76,12 +79,13 @@ export class Pickup {
     });
     // Only a creation makes a terminal busy, and every change is told for its terminal.
     ctx.notifier.watch((terminalPk, _transactionId, created) => {
-      this.notifications++;
       if (terminalPk === null) {
+        this.changes.reset();
         this.idle.clear();
         this.offered.clear();
         return;
       }
+      this.changes.changed(terminalPk);
       this.idle.delete(terminalPk);
       if (created && this.presence.holdsPoll(terminalPk)) this.offered.set(terminalPk, created);
       else this.offered.delete(terminalPk);
@@ -124,14 +128,14 @@ export class Pickup {
     const pk = terminal.pk;
     if (this.idle.has(pk) && this.ctx.notifier.trusted()) return null;
     for (let attempt = 0; attempt < 5; attempt++) {
-      const seen = this.notifications;
+      const seen = this.changes.moment();
       const offered = this.offered.get(pk);
       if (offered) this.offered.delete(pk);
       const active = offered ?? (await this.ctx.gateway.findActive(pk));
       if (!active) {
         // A creation that committed while we looked is told after its commit, so after this
-        // check: it clears the hint again. Anything told meanwhile: no hint this time.
-        if (this.notifications === seen && this.ctx.notifier.trusted()) this.idle.add(pk);
+        // check: it clears the hint again. A change of this terminal told meanwhile: no hint.
+        if (this.changes.unchangedSince(pk, seen) && this.ctx.notifier.trusted()) this.idle.add(pk);
         return null;
       }
       const now = this.ctx.now();

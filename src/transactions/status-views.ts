@@ -1,22 +1,30 @@
+import { RecentChanges } from '../services/recent-changes.js';
 import type { TerminalNotifier } from '../services/notifier.js';
 
 /** What a status read answered, as the bytes it sent, kept until the transaction changes: every
  * change on this instance and, through the notifier, on every other drops its entry. A view is
  * answered only while the notifier vouches that changes are heard (`trusted`), and a pending
  * transaction's view only until its expiry (reading it then expires it). A read that was running
- * when anything changed keeps nothing, since it may have read the row before the change. */
+ * when its transaction changed keeps nothing, since it may have read the row before the change. */
 export class StatusViews {
   private readonly views = new Map<string, { owner: string; body: string; until: number }>();
-  private generation = 0;
+  private readonly changes = new RecentChanges<string>();
 
   constructor(
     private readonly notifier: TerminalNotifier,
     private readonly max = 10_000,
   ) {
     notifier.watch((terminalId, transactionId) => {
-      this.generation++;
-      if (terminalId === null) this.views.clear();
-      else if (transactionId !== undefined) this.views.delete(transactionId);
+      if (terminalId === null) {
+        this.changes.reset();
+        this.views.clear();
+      } else if (transactionId !== undefined) {
+        this.changes.changed(transactionId);
+        this.views.delete(transactionId);
+      } else {
+        // A terminal told to look again, without a transaction: any of its may have changed.
+        this.changes.reset();
+      }
     });
   }
 
@@ -29,11 +37,11 @@ export class StatusViews {
 
   /** Taken before reading the store; `set` keeps nothing if anything changed since. */
   ticket(): number {
-    return this.generation;
+    return this.changes.moment();
   }
 
   set(ticket: number, owner: string, id: string, body: string, until: number) {
-    if (ticket !== this.generation || !this.notifier.trusted()) return;
+    if (!this.changes.unchangedSince(id, ticket) || !this.notifier.trusted()) return;
     this.views.delete(id);
     this.views.set(id, { owner, body, until });
     if (this.views.size > this.max) this.views.delete(this.views.keys().next().value!);
