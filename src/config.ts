@@ -17,6 +17,9 @@ export const ConfigSchema = Type.Object({
   /** A direct PostgreSQL connection for LISTEN, when DATABASE_URL leads through a pooler in
    * transaction mode (PgBouncer), where a session's LISTEN would not last. Unset: DATABASE_URL. */
   DATABASE_LISTEN_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  /** PostgreSQL: the most connections this instance holds at once (LISTEN's own not counted). Every
+   * instance holds up to this many: the sum stays under the server's max_connections. */
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 1_000, default: 10 }),
   /** PostgreSQL: each connection prepares the platform's fixed queries once, under a name. Behind
    * PgBouncer in transaction mode that needs max_prepared_statements > 0 (PgBouncer 1.21+); set
    * false behind a pooler that cannot keep them. */

@@ -92,7 +92,7 @@ async function openForServing(config: Config, onIdleError: (e: Error) => void): 
   let store: Database | undefined;
   let pending: string[] = [];
   try {
-    store = openDatabase(config.DATABASE_URL, { onIdleError, create: !production, preparedStatements: config.PG_PREPARED_STATEMENTS });
+    store = openDatabase(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE, onIdleError, create: !production, preparedStatements: config.PG_PREPARED_STATEMENTS });
     if (production) pending = await pendingMigrations(store);
     else await migrateToLatest(store);
   } catch (e) {
