@@ -1,6 +1,9 @@
 import type { Terminal } from '../domain/terminal.js';
 import { formatTerminalId } from '../domain/terminal-id.js';
+import { BatchedReads } from './batched-reads.js';
 import { compiledOnce } from './compiled-once.js';
+import type { Dialect } from './database.js';
+import { keyList, oneOf } from './key-list.js';
 import type { Executor } from './executor.js';
 
 /** Terminals per statement of a presence flush (two parameters each: within both drivers' limits). */
@@ -8,7 +11,18 @@ import type { Executor } from './executor.js';
 /** Customers, merchants, stores and terminals: written by the operators' admin CLI, read by the
  * MerchantAPI. Every customer-facing query is scoped by the customer. */
 export class OnboardingRepository {
-  constructor(private readonly db: Executor) {}
+  /** The terminals of device tokens asked of the store together when many are asked at once. */
+  private readonly byTokenHash: BatchedReads<string, Terminal>;
+
+  constructor(
+    private readonly db: Executor,
+    private readonly dialect: Dialect,
+  ) {
+    this.byTokenHash = new BatchedReads(async (hashes) => {
+      const rows = await this.terminalsByTokenHashes(this.db, keyList(this.dialect, hashes));
+      return new Map(rows.map((r) => [r.device_token_hash!, toTerminal(r)]));
+    });
+  }
 
   insertCustomer(name: string, now: number, db: Executor = this.db) {
     return db.insertInto('customers').values({ name, created_at: now }).returning('id').executeTakeFirstOrThrow();
@@ -150,7 +164,9 @@ export class OnboardingRepository {
   private readonly customerTerminal = compiledOnce((customerId: number, terminalKey: string) =>
     this.terminalsWithStore().where('terminals.terminal_key', '=', terminalKey).where('merchants.customer_id', '=', customerId),
   );
-  private readonly terminalByTokenHash = compiledOnce((hash: string) => this.terminalsWithStore().where('terminals.device_token_hash', '=', hash));
+  private readonly terminalsByTokenHashes = compiledOnce((hashes: unknown) =>
+    this.terminalsWithStore().select('terminals.device_token_hash').where(oneOf(this.dialect, 'terminals.device_token_hash', hashes)),
+  );
 
   /** The terminal named in a MerchantAPI path, only if it belongs to the customer. */
   async findCustomerTerminal(customerId: number, terminalKey: string) {
@@ -165,8 +181,9 @@ export class OnboardingRepository {
     return firstTerminal(await this.terminalsWithStore().where('terminals.id', '=', pk).execute());
   }
 
-  async findTerminalByTokenHash(hash: string) {
-    return firstTerminal(await this.terminalByTokenHash(this.db, hash));
+  /** Batched with the lookups asked at the same time (a fleet's first polls). */
+  findTerminalByTokenHash(hash: string): Promise<Terminal | undefined> {
+    return this.byTokenHash.read(hash);
   }
 
   async countTerminals(customerId: number) {

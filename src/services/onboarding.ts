@@ -21,7 +21,7 @@ export class OnboardingService {
     private readonly store: Database,
     private readonly now: () => number = Date.now,
   ) {
-    this.repo = new OnboardingRepository(store.db);
+    this.repo = new OnboardingRepository(store.db, store.dialect);
   }
 
   async createCustomer(name: string) {

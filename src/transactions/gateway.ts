@@ -3,7 +3,9 @@ import { err, ok, type Result } from '../domain/result.js';
 import type { StoreRef, Terminal } from '../domain/terminal.js';
 import type { Transaction, TransactionChanges } from '../domain/transaction.js';
 import { apply, INITIAL_STATE, type LifecycleEvent, type TransitionPlan } from '../domain/transaction-lifecycle.js';
+import { BatchedReads } from '../db/batched-reads.js';
 import { compiledOnce } from '../db/compiled-once.js';
+import { keyList, oneOf } from '../db/key-list.js';
 import { isUniqueViolation, type Database } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 import type { TransactionRow } from '../db/schema.js';
@@ -45,7 +47,19 @@ export class TransactionGateway {
   ) {
     this.db = database.db;
     this.lockRows = database.dialect === 'postgres';
+    const dialect = database.dialect;
+    const activeOfMany = compiledOnce((terminalPks: unknown) =>
+      this.db.selectFrom('transactions').selectAll().where(oneOf(dialect, 'terminal_id', terminalPks)).where('stage', '<>', 'DONE'),
+    );
+    this.activeBatched = new BatchedReads(async (pks) => {
+      const rows = await activeOfMany(this.db, keyList(dialect, pks));
+      return new Map(rows.map((r) => [Number(r.terminal_id), toTransaction(r)]));
+    });
   }
+
+  /** Polls' looks for their terminal's open transaction, asked of the store together when many are
+   * asked at once (a fleet's first polls). */
+  private readonly activeBatched: BatchedReads<number, Transaction>;
 
   // The queries of every poll and every status read, compiled once.
   private readonly activeOf = compiledOnce((terminalPk: number) =>
@@ -85,8 +99,8 @@ export class TransactionGateway {
   }
 
   /** The transaction the terminal has in hand or waiting for it (at most one: a unique index). */
-  async findActive(terminalPk: number, db: Executor = this.db) {
-    return first(await this.activeOf(db, terminalPk));
+  async findActive(terminalPk: number, db?: Executor) {
+    return db ? first(await this.activeOf(db, terminalPk)) : this.activeBatched.read(terminalPk);
   }
 
   /** Creates a transaction as the terminal's one open transaction. Under the terminal's lock: the

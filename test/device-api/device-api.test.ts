@@ -21,6 +21,27 @@ describeEachStore('device API', (dialect) => {
     expect((await merchantApi(ctx().app, c.terminals[0]!.deviceToken)('GET', '/stores')).statusCode).toBe(403);
   });
 
+  it("answers a fleet's polls made at the same moment (their lookups batched) each with its own terminal's payment or nothing", async () => {
+    const c = await onboard(ctx().app, { terminalsPerStore: 24 });
+    const api = merchantApi(ctx().app, c.apiKey);
+    const created = new Map<string, string>();
+    for (const [i, t] of c.terminals.entries()) {
+      if (i % 2 === 0) created.set(t.id, (await api('POST', `/terminals/${t.id}/transactions`, purchase(i + 1))).json().id);
+    }
+    const polls = await Promise.all([
+      ...c.terminals.map((t) => deviceApi(ctx().app, t.deviceToken).next()),
+      ...['cpos_dev_unknown1', 'cpos_dev_unknown2'].map((token) => deviceApi(ctx().app, token).next()),
+    ]);
+    for (const [i, t] of c.terminals.entries()) {
+      const poll = polls[i]!;
+      if (created.has(t.id)) {
+        expect(poll.statusCode).toBe(200);
+        expect(poll.json().id).toBe(created.get(t.id));
+      } else expect(poll.statusCode).toBe(204);
+    }
+    expect(polls.slice(c.terminals.length).map((p) => p.statusCode)).toEqual([403, 403]);
+  });
+
   it('gives the terminal its configuration', async () => {
     const c = await onboard(ctx().app);
     const res = await deviceApi(ctx().app, c.terminals[0]!.deviceToken).config();
