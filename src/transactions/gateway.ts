@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { ErrorKind } from '../domain/errors.js';
 import { err, ok, type Result } from '../domain/result.js';
 import type { StoreRef, Terminal } from '../domain/terminal.js';
@@ -26,6 +27,12 @@ export type { NewTransaction };
 /** How often a creation on PostgreSQL meets a creator that committed first before it gives up. */
 const CREATE_ATTEMPTS = 10;
 
+/** `stage <> 'DONE'` written as a literal, not a parameter: the predicate of the partial unique index
+ * of a terminal's open transaction (`transactions_one_active_per_terminal`). With a parameter the
+ * lookup took SQLite twice the time (26.6 against 12.7 µs), and a PostgreSQL prepared statement's
+ * generic plan cannot use the index (it scans the terminal's transactions by another). */
+const OPEN = sql.lit('DONE');
+
 const first = (rows: TransactionRow[]) => (rows[0] ? toTransaction(rows[0]) : undefined);
 
 /** The only code that writes the transactions table. A move is an event applied through the
@@ -49,7 +56,7 @@ export class TransactionGateway {
     this.lockRows = database.dialect === 'postgres';
     const dialect = database.dialect;
     const activeOfMany = compiledOnce((terminalPks: unknown) =>
-      this.db.selectFrom('transactions').selectAll().where(oneOf(dialect, 'terminal_id', terminalPks)).where('stage', '<>', 'DONE'),
+      this.db.selectFrom('transactions').selectAll().where(oneOf(dialect, 'terminal_id', terminalPks)).where('stage', '<>', OPEN),
     );
     this.activeBatched = new BatchedReads(async (pks) => {
       const rows = await activeOfMany(this.db, keyList(dialect, pks));
@@ -63,7 +70,7 @@ export class TransactionGateway {
 
   // The queries of every poll and every status read, compiled once.
   private readonly activeOf = compiledOnce((terminalPk: number) =>
-    this.db.selectFrom('transactions').selectAll().where('terminal_id', '=', terminalPk).where('stage', '<>', 'DONE'),
+    this.db.selectFrom('transactions').selectAll().where('terminal_id', '=', terminalPk).where('stage', '<>', OPEN),
   );
   private readonly ofTerminal = compiledOnce((terminalPk: number, id: string) =>
     this.db.selectFrom('transactions').selectAll().where('id', '=', id).where('terminal_id', '=', terminalPk),
