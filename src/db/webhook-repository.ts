@@ -42,6 +42,12 @@ export interface FinishedAttempt {
   attempt: { at: number; status_code: number | null; error: string | null; duration_ms: number; outcome: 'DELIVERED' | 'RETRYING' | 'FAILED'; next_attempt_at: number };
 }
 
+/** The predicates of the partial indexes `events_undispatched` and `webhook_deliveries_due`, written
+ * as literals: with a parameter in their place SQLite took 8.2 and 9.7 µs for the look's queries
+ * against 4.7 and 5.4 µs, and a PostgreSQL generic plan could not use the indexes. */
+const UNDISPATCHED = sql.lit(0);
+const PENDING = sql.lit('PENDING');
+
 const subscribed = (events: string | null, type: string) => events === null || (JSON.parse(events) as string[]).includes(type);
 
 /** Webhook endpoints, the deliveries of events to them and every attempt. On PostgreSQL a claim is
@@ -124,10 +130,10 @@ export class WebhookRepository {
    * how many events it dispatched. */
   async dispatch(now: number, limit = 200): Promise<number> {
     // A read first: most looks find nothing, and need no write lock to say so.
-    const waiting = await this.db.selectFrom('events').select('id').where('dispatched', '=', 0).limit(1).executeTakeFirst();
+    const waiting = await this.db.selectFrom('events').select('id').where('dispatched', '=', UNDISPATCHED).limit(1).executeTakeFirst();
     if (!waiting) return 0;
     return this.db.transaction().execute(async (tx) => {
-      const q = tx.selectFrom('events').select(['id', 'customer_id', 'type']).where('dispatched', '=', 0).orderBy('created_at').limit(limit);
+      const q = tx.selectFrom('events').select(['id', 'customer_id', 'type']).where('dispatched', '=', UNDISPATCHED).orderBy('created_at').limit(limit);
       const events = await (this.dialect === 'postgres' ? q.forUpdate().skipLocked() : q).execute();
       if (events.length === 0) return 0;
       await this.fanOutIn(tx, events, now);
@@ -155,13 +161,13 @@ export class WebhookRepository {
     } else {
       // One durable commit: the attempts recorded, and the deliveries of the events written since
       // the last look (EventRepository.append leaves them to this commit on SQLite).
-      const waiting = await this.db.selectFrom('events').select('id').where('dispatched', '=', 0).limit(1).executeTakeFirst();
+      const waiting = await this.db.selectFrom('events').select('id').where('dispatched', '=', UNDISPATCHED).limit(1).executeTakeFirst();
       if (finished.length > 0 || waiting) {
         await this.db.transaction().execute(async (tx) => {
           if (finished.length > 0) await this.recordIn(tx, finished);
           if (!waiting) return;
           await sql`${deliveriesOf(this.dialect, sql`(select id, customer_id, type, created_at from events where dispatched = 0)`)}`.execute(tx);
-          await tx.updateTable('events').set({ dispatched: 1 }).where('dispatched', '=', 0).execute();
+          await tx.updateTable('events').set({ dispatched: 1 }).where('dispatched', '=', UNDISPATCHED).execute();
         });
       }
       if (limit <= 0) return [];
@@ -172,7 +178,7 @@ export class WebhookRepository {
         .leftJoin('webhook_endpoints as w', 'w.id', 'd.endpoint_id')
         .select(['d.id', 'd.attempts', 'd.lease_until', 'd.endpoint_id', 'w.url', 'w.secret', 'w.previous_secret', 'w.previous_secret_until'])
         .select(['e.id as event_id', 'e.type', 'e.created_at', 'e.sequence', 'e.data'])
-        .where('d.status', '=', 'PENDING')
+        .where('d.status', '=', PENDING)
         .where('d.next_attempt_at', '<=', now);
       if (skip.length > 0) q = q.where('d.id', 'not in', skip);
       rows = await q.orderBy('d.next_attempt_at').limit(limit).execute();
@@ -301,7 +307,7 @@ export class WebhookRepository {
 
   /** When the next delivery falls due, if any is waiting. */
   async nextDue(): Promise<number | undefined> {
-    const row = await this.db.selectFrom('webhook_deliveries').select((eb) => eb.fn.min('next_attempt_at').as('at')).where('status', '=', 'PENDING').executeTakeFirst();
+    const row = await this.db.selectFrom('webhook_deliveries').select((eb) => eb.fn.min('next_attempt_at').as('at')).where('status', '=', PENDING).executeTakeFirst();
     return row?.at === null || row?.at === undefined ? undefined : Number(row.at);
   }
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Executor } from '../db/executor.js';
 import type { Database } from '../db/database.js';
 import type { PublicStatus, TransactionType } from '../domain/transaction-lifecycle.js';
@@ -40,8 +41,9 @@ export class TransactionQueries {
     return { total: Number(count.n), transactions: rows.map(toTransaction) };
   }
 
+  /** 'PENDING' as a literal: the predicate of the partial index `transactions_pending_expiry`. */
   async pendingDue(now: number, limit = 500) {
-    const rows = await this.db.selectFrom('transactions').selectAll().where('stage', '=', 'PENDING').where('expires_at', '<=', now).limit(limit).execute();
+    const rows = await this.db.selectFrom('transactions').selectAll().where('stage', '=', sql.lit('PENDING')).where('expires_at', '<=', now).limit(limit).execute();
     return rows.map(toTransaction);
   }
 
