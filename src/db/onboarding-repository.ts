@@ -6,8 +6,6 @@ import type { Dialect } from './database.js';
 import { keyList, oneOf } from './key-list.js';
 import type { Executor } from './executor.js';
 
-/** Terminals per statement of a presence flush (two parameters each: within both drivers' limits). */
-
 /** Customers, merchants, stores and terminals: written by the operators' admin CLI, read by the
  * MerchantAPI. Every customer-facing query is scoped by the customer. */
 export class OnboardingRepository {

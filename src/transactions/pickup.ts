@@ -1,8 +1,8 @@
-import { RecentChanges } from '../services/recent-changes.js';
 import type { Terminal } from '../domain/terminal.js';
 import type { Transaction } from '../domain/transaction.js';
 import { apply } from '../domain/transaction-lifecycle.js';
 import type { TerminalPresence } from '../services/presence.js';
+import { RecentChanges } from '../services/recent-changes.js';
 import type { UseCaseContext } from './context.js';
 
 /** The connection a held poll answers on: when it closes, the poll ends. */

@@ -1,5 +1,5 @@
-import { RecentChanges } from '../services/recent-changes.js';
 import type { TerminalNotifier } from '../services/notifier.js';
+import { RecentChanges } from '../services/recent-changes.js';
 
 /** What a status read answered, as the bytes it sent, kept until the transaction changes: every
  * change on this instance and, through the notifier, on every other drops its entry. A view is

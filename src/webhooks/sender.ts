@@ -36,11 +36,11 @@ export interface SenderSettings {
 }
 
 /** Makes the POSTs of deliveries: keep-alive connections, a pool per origin, each request ended
- * exactly once, through `done`, within DELIVERY_TIMEOUT_MS. Runs in the send thread (send-thread.ts). */
+ * exactly once, through `done`, within DELIVERY_TIMEOUT_MS. Runs in the send thread (send-thread.ts),
+ * which the platform stops by ending the thread: what is in flight then goes unreported. */
 export class Sender {
   private readonly client: Agent;
   private readonly urls = new Map<string, URL>();
-  private readonly inFlight = new Set<Sending>();
 
   constructor(
     settings: SenderSettings,
@@ -55,11 +55,7 @@ export class Sender {
   }
 
   send(order: SendOrder) {
-    const sending = new Sending(order.id, (s, result) => {
-      this.inFlight.delete(s);
-      this.done(result);
-    });
-    this.inFlight.add(sending);
+    const sending = new Sending(order.id, this.done);
     try {
       const body = eventBody(order.event);
       const url = this.urlOf(order.url);
@@ -85,13 +81,6 @@ export class Sender {
     }
   }
 
-  /** Abandons what is in flight (its ends are not reported) and closes the connections. */
-  async close() {
-    for (const sending of this.inFlight) sending.abandon();
-    this.inFlight.clear();
-    await this.client.destroy().catch(() => {});
-  }
-
   private urlOf(text: string): URL {
     let url = this.urls.get(text);
     if (!url) {
@@ -111,7 +100,7 @@ const expire = (s: Sending) => s.cutShort(Object.assign(new Error(`no answer wit
 
 /** One POST in flight, as undici's dispatch handler: no promise, response stream or AbortSignal
  * per request. Ends exactly once, through `settled`: answered, failed, or cut short by the 10 s
- * limit; abandoned (close()), it ends without a word. */
+ * limit. */
 class Sending implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
   /** Why it was cut short, if it was. */
@@ -124,16 +113,9 @@ class Sending implements Dispatcher.DispatchHandler {
 
   constructor(
     private readonly id: number,
-    private readonly settled: (s: Sending, result: SendResult) => void,
+    private readonly settled: (result: SendResult) => void,
   ) {
     this.timer = setTimeout(expire, DELIVERY_TIMEOUT_MS, this);
-  }
-
-  abandon() {
-    this.ended = true;
-    clearTimeout(this.timer);
-    this.reason = new Error('stopping');
-    this.controller?.abort(this.reason);
   }
 
   cutShort(reason: Error) {
@@ -181,7 +163,7 @@ class Sending implements Dispatcher.DispatchHandler {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.timer);
-    this.settled(this, { id: this.id, ...result, ms: Math.round(performance.now() - this.started) });
+    this.settled({ id: this.id, ...result, ms: Math.round(performance.now() - this.started) });
   }
 }
 
