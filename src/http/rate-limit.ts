@@ -20,7 +20,9 @@ export function secretHashOf(request: FastifyRequest, secret: string): string {
   return (request.secretHash ??= hashSecret(secret));
 }
 
-export async function installRateLimit(app: FastifyInstance, perMinute: number, credential: (request: FastifyRequest) => string | undefined) {
+/** `headersUnderLimit`: whether answers under the limit carry the RateLimit-* headers too (a
+ * backend may pace itself by them; a terminal's poll does not read them, and a fleet polls often). */
+export async function installRateLimit(app: FastifyInstance, perMinute: number, credential: (request: FastifyRequest) => string | undefined, headersUnderLimit: boolean) {
   // Documented on every route of the scope, since every one of them can answer it.
   app.addHook('onRoute', (route) => {
     if (route.schema?.response) route.schema = { ...route.schema, response: { ...(route.schema.response as object), ...problems(429) } };
@@ -29,6 +31,7 @@ export async function installRateLimit(app: FastifyInstance, perMinute: number, 
     max: perMinute,
     timeWindow: 60_000,
     enableDraftSpec: true,
+    ...(!headersUnderLimit && { addHeadersOnExceeding: { 'ratelimit-limit': false, 'ratelimit-remaining': false, 'ratelimit-reset': false } }),
     keyGenerator: (request) => {
       const secret = credential(request);
       return secret ? `s:${secretHashOf(request, secret)}` : `ip:${request.ip}`;
