@@ -130,7 +130,43 @@ function connectTimeoutMs(url: string): number {
 /** Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE), waiting for it under
  * busy_timeout. A deferred transaction that reads and then writes while another process (the
  * admin CLI, a second server) holds the lock fails at once with SQLITE_BUSY instead of waiting. */
+/** Turns at the one SQLite connection, first come first served. Kysely's own mutex wakes every
+ * waiter at each release (all of them await one promise, and all but one wait again): with a few
+ * thousand queries queued behind a transaction, as when a fleet connects at once, that is
+ * quadratic in wake-ups and in the promises they allocate. Here a release wakes the next only. */
+class ConnectionTurns {
+  private busy = false;
+  private readonly waiting: Array<() => void> = [];
+
+  take(): Promise<void> | void {
+    if (!this.busy) {
+      this.busy = true;
+      return;
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  give() {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.busy = false;
+  }
+}
+
 class ImmediateSqliteDriver extends SqliteDriver {
+  private readonly turns = new ConnectionTurns();
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    await this.turns.take();
+    // Kysely's mutex is free now: only the holder of the turn reaches it.
+    return super.acquireConnection();
+  }
+
+  override async releaseConnection(): Promise<void> {
+    await super.releaseConnection();
+    this.turns.give();
+  }
+
   override async beginTransaction(connection: DatabaseConnection) {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }

@@ -49,3 +49,37 @@ describe.skipIf(!inject('pgAvailable'))('the PostgreSQL pool [postgres]', () => 
     await db.drop();
   });
 });
+
+describe('the SQLite connection [sqlite]', () => {
+  it('serves the queries queued behind a transaction in the order they were asked, the next transaction in its turn', async () => {
+    const db = await createTestDatabase('sqlite');
+    const store = openDatabase(db.url);
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const order: string[] = [];
+      const first = store.db.transaction().execute(async (tx) => {
+        await sql`select 1`.execute(tx);
+        await held;
+        order.push('first transaction');
+      });
+      await new Promise((r) => setImmediate(r));
+      const queued = Array.from({ length: 200 }, (_, i) =>
+        (i === 100
+          ? store.db.transaction().execute(async (tx) => {
+              await sql`select 1`.execute(tx);
+              await new Promise((r) => setImmediate(r));
+              order.push('second transaction');
+            })
+          : sql<{ n: number }>`select ${i} as n`.execute(store.db).then((r) => void order.push(`query ${r.rows[0]!.n}`))),
+      );
+      expect(order).toEqual([]);
+      release();
+      await Promise.all([first, ...queued]);
+      expect(order).toEqual(['first transaction', ...Array.from({ length: 200 }, (_, i) => (i === 100 ? 'second transaction' : `query ${i}`))]);
+    } finally {
+      await store.close();
+      await db.drop();
+    }
+  });
+});
