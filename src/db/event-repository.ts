@@ -121,18 +121,18 @@ export class EventRepository {
    * stored flag, so instances sharing the database write each event once. Between slices the
    * requests waiting meanwhile run: on SQLite every statement holds the event loop, and a fleet
    * coming online at once (10,000 edges) held it for half a second in one piece. */
-  async recordLastSeen(seen: Map<number, number>, now: number, windowMs: number): Promise<number> {
+  async recordLastSeen(ids: number[], seenAt: (id: number) => number, now: number, windowMs: number): Promise<number> {
     const since = now - windowMs;
     const { times, edges } = PRESENCE_SLICES[this.dialect];
-    const ids = [...seen.keys()].sort((a, b) => a - b);
+    ids.sort((a, b) => a - b);
     for (let i = 0; i < ids.length; i += times) {
       const slice = ids.slice(i, i + times);
       // The slice as two parameters (arrays, or JSON on SQLite), not two per terminal: building
       // and binding 10,000 parameters held the event loop for tens of milliseconds.
       const rows =
         this.dialect === 'postgres'
-          ? sql`select * from unnest(cast(${slice} as bigint[]), cast(${slice.map((id) => seen.get(id)!)} as bigint[]))`
-          : sql`select value ->> 0, value ->> 1 from json_each(${JSON.stringify(slice.map((id) => [id, seen.get(id)!]))}) where true`;
+          ? sql`select * from unnest(cast(${slice} as bigint[]), cast(${slice.map(seenAt)} as bigint[]))`
+          : sql`select value ->> 0, value ->> 1 from json_each(${JSON.stringify(slice.map((id) => [id, seenAt(id)]))}) where true`;
       await sql`insert into terminal_presence (terminal_id, last_seen_at) ${rows}
         on conflict (terminal_id) do update set last_seen_at = excluded.last_seen_at
         where terminal_presence.last_seen_at < excluded.last_seen_at`.execute(this.db);

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { TerminalPresence, type PresenceRecorder } from '../../src/services/presence.js';
+
+/** What each flush handed to the store: the terminals and the times written. */
+class Recorded implements PresenceRecorder {
+  readonly writes: Array<Array<[number, number]>> = [];
+  failNext = false;
+
+  async recordLastSeen(ids: number[], seenAt: (id: number) => number): Promise<number> {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('the database does not answer');
+    }
+    ids.sort((a, b) => a - b);
+    this.writes.push(ids.map((id) => [id, seenAt(id)]));
+    return 0;
+  }
+}
+
+describe('TerminalPresence', () => {
+  it('writes the terminals seen since the last flush, each once, with its latest time', async () => {
+    let now = 1_000;
+    const store = new Recorded();
+    const presence = new TerminalPresence(store, () => now, 10_000);
+    presence.markSeen(3);
+    presence.markSeen(1);
+    now = 2_000;
+    presence.markSeen(3);
+    await presence.flush();
+    expect(store.writes.at(-1)).toEqual([
+      [1, 1_000],
+      [3, 2_000],
+    ]);
+    await presence.flush();
+    expect(store.writes.at(-1)).toEqual([]);
+    now = 3_000;
+    presence.markSeen(1);
+    await presence.flush();
+    expect(store.writes.at(-1)).toEqual([[1, 3_000]]);
+  });
+
+  it('writes a terminal holding a poll at every flush, as seen at that moment', async () => {
+    let now = 1_000;
+    const store = new Recorded();
+    const presence = new TerminalPresence(store, () => now, 10_000);
+    presence.pollStarted(7);
+    now = 6_000;
+    await presence.flush();
+    now = 11_000;
+    await presence.flush();
+    expect(store.writes).toEqual([[[7, 6_000]], [[7, 11_000]]]);
+    // The poll's end is a sighting too; after it, nothing more.
+    now = 12_000;
+    presence.pollEnded(7);
+    await presence.flush();
+    expect(store.writes.at(-1)).toEqual([[7, 12_000]]);
+    now = 17_000;
+    await presence.flush();
+    expect(store.writes.at(-1)).toEqual([]);
+  });
+
+  it('writes again at the next flush what a failed flush did not write', async () => {
+    let now = 1_000;
+    const store = new Recorded();
+    const presence = new TerminalPresence(store, () => now, 10_000);
+    presence.markSeen(4);
+    presence.markSeen(5);
+    store.failNext = true;
+    await expect(presence.flush()).rejects.toThrow('does not answer');
+    now = 2_000;
+    presence.markSeen(5);
+    await presence.flush();
+    expect(store.writes).toEqual([
+      [
+        [4, 1_000],
+        [5, 2_000],
+      ],
+    ]);
+  });
+});
