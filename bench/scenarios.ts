@@ -3,7 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import { appendFileSync } from 'node:fs';
 import { Pool } from 'undici';
-import { call, cannon, memoryOf, paced, percentile, sleep, type CannonRequest, type RateResult, type Server } from './lib.js';
+import { call, cannon, cpuMsOf, memoryOf, paced, percentile, sleep, type CannonRequest, type RateResult, type Server } from './lib.js';
 import type { Seeded } from './seed.js';
 
 export interface Row {
@@ -43,13 +43,16 @@ const ms = (v: number) => `${v.toFixed(1)} ms`;
 const rate = (r: RateResult) => `${Math.round(r.rps)} req/s`;
 const jsonHeaders = { 'content-type': 'application/json' };
 
-function rateRow(db: string, scenario: string, metric: string, p: RateResult, b: RateResult, target: number): Row {
+function rateRow(db: string, scenario: string, metric: string, p: RateResult & { cpuUs: number }, b: RateResult & { cpuUs: number }, target: number): Row {
   const ratio = p.rps / b.rps;
   const bad = p.bad + b.bad;
+  // The server's own CPU per request (user + system, the best round of each) moves less with the
+  // machine's other tenants than the rate does.
+  const cpu = `server CPU per request ${Math.round(p.cpuUs)} µs vs ${Math.round(b.cpuUs)} µs`;
   return {
     db,
     scenario,
-    metric: `${metric} (p99 ${ms(p.p99)} vs ${ms(b.p99)})${bad ? `, ${bad} non-2xx/errors` : ''}`,
+    metric: `${metric} (p99 ${ms(p.p99)} vs ${ms(b.p99)}; ${cpu})${bad ? `, ${bad} non-2xx/errors` : ''}`,
     value: rate(p),
     baseline: rate(b),
     ratio: `${(ratio * 100).toFixed(0)}%`,
@@ -60,13 +63,15 @@ function rateRow(db: string, scenario: string, metric: string, p: RateResult, b:
 
 /** Rounds of baseline then platform runs; each side keeps its best round (the least disturbed by
  * the machine's other tenants). */
-async function compare(s: Settings, runs: Array<{ base: string; next: () => CannonRequest }>): Promise<RateResult[]> {
-  for (const r of runs) await cannon(r.base, r.next, s.warmup, s.connections);
-  const best: RateResult[] = runs.map(() => ({ rps: 0, p50: 0, p99: 0, total: 0, bad: 0 }));
+async function compare(s: Settings, runs: Array<{ server: Server; next: () => CannonRequest }>): Promise<Array<RateResult & { cpuUs: number }>> {
+  for (const r of runs) await cannon(r.server.base, r.next, s.warmup, s.connections);
+  const best = runs.map(() => ({ rps: 0, p50: 0, p99: 0, total: 0, bad: 0, cpuUs: 0 }));
   for (let round = 0; round < s.rounds; round++) {
     for (const [i, r] of runs.entries()) {
-      const res = await cannon(r.base, r.next, s.seconds, s.connections);
-      if (res.rps > best[i]!.rps) best[i] = { ...res, bad: Math.max(res.bad, best[i]!.bad) };
+      const cpuBefore = cpuMsOf(r.server.pid);
+      const res = await cannon(r.server.base, r.next, s.seconds, s.connections);
+      const cpuUs = ((cpuMsOf(r.server.pid) - cpuBefore) * 1000) / Math.max(1, res.total);
+      if (res.rps > best[i]!.rps) best[i] = { ...res, bad: Math.max(res.bad, best[i]!.bad), cpuUs };
       else best[i]!.bad = Math.max(best[i]!.bad, res.bad);
     }
   }
@@ -91,9 +96,9 @@ export async function statusRate(db: string, s: Settings, platform: Server, base
   const txPath = `/terminals/${terminal.id}/transactions/${created.json().id as string}`;
   const key = { 'api-key': seeded.apiKey };
   const [b, p, stores] = await compare(s, [
-    { base: baseline.base, next: () => ({ method: 'GET', path: '/ping', headers: key }) },
-    { base: platform.base, next: () => ({ method: 'GET', path: txPath, headers: key }) },
-    { base: platform.base, next: () => ({ method: 'GET', path: '/stores', headers: key }) },
+    { server: baseline, next: () => ({ method: 'GET', path: '/ping', headers: key }) },
+    { server: platform, next: () => ({ method: 'GET', path: txPath, headers: key }) },
+    { server: platform, next: () => ({ method: 'GET', path: '/stores', headers: key }) },
   ]);
   return [
     rateRow(db, 'status: GET transaction', 'GET /terminals/{id}/transactions/{txid} vs bare GET', p!, b!, db === 'sqlite' ? 0.5 : 0.4),
@@ -107,8 +112,8 @@ export async function idlePollRate(db: string, s: Settings, platform: Server, ba
   const nextB = cycle(headers);
   const nextP = cycle(headers);
   const [b, p] = await compare(s, [
-    { base: baseline.base, next: () => ({ method: 'GET', path: '/ping', headers: nextB() }) },
-    { base: platform.base, next: () => ({ method: 'GET', path: '/device/v1/transactions/next', headers: nextP() }) },
+    { server: baseline, next: () => ({ method: 'GET', path: '/ping', headers: nextB() }) },
+    { server: platform, next: () => ({ method: 'GET', path: '/device/v1/transactions/next', headers: nextP() }) },
   ]);
   return [rateRow(db, 'idle-poll', `GET /device/v1/transactions/next, nothing pending, ${terminals.length} terminals round robin, vs bare GET`, p!, b!, 0.7)];
 }
@@ -120,8 +125,8 @@ export async function createRate(db: string, s: Settings, platform: Server, base
   const headers = { ...jsonHeaders, 'api-key': seeded.apiKey };
   let m = 0;
   const [b, p] = await compare(s, [
-    { base: baseline.base, next: () => ({ method: 'POST', path: '/insert', headers, body: body(m++) }) },
-    { base: platform.base, next: () => ({ method: 'POST', path: `/terminals/${terminals[n % terminals.length]!.id}/transactions`, headers, body: body(n++) }) },
+    { server: baseline, next: () => ({ method: 'POST', path: '/insert', headers, body: body(m++) }) },
+    { server: platform, next: () => ({ method: 'POST', path: `/terminals/${terminals[n % terminals.length]!.id}/transactions`, headers, body: body(n++) }) },
   ]);
   const superseding = Math.max(0, n - terminals.length);
   const row = rateRow(db, 'create', `POST /terminals/{id}/transactions over ${terminals.length} terminals (${n} created, ${superseding} superseded a pending one) vs bare durable INSERT`, p!, b!, db === 'sqlite' ? 0.6 : 0.4);
