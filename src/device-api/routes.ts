@@ -6,7 +6,7 @@ import { CARDHOLDER_VERIFICATIONS } from '../domain/receipt.js';
 import type { Result } from '../domain/result.js';
 import type { Terminal } from '../domain/terminal.js';
 import { problem, unwrap } from '../http/problem.js';
-import { secretHashOf } from '../http/rate-limit.js';
+import { bearerOf, secretHashOf } from '../http/rate-limit.js';
 import { problems, StoreRef, Timestamp } from '../http/schemas.js';
 import { Transaction, transactionView } from '../http/transaction-view.js';
 import type { DeviceAuth } from '../services/device-auth.js';
@@ -104,12 +104,6 @@ const IdParams = Type.Object({ transactionId: Type.String() });
 const security = [{ DeviceToken: [] }];
 const tags = ['Device API'];
 
-function bearer(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  const match = header && /^Bearer\s+(\S+)$/i.exec(header);
-  return match ? match[1] : undefined;
-}
-
 /** The terminal side, under /device/v1: configuration, the next transaction (long poll), the card. */
 export const deviceRoutes =
   (o: DeviceApiOptions): FastifyPluginAsyncTypebox =>
@@ -117,7 +111,7 @@ export const deviceRoutes =
     app.decorateRequest('terminal', null as unknown as Terminal);
     // A callback hook: a token kept in memory is answered without a promise (every poll asks).
     app.addHook('onRequest', (request, _reply, done) => {
-      const token = bearer(request);
+      const token = bearerOf(request);
       if (!token) return done(problem('DEVICE_TOKEN_MISSING', 'Send the device token as Authorization: Bearer <token>.'));
       const hash = secretHashOf(request, token);
       const admit = (result: Result<Terminal, 'DEVICE_TOKEN_INVALID'>) => {
