@@ -43,7 +43,10 @@ const ms = (v: number) => `${v.toFixed(1)} ms`;
 const rate = (r: RateResult) => `${Math.round(r.rps)} req/s`;
 const jsonHeaders = { 'content-type': 'application/json' };
 
-function rateRow(db: string, scenario: string, metric: string, p: RateResult & { cpuUs: number }, b: RateResult & { cpuUs: number }, target: number): Row {
+/** A rate run with the server's CPU time per request (µs) over it. */
+type Measured = RateResult & { cpuUs: number };
+
+function rateRow(db: string, scenario: string, metric: string, p: Measured, b: Measured, target: number): Row {
   const ratio = p.rps / b.rps;
   const bad = p.bad + b.bad;
   // The server's own CPU per request (user + system, the best round of each) moves less with the
@@ -63,9 +66,9 @@ function rateRow(db: string, scenario: string, metric: string, p: RateResult & {
 
 /** Rounds of baseline then platform runs; each side keeps its best round (the least disturbed by
  * the machine's other tenants). */
-async function compare(s: Settings, runs: Array<{ server: Server; next: () => CannonRequest }>): Promise<Array<RateResult & { cpuUs: number }>> {
+async function compare(s: Settings, runs: Array<{ server: Server; next: () => CannonRequest }>): Promise<Measured[]> {
   for (const r of runs) await cannon(r.server.base, r.next, s.warmup, s.connections);
-  const best = runs.map(() => ({ rps: 0, p50: 0, p99: 0, total: 0, bad: 0, cpuUs: 0 }));
+  const best: Measured[] = runs.map(() => ({ rps: 0, p50: 0, p99: 0, total: 0, bad: 0, cpuUs: 0 }));
   for (let round = 0; round < s.rounds; round++) {
     for (const [i, r] of runs.entries()) {
       const cpuBefore = cpuMsOf(r.server.pid);

@@ -127,9 +127,6 @@ function connectTimeoutMs(url: string): number {
   return (Number.isFinite(seconds) && seconds >= 0 ? seconds : 10) * 1000;
 }
 
-/** Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE), waiting for it under
- * busy_timeout. A deferred transaction that reads and then writes while another process (the
- * admin CLI, a second server) holds the lock fails at once with SQLITE_BUSY instead of waiting. */
 /** Turns at the one SQLite connection, first come first served. Kysely's own mutex wakes every
  * waiter at each release (all of them await one promise, and all but one wait again): with a few
  * thousand queries queued behind a transaction, as when a fleet connects at once, that is
@@ -153,6 +150,9 @@ class ConnectionTurns {
   }
 }
 
+/** Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE), waiting for it under
+ * busy_timeout. A deferred transaction that reads and then writes while another process (the
+ * admin CLI, a second server) holds the lock fails at once with SQLITE_BUSY instead of waiting. */
 class ImmediateSqliteDriver extends SqliteDriver {
   private readonly turns = new ConnectionTurns();
 

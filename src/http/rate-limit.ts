@@ -20,9 +20,16 @@ export function secretHashOf(request: FastifyRequest, secret: string): string {
   return (request.secretHash ??= hashSecret(secret));
 }
 
-/** `headersUnderLimit`: whether answers under the limit carry the RateLimit-* headers too (a
- * backend may pace itself by them; a terminal's poll does not read them, and a fleet polls often). */
-export async function installRateLimit(app: FastifyInstance, perMinute: number, credential: (request: FastifyRequest) => string | undefined, headersUnderLimit: boolean) {
+export interface RateLimitOptions {
+  perMinute: number;
+  /** The secret the requests are counted by (its SHA-256). */
+  credential: (request: FastifyRequest) => string | undefined;
+  /** Whether answers under the limit carry the RateLimit-* headers too: a backend may pace itself
+   * by them; a terminal's poll does not read them, and a fleet polls often. */
+  headersUnderLimit: boolean;
+}
+
+export async function installRateLimit(app: FastifyInstance, { perMinute, credential, headersUnderLimit }: RateLimitOptions) {
   // Documented on every route of the scope, since every one of them can answer it.
   app.addHook('onRoute', (route) => {
     if (route.schema?.response) route.schema = { ...route.schema, response: { ...(route.schema.response as object), ...problems(429) } };

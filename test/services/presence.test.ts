@@ -17,14 +17,20 @@ class Recorded implements PresenceRecorder {
   }
 }
 
+/** Presence over a recorder, on a clock the test moves (`at`). */
+function presenceAt(start: number) {
+  let now = start;
+  const store = new Recorded();
+  const presence = new TerminalPresence(store, () => now, 10_000);
+  return { presence, store, at: (ms: number) => (now = ms) };
+}
+
 describe('TerminalPresence', () => {
   it('writes the terminals seen since the last flush, each once, with its latest time', async () => {
-    let now = 1_000;
-    const store = new Recorded();
-    const presence = new TerminalPresence(store, () => now, 10_000);
+    const { presence, store, at } = presenceAt(1_000);
     presence.markSeen(3);
     presence.markSeen(1);
-    now = 2_000;
+    at(2_000);
     presence.markSeen(3);
     await presence.flush();
     expect(store.writes.at(-1)).toEqual([
@@ -33,41 +39,37 @@ describe('TerminalPresence', () => {
     ]);
     await presence.flush();
     expect(store.writes.at(-1)).toEqual([]);
-    now = 3_000;
+    at(3_000);
     presence.markSeen(1);
     await presence.flush();
     expect(store.writes.at(-1)).toEqual([[1, 3_000]]);
   });
 
   it('writes a terminal holding a poll at every flush, as seen at that moment', async () => {
-    let now = 1_000;
-    const store = new Recorded();
-    const presence = new TerminalPresence(store, () => now, 10_000);
+    const { presence, store, at } = presenceAt(1_000);
     presence.pollStarted(7);
-    now = 6_000;
+    at(6_000);
     await presence.flush();
-    now = 11_000;
+    at(11_000);
     await presence.flush();
     expect(store.writes).toEqual([[[7, 6_000]], [[7, 11_000]]]);
     // The poll's end is a sighting too; after it, nothing more.
-    now = 12_000;
+    at(12_000);
     presence.pollEnded(7);
     await presence.flush();
     expect(store.writes.at(-1)).toEqual([[7, 12_000]]);
-    now = 17_000;
+    at(17_000);
     await presence.flush();
     expect(store.writes.at(-1)).toEqual([]);
   });
 
   it('writes again at the next flush what a failed flush did not write', async () => {
-    let now = 1_000;
-    const store = new Recorded();
-    const presence = new TerminalPresence(store, () => now, 10_000);
+    const { presence, store, at } = presenceAt(1_000);
     presence.markSeen(4);
     presence.markSeen(5);
     store.failNext = true;
     await expect(presence.flush()).rejects.toThrow('does not answer');
-    now = 2_000;
+    at(2_000);
     presence.markSeen(5);
     await presence.flush();
     expect(store.writes).toEqual([
