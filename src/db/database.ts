@@ -2,9 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { CompiledQuery, Kysely, sql, Migrator, PostgresDialect, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDatabase, type SqliteDialectConfig } from 'kysely';
+import { Kysely, sql, Migrator, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { DatabaseMissingError, DatabaseUnreachableError } from './failures.js';
+import { SqliteStore } from './sqlite-driver.js';
 import { migrationProvider, SELF_ANNOUNCING_PREFIX } from './migrations.js';
 import type { Tables } from './schema.js';
 import { ConfigError } from '../config.js';
@@ -57,7 +58,9 @@ export function openDatabase(url: string, options: OpenOptions = {}): Database {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
-    const db = new Kysely<Tables>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
+    // The savepoints of a group commit (sqlite-driver.ts) journal in memory, not in a temporary file.
+    sqlite.pragma('temp_store = MEMORY');
+    const db = new Kysely<Tables>({ dialect: new SqliteStore(sqlite, path === ':memory:' ? undefined : readerOf(path)) });
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
@@ -118,6 +121,15 @@ export function openDatabase(url: string, options: OpenOptions = {}): Database {
   throw new ConfigError(`DATABASE_URL=${JSON.stringify(maskPassword(url))}: unsupported; use ${DATABASE_SCHEMES}`);
 }
 
+/** The second connection to a SQLite file, for selects outside transactions (sqlite-driver.ts):
+ * it writes nothing. */
+function readerOf(path: string): SQLite.Database {
+  const reader = new SQLite(path);
+  reader.pragma('busy_timeout = 5000');
+  reader.pragma('query_only = ON');
+  return reader;
+}
+
 /** How long opening a PostgreSQL connection, or waiting for one of the pool's, may take: the URL's
  * `connect_timeout` in seconds, as libpq reads it (0: no limit), else 10 s. Without a limit, a host
  * that drops packets holds every request (and a start) for the kernel's two minutes. */
@@ -125,73 +137,6 @@ function connectTimeoutMs(url: string): number {
   const given = new URL(url).searchParams.get('connect_timeout');
   const seconds = given === null || given.trim() === '' ? NaN : Number(given);
   return (Number.isFinite(seconds) && seconds >= 0 ? seconds : 10) * 1000;
-}
-
-/** Turns at the one SQLite connection, first come first served. Kysely's own mutex wakes every
- * waiter at each release (all of them await one promise, and all but one wait again): with a few
- * thousand queries queued behind a transaction, as when a fleet connects at once, that is
- * quadratic in wake-ups and in the promises they allocate. Here a release wakes the next only. */
-class ConnectionTurns {
-  private busy = false;
-  private readonly waiting: Array<() => void> = [];
-
-  take(): Promise<void> | void {
-    if (!this.busy) {
-      this.busy = true;
-      return;
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  give() {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.busy = false;
-  }
-}
-
-/** Transactions take SQLite's write lock when they begin (BEGIN IMMEDIATE), waiting for it under
- * busy_timeout. A deferred transaction that reads and then writes while another process (the
- * admin CLI, a second server) holds the lock fails at once with SQLITE_BUSY instead of waiting. */
-class ImmediateSqliteDriver extends SqliteDriver {
-  private readonly turns = new ConnectionTurns();
-
-  override async acquireConnection(): Promise<DatabaseConnection> {
-    await this.turns.take();
-    // Kysely's mutex is free now: only the holder of the turn reaches it.
-    return super.acquireConnection();
-  }
-
-  override async releaseConnection(): Promise<void> {
-    await super.releaseConnection();
-    this.turns.give();
-  }
-
-  override async beginTransaction(connection: DatabaseConnection) {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
-  }
-}
-
-/** SQLite's DDL is transactional, which Kysely's adapter does not claim: with this, the migrator
- * applies every pending migration in one transaction (one durable commit instead of one per
- * statement, and a migration that fails leaves nothing half-done). Begun IMMEDIATE, it also makes a
- * second process starting on the same new file wait, then find everything applied. */
-class TransactionalDdlSqliteAdapter extends SqliteAdapter {
-  override get supportsTransactionalDdl(): boolean {
-    return true;
-  }
-}
-
-class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(private readonly settings: SqliteDialectConfig) {
-    super(settings);
-  }
-  override createDriver() {
-    return new ImmediateSqliteDriver(this.settings);
-  }
-  override createAdapter() {
-    return new TransactionalDdlSqliteAdapter();
-  }
 }
 
 /** PostgreSQL parses and plans every unnamed query again. The platform's queries are few and
@@ -214,26 +159,6 @@ class PreparingClient extends pg.Client {
     }
     return (super.query as (c: unknown, v?: unknown, cb?: unknown) => never)(config, values, callback);
   }
-}
-
-/** Kysely prepares every query it runs, and preparing costs SQLite more than running a small
- * query: keep the prepared statements by their SQL (the queries are few and fixed) and reuse them.
- * A statement still being iterated (streaming) is busy, so that caller gets a fresh one. */
-function withStatementCache(sqlite: SQLite.Database, max = 500): SqliteDatabase {
-  const statements = new Map<string, SQLite.Statement>();
-  return {
-    close: () => sqlite.close(),
-    prepare(sql: string) {
-      const cached = statements.get(sql);
-      if (cached && !cached.busy) return cached;
-      const statement = sqlite.prepare(sql);
-      if (!cached) {
-        if (statements.size >= max) statements.delete(statements.keys().next().value!);
-        statements.set(sql, statement);
-      }
-      return statement;
-    },
-  };
 }
 
 export async function migrateToLatest(store: Database): Promise<void> {

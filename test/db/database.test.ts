@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { describe, expect, inject, it } from 'vitest';
 import { openDatabase } from '../../src/db/database.js';
 import { createTestDatabase } from '../support/stores.js';
@@ -81,5 +81,78 @@ describe('the SQLite connection [sqlite]', () => {
       await store.close();
       await db.drop();
     }
+  });
+
+  describe('commits the transactions that end together in one group', () => {
+    const withTable = async (body: (db: Kysely<any>) => Promise<void>) => {
+      const file = await createTestDatabase('sqlite');
+      const store = openDatabase(file.url);
+      const db = store.db as unknown as Kysely<any>;
+      try {
+        await sql`create table t (v text not null)`.execute(db);
+        await body(db);
+      } finally {
+        await store.close();
+        await file.drop();
+      }
+    };
+    const values = async (db: Kysely<any>) => (await db.selectFrom('t').select('v').orderBy('v').execute()).map((r) => r.v as string);
+
+    it('acknowledges none before the group is committed; a select outside them sees none of it before', async () => {
+      await withTable(async (db) => {
+        const order: string[] = [];
+        const first = db.transaction().execute(async (tx) => {
+          await tx.insertInto('t').values({ v: 'a' }).execute();
+        });
+        void first.then(() => order.push('first acknowledged'));
+        const second = db.transaction().execute(async (tx) => {
+          // The first has committed into the group, which has not committed yet.
+          order.push('second runs');
+          expect(await values(tx)).toEqual(['a']);
+          expect(await values(db)).toEqual([]);
+          await tx.insertInto('t').values({ v: 'b' }).execute();
+        });
+        void second.then(() => order.push('second acknowledged'));
+        await Promise.all([first, second]);
+        expect(order).toEqual(['second runs', 'first acknowledged', 'second acknowledged']);
+        expect(await values(db)).toEqual(['a', 'b']);
+      });
+    });
+
+    it('undoes a transaction that fails alone, and commits the rest of its group', async () => {
+      await withTable(async (db) => {
+        const insert = (v: string, fail = false) =>
+          db.transaction().execute(async (tx) => {
+            await tx.insertInto('t').values({ v }).execute();
+            if (fail) throw new Error(`${v} fails`);
+          });
+        const results = await Promise.allSettled([insert('a'), insert('b', true), insert('c')]);
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+        expect(await values(db)).toEqual(['a', 'c']);
+      });
+    });
+
+    it('fails every transaction of a group whose commit fails, and keeps none of their changes', async () => {
+      await withTable(async (db) => {
+        await sql`create table parent (id integer primary key)`.execute(db);
+        await sql`create table child (parent_id integer not null references parent (id))`.execute(db);
+        // A foreign key checked at the group's COMMIT, not at the statement: the COMMIT fails.
+        const broken = db.transaction().execute(async (tx) => {
+          await sql`pragma defer_foreign_keys = on`.execute(tx);
+          await tx.insertInto('child').values({ parent_id: 42 }).execute();
+        });
+        const innocent = db.transaction().execute(async (tx) => {
+          await tx.insertInto('t').values({ v: 'b' }).execute();
+        });
+        const results = await Promise.allSettled([broken, innocent]);
+        expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+        expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+        expect(await values(db)).toEqual([]);
+        expect(await db.selectFrom('child').selectAll().execute()).toEqual([]);
+        // The connection goes on.
+        await db.transaction().execute((tx) => tx.insertInto('t').values({ v: 'c' }).execute());
+        expect(await values(db)).toEqual(['c']);
+      });
+    });
   });
 });
