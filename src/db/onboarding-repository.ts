@@ -9,8 +9,10 @@ import type { Executor } from './executor.js';
 /** Customers, merchants, stores and terminals: written by the operators' admin CLI, read by the
  * MerchantAPI. Every customer-facing query is scoped by the customer. */
 export class OnboardingRepository {
-  /** The terminals of device tokens asked of the store together when many are asked at once. */
+  /** The terminals of device tokens, and of terminal keys, asked of the store together when many
+   * are asked at once. */
   private readonly byTokenHash: BatchedReads<string, Terminal>;
+  private readonly byKey: BatchedReads<string, Terminal>;
 
   constructor(
     private readonly db: Executor,
@@ -19,6 +21,10 @@ export class OnboardingRepository {
     this.byTokenHash = new BatchedReads(async (hashes) => {
       const rows = await this.terminalsByTokenHashes(this.db, keyList(this.dialect, hashes));
       return new Map(rows.map((r) => [r.device_token_hash!, toTerminal(r)]));
+    });
+    this.byKey = new BatchedReads(async (keys) => {
+      const rows = await this.terminalsByKeys(this.db, keyList(this.dialect, keys));
+      return new Map(rows.map((r) => [r.terminal_key, toTerminal(r)]));
     });
   }
 
@@ -158,17 +164,17 @@ export class OnboardingRepository {
       ]);
   }
 
-  // Every MerchantAPI request on a terminal, and every device token not in the cache, runs one of these.
-  private readonly customerTerminal = compiledOnce((customerId: number, terminalKey: string) =>
-    this.terminalsWithStore().where('terminals.terminal_key', '=', terminalKey).where('merchants.customer_id', '=', customerId),
-  );
+  // Every MerchantAPI request on a terminal not remembered, and every device token not in the cache, runs one of these.
+  private readonly terminalsByKeys = compiledOnce((keys: unknown) => this.terminalsWithStore().where(oneOf(this.dialect, 'terminals.terminal_key', keys)));
   private readonly terminalsByTokenHashes = compiledOnce((hashes: unknown) =>
     this.terminalsWithStore().select('terminals.device_token_hash').where(oneOf(this.dialect, 'terminals.device_token_hash', hashes)),
   );
 
-  /** The terminal named in a MerchantAPI path, only if it belongs to the customer. */
+  /** The terminal named in a MerchantAPI path, only if it belongs to the customer. Batched with
+   * the lookups asked at the same time (payments pushed to many terminals at once). */
   async findCustomerTerminal(customerId: number, terminalKey: string) {
-    return firstTerminal(await this.customerTerminal(this.db, customerId, terminalKey));
+    const terminal = await this.byKey.read(terminalKey);
+    return terminal?.customer_id === customerId ? terminal : undefined;
   }
 
   async findTerminalByKey(terminalKey: string) {

@@ -48,6 +48,16 @@ describeEachStore('creating and reading transactions', (dialect) => {
     expect((await merchantApi(ctx().app, other.apiKey)('POST', `/terminals/${id}/transactions`, purchase(1))).statusCode).toBe(404);
   });
 
+  it('pushed to many terminals at once (their lookups asked of the store together), finds each one, and never another customer\'s', async () => {
+    const c = await onboard(ctx().app, { terminalsPerStore: 12 });
+    const other = await onboard(ctx().app, { terminalsPerStore: 3 });
+    const api = merchantApi(ctx().app, c.apiKey);
+    const named = [...c.terminals.map((t) => ({ id: t.id, mine: true })), ...other.terminals.map((t) => ({ id: t.id, mine: false }))];
+    const answers = await Promise.all(named.map((t) => api('POST', `/terminals/${t.id}/transactions`, purchase(1))));
+    expect(answers.map((r) => r.statusCode)).toEqual(named.map((t) => (t.mine ? 201 : 404)));
+    for (const [i, r] of answers.entries()) if (named[i]!.mine) expect(r.headers.location).toContain(`/terminals/${named[i]!.id}/`);
+  });
+
   it('reads the value back exactly as sent, for 0, 2 and 3 decimal currencies', async () => {
     for (const [currency, value] of [['JPY', 1250], ['EUR', 0.29], ['EUR', 123456.78], ['KWD', 12.345]] as const) {
       const c = await onboard(ctx().app, { currency });
