@@ -5,7 +5,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, sql, Migrator, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { DatabaseMissingError, DatabaseUnreachableError } from './failures.js';
-import { SqliteStore } from './sqlite-driver.js';
+import { GroupCommitSqliteDialect } from './sqlite-driver.js';
 import { migrationProvider, SELF_ANNOUNCING_PREFIX } from './migrations.js';
 import type { Tables } from './schema.js';
 import { ConfigError } from '../config.js';
@@ -60,7 +60,7 @@ export function openDatabase(url: string, options: OpenOptions = {}): Database {
     sqlite.pragma('foreign_keys = ON');
     // The savepoints of a group commit (sqlite-driver.ts) journal in memory, not in a temporary file.
     sqlite.pragma('temp_store = MEMORY');
-    const db = new Kysely<Tables>({ dialect: new SqliteStore(sqlite, path === ':memory:' ? undefined : readerOf(path)) });
+    const db = new Kysely<Tables>({ dialect: new GroupCommitSqliteDialect(sqlite, path === ':memory:' ? undefined : readerOf(path)) });
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {

@@ -22,7 +22,7 @@ import { CompiledQuery, SelectQueryNode, SqliteAdapter, SqliteDialect, type Data
  *   earlier members of its group are seen as if they had committed: if they do not, it does not
  *   either.
  */
-export class SqliteStore extends SqliteDialect {
+export class GroupCommitSqliteDialect extends SqliteDialect {
   /** `reader`: a second connection to the same file, for the selects outside transactions. */
   constructor(
     private readonly sqlite: SQLite.Database,
