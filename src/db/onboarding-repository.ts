@@ -177,8 +177,8 @@ export class OnboardingRepository {
     return terminal?.customer_id === customerId ? terminal : undefined;
   }
 
-  async findTerminalByKey(terminalKey: string) {
-    return firstTerminal(await this.terminalsWithStore().where('terminals.terminal_key', '=', terminalKey).execute());
+  findTerminalByKey(terminalKey: string): Promise<Terminal | undefined> {
+    return this.byKey.read(terminalKey);
   }
 
   async findTerminalById(pk: number) {

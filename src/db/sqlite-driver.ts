@@ -2,7 +2,8 @@ import type SQLite from 'better-sqlite3';
 import { CompiledQuery, SelectQueryNode, SqliteAdapter, SqliteDialect, type DatabaseConnection, type Driver, type QueryResult } from 'kysely';
 
 /**
- * SQLite for the platform: one connection, taken in turns, and transactions committed in groups.
+ * SQLite for the platform: one writing connection, taken in turns, a second for reads, and
+ * transactions committed in groups.
  *
  * A durable commit costs an fsync of the write-ahead log, and the pages the transaction changed
  * written to it: with a payment's rows and their indexes, half a millisecond, most of a creation's
@@ -253,10 +254,10 @@ function run<R>(statement: SQLite.Statement, query: CompiledQuery): QueryResult<
   return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
 }
 
-/** Turns at the one SQLite connection, first come first served. Kysely's own mutex wakes every
- * waiter at each release (all of them await one promise, and all but one wait again): with a few
- * thousand queries queued behind a transaction, as when a fleet connects at once, that is
- * quadratic in wake-ups and in the promises they allocate. Here a release wakes the next only. */
+/** Turns at the writing connection, first come first served. Kysely's own mutex wakes every
+ * waiter at each release (all of them await one promise, and all but one wait again): with
+ * thousands of statements queued behind a transaction, that is quadratic in wake-ups and in the
+ * promises they allocate. Here a release wakes the next only. */
 class ConnectionTurns {
   private busy = false;
   private readonly waiting: Array<() => void> = [];
