@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { TRANSITIONS } from '../domain/transaction-lifecycle.js';
+import { TRANSITIONS, type TransitionPlan } from '../domain/transaction-lifecycle.js';
 import { deliveriesOf } from '../db/event-repository.js';
 import type { Executor } from '../db/executor.js';
 import type { Tables, TransactionRow } from '../db/schema.js';
@@ -43,9 +43,15 @@ export async function createInOneStatement(
     /** with `supersede`: the open transaction the caller read and the customer event of its move;
      * any other open transaction is left as it is (and nothing is written) */
     superseding?: { id: string; event: TransactionEventRecord };
+    /** the new transaction moves on at once by `plan` (RETRIEVE: a poll waits for it), recorded as
+     * a second event row and, with `event`, its customer's second event */
+    retrieved?: { plan: TransitionPlan; event?: TransactionEventRecord };
   },
 ): Promise<OneStatementCreation> {
-  const { supersededBy, event, superseding } = options;
+  const { supersededBy, event, superseding, retrieved } = options;
+  // The state the row is written in: as created, or already moved on.
+  const stored = retrieved?.plan.to ?? { status: row.status, stage: row.stage };
+  const second = retrieved?.event;
   const now = row.created_at;
   const lit = (v: string | undefined) => sql.lit(v ?? null);
   const result = await sql<{ created: number; active_id: string | null; active_stage: string | null; active_row: TransactionRow | null; moved: number }>`
@@ -80,19 +86,33 @@ export async function createInOneStatement(
     ), inserted as (
       insert into transactions (id, customer_id, terminal_id, type, status, stage, merchant_order_reference,
                                 amount_minor, currency, reference_id, created_at, expires_at, updated_at)
-      select ${row.id}::text, ${row.customer_id}::bigint, ${row.terminal_id}::bigint, ${row.type}::text, ${lit(row.status)}, ${lit(row.stage)},
+      select ${row.id}::text, ${row.customer_id}::bigint, ${row.terminal_id}::bigint, ${row.type}::text, ${lit(stored.status)}, ${lit(stored.stage)},
              ${row.merchant_order_reference}::text, ${row.amount_minor}::bigint, ${row.currency}::text, ${row.reference_id}::text,
              ${now}::bigint, ${row.expires_at}::bigint, ${now}::bigint
        where (select count(*) from moved) = (select count(*) from active)
       returning id
     ), created_event as (
       insert into transaction_events (transaction_id, at, actor, event, from_status, from_stage, to_status, to_stage, detail)
-      select id, ${now}::bigint, 'CUSTOMER', 'CREATE', null, null, ${lit(row.status)}, ${lit(row.stage)}, null from inserted
+      select id, ${now}::bigint, 'CUSTOMER', 'CREATE', null, null, ${lit(row.status)}, ${lit(row.stage)}, null from inserted${
+        retrieved
+          ? sql`
+      union all
+      select id, ${now}::bigint, ${lit(retrieved.plan.actor)}, ${lit(retrieved.plan.event)}, ${lit(retrieved.plan.from.status)}, ${lit(retrieved.plan.from.stage)},
+             ${lit(retrieved.plan.to.status)}, ${lit(retrieved.plan.to.stage)}, null from inserted`
+          : sql``
+      }
     ), created_outbox as (
       insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
       select ${event?.id ?? null}::text, ${event?.customer_id ?? null}::bigint, ${event?.type ?? null}::text, ${event?.subject ?? null}::text,
              1, ${event?.data ?? null}::text, ${now}::bigint, 1
-        from inserted where ${sql.lit(event !== undefined)}
+        from inserted where ${sql.lit(event !== undefined)}${
+          second
+            ? sql`
+      union all
+      select ${second.id}::text, ${second.customer_id}::bigint, ${second.type}::text, ${second.subject}::text, 2, ${second.data}::text, ${now}::bigint, 1
+        from inserted`
+            : sql``
+        }
       returning id, customer_id, type, created_at
     ), created_deliveries as (
       ${deliveriesOf('postgres', sql`created_outbox`)}

@@ -21,8 +21,9 @@ export function newTransactionId(): string {
   return id.slice(0, 31);
 }
 
-/** Pushes a purchase, a refund or a pre-authorization to one terminal of the caller. */
-export function createTransaction(ctx: UseCaseContext, settings: { expiryMs: number; maxAmountMinor: number }) {
+/** Pushes a purchase, a refund or a pre-authorization to one terminal of the caller. A terminal
+ * whose long poll is held here gets it in the creation's own commit (`pollWaits`). */
+export function createTransaction(ctx: UseCaseContext, settings: { expiryMs: number; maxAmountMinor: number }, pollWaits: (terminalPk: number) => boolean) {
   return async (caller: Caller, terminalId: string, input: CreateTransaction): Promise<Result<{ terminal: Terminal; transaction: Transaction }, CreateError>> => {
     const found = await ctx.terminals.rememberedCustomerTerminal(caller.customerId, terminalId);
     if (!found.ok) return found;
@@ -54,6 +55,7 @@ export function createTransaction(ctx: UseCaseContext, settings: { expiryMs: num
         expires_at: now + settings.expiryMs,
       },
       (context) => (reference === undefined ? ok(undefined) : checkRefund(caller, reference, minor.value, currency, context)),
+      { retrieve: pollWaits(terminal.pk) },
     );
     if (!created.ok) return created;
     ctx.notifier.notify(terminal.pk, created.value.id, created.value);

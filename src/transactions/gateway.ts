@@ -112,20 +112,25 @@ export class TransactionGateway {
 
   /** Creates a transaction as the terminal's one open transaction. Under the terminal's lock: the
    * referenced purchase is locked and `decide` rules on it; an unfetched (or expired) open
-   * transaction gives way to the new one; a fetched one makes the terminal busy. */
+   * transaction gives way to the new one; a fetched one makes the terminal busy. `retrieve`: a
+   * poll of the terminal waits here for it, so it is RETRIEVED in the same commit, with both moves
+   * recorded (CREATE, then RETRIEVE by the terminal) and both customer events, and the poll hands
+   * it over without a commit of its own. */
   async create<E extends ErrorKind>(
     terminal: Terminal,
     t: NewTransaction,
     decide: (context: CreationContext) => Result<void, E>,
+    { retrieve = false }: { retrieve?: boolean } = {},
   ): Promise<Result<Transaction, E | 'TERMINAL_BUSY'>> {
     const busy = (detail: string) => err('TERMINAL_BUSY', `Terminal ${terminal.id} is busy with ${detail}.`);
     const row = newTransactionRow(t);
+    const retrieval = retrieve ? retrievalOf(row) : undefined;
     // PostgreSQL without a purchase to lock: one statement, one round trip, unless an unfetched
     // transaction must give way and its customer's event be written (the locked path below).
     if (this.lockRows && t.reference_id === null) {
       const decided = decide({ purchase: undefined, refunded_minor: 0 });
       if (!decided.ok) return decided;
-      const atOnce = await this.createAtOnce(row, busy, terminal);
+      const atOnce = await this.createAtOnce(row, retrieval, busy, terminal);
       if (atOnce !== 'SUPERSEDE') return atOnce;
     }
     let superseded: Transaction | undefined;
@@ -153,7 +158,11 @@ export class TransactionGateway {
           .execute();
         const transaction = toTransaction(row);
         await this.outbox?.(tx, transaction, INITIAL_STATE, t.created_at, terminalRef(terminal));
-        return ok(transaction);
+        if (!retrieval) return ok(transaction);
+        // Nobody else can have moved it: it is not committed yet.
+        const retrieved = await this.applyIn(tx, transaction, 'RETRIEVE', {}, t.created_at);
+        if (!retrieved.ok || retrieved.value === null) throw new Error(`transaction ${t.id} could not be retrieved in its creation`);
+        return ok(retrieved.value);
       });
       if (created.ok && superseded) this.changed(superseded);
       return created;
@@ -170,10 +179,17 @@ export class TransactionGateway {
    * terminal make it retry. 'SUPERSEDE': an unfetched transaction is in the way and the outbox needs
    * its whole row, so the caller takes the locked path (without an outbox, the statement
    * supersedes it itself). */
-  private async createAtOnce(row: TransactionRow, busy: (detail: string) => Result<never, 'TERMINAL_BUSY'>, terminal: Terminal): Promise<Result<Transaction, 'TERMINAL_BUSY'> | 'SUPERSEDE'> {
+  private async createAtOnce(
+    row: TransactionRow,
+    retrieval: Retrieval | undefined,
+    busy: (detail: string) => Result<never, 'TERMINAL_BUSY'>,
+    terminal: Terminal,
+  ): Promise<Result<Transaction, 'TERMINAL_BUSY'> | 'SUPERSEDE'> {
     const created = toTransaction(row);
     const known = terminalRef(terminal);
     const event = await this.eventOf?.(this.db, created, INITIAL_STATE, row.created_at, known);
+    const retrieved = retrieval && { ...created, ...retrieval.next, updated_at: row.created_at };
+    const retrievedEvent = retrieved && (await this.eventOf?.(this.db, retrieved, retrieval.plan.to, row.created_at, known));
     // An unfetched transaction in the way, as the last statement read it, with its move's event.
     let superseding: { id: string; event: TransactionEventRecord } | undefined;
     for (let attempt = 1; ; attempt++) {
@@ -183,9 +199,10 @@ export class TransactionGateway {
           supersede: this.eventOf === undefined || superseding !== undefined,
           ...(event && { event }),
           ...(superseding && { superseding }),
+          ...(retrieval && { retrieved: { plan: retrieval.plan, ...(retrievedEvent && { event: retrievedEvent }) } }),
         });
         if (done.active?.superseded) this.changed({ id: done.active.id, terminal_pk: row.terminal_id });
-        if (done.created) return ok(created);
+        if (done.created) return ok(retrieved ?? created);
         if (done.active?.stage === 'PENDING' && this.eventOf) {
           // Again, superseding the one just read (its whole row makes its customer event): a
           // second statement instead of the locked path's ten; anything else in the way by then
@@ -312,6 +329,15 @@ export class TransactionGateway {
       .executeTakeFirst();
     return Number(row?.total ?? 0);
   }
+}
+
+/** The move of a transaction just created to RETRIEVED, as the life-cycle table makes it. */
+type Retrieval = { plan: TransitionPlan; next: Transaction };
+
+function retrievalOf(row: TransactionRow): Retrieval {
+  const applied = apply(toTransaction(row), 'RETRIEVE');
+  if (!applied.ok) throw new Error('a new transaction can always be retrieved');
+  return applied.value;
 }
 
 /** What the customer's events name of the terminal the caller has read. */

@@ -57,7 +57,7 @@ export function transactionUseCases(deps: {
   const pickup = new Pickup(ctx, deps.presence, settings.longPollMaxS, deps.closing);
   const reported = reportOutcomes(ctx);
   return {
-    create: createTransaction(ctx, settings),
+    create: createTransaction(ctx, settings, (terminalPk) => pickup.waits(terminalPk)),
     status: read.status,
     statusView: read.statusView,
     /** The status read with `?wait=S`. */

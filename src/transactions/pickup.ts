@@ -62,7 +62,8 @@ export class Pickup {
    * notifier vouches that every change is heard. */
   private readonly idle = new Set<number>();
   /** A transaction created here for a terminal with a poll held here, handed to that poll: its
-   * look needs no query to find it (the move's compare-and-set still checks it is as created). */
+   * look needs no query to find it. The creation recorded it RETRIEVED already (`waits`); one made
+   * PENDING (the poll came after the creation asked) is moved by the look's compare-and-set. */
   private readonly offered = new Map<number, Transaction>();
   /** The terminals told of a change, so that a look keeps its hint only if its own terminal's
    * transactions did not change while it looked. */
@@ -90,6 +91,12 @@ export class Pickup {
       if (created && this.presence.holdsPoll(terminalPk)) this.offered.set(terminalPk, created);
       else this.offered.delete(terminalPk);
     });
+  }
+
+  /** Whether a poll of the terminal is held here: a transaction created for it now is handed to
+   * that poll, so the creation may record it RETRIEVED in its own commit. */
+  waits(terminalPk: number): boolean {
+    return this.presence.holdsPoll(terminalPk);
   }
 
   /** Polls held right now, waiting for a transaction. */

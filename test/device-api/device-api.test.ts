@@ -116,6 +116,66 @@ describeEachStore('device API', (dialect) => {
     expect((await api('POST', `/terminals/${t.id}/transactions`, purchase(3))).statusCode).toBe(409);
   });
 
+  it('records a transaction created for a terminal whose poll is held here as RETRIEVED in its creation, with both moves and both events', async () => {
+    const { app } = ctx();
+    const c = await onboard(app);
+    const t = c.terminals[0]!;
+    const api = merchantApi(app, c.apiKey);
+    const device = deviceApi(app, t.deviceToken);
+    // A poll, once it is held (in an object: an async function would wait for a returned promise).
+    const held = async () => {
+      const polling = device.next(2);
+      for (let i = 0; app.platform.transactions.heldPolls() === 0; i++) {
+        if (i > 200) throw new Error('the poll was never held');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return { polling };
+    };
+    const handed: Transaction[] = [];
+    const stop = app.platform.notifier.watch((_pk, _id, created) => void (created && handed.push(created)));
+    try {
+      // A purchase (on PostgreSQL, the creation in one statement) and a refund of it (the creation
+      // in a database transaction, which locks the purchase), each with a poll waiting for it.
+      let { polling } = await held();
+      const bought = await api('POST', `/terminals/${t.id}/transactions`, purchase(20));
+      expect(bought.statusCode).toBe(201);
+      expect(bought.json().status).toBe('CREATED');
+      const got = await polling;
+      expect(got.statusCode).toBe(200);
+      expect(got.json()).toEqual(bought.json());
+      expect((await device.card(bought.json().id)).json()).toMatchObject({ status: 'CLEARED' });
+      ({ polling } = await held());
+      const refund = { type: 'REFUND', merchant_order_reference: 'r', amount: { value: 5, currency: 'EUR' }, reference: { id: bought.json().id } };
+      const refunded = await api('POST', `/terminals/${t.id}/transactions`, refund);
+      expect(refunded.statusCode).toBe(201);
+      expect((await polling).json()).toEqual(refunded.json());
+
+      // What the poll was handed had been retrieved by the creation's commit, not by a move of its own.
+      expect(handed.map((x) => [x.id, x.stage])).toEqual([
+        [bought.json().id, 'RETRIEVED'],
+        [refunded.json().id, 'RETRIEVED'],
+      ]);
+      for (const id of [bought.json().id as string, refunded.json().id as string]) {
+        const history = await app.platform.transactions.events(id);
+        expect(history.slice(0, 2).map((e) => [e.event, e.actor, e.from_stage, e.to_stage])).toEqual([
+          ['CREATE', 'CUSTOMER', null, 'PENDING'],
+          ['RETRIEVE', 'TERMINAL', 'PENDING', 'RETRIEVED'],
+        ]);
+        expect(history[1]!.at).toBe(history[0]!.at);
+      }
+      const log = (await api('GET', '/events?size=100')).json() as Array<{ type: string; sequence: number; data: { id: string; status: string } }>;
+      expect(log.filter((e) => e.data.id === refunded.json().id).map((e) => [e.type, e.sequence, e.data.status])).toEqual([
+        ['transaction.retrieved', 2, 'CREATED'],
+        ['transaction.created', 1, 'CREATED'],
+      ]);
+      // Retrieved: the customer system can no longer replace it, and can still cancel it.
+      expect((await api('POST', `/terminals/${t.id}/transactions`, purchase(3))).statusCode).toBe(409);
+      expect((await api('DELETE', `/terminals/${t.id}/transactions/${refunded.json().id as string}`)).statusCode).toBe(204);
+    } finally {
+      stop();
+    }
+  });
+
   it('cuts a long wait to the configured maximum and answers 204', async () => {
     const c = await onboard(ctx().app);
     const started = Date.now();
