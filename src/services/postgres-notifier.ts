@@ -10,6 +10,25 @@ const HEARTBEAT_CHANNEL = 'cloudpos_heartbeat';
 /** What follows an instance's origin in a heartbeat: it may have failed to tell a change, or it stops. */
 const RESET = 'reset';
 const BYE = 'bye';
+/** A change queued for the others: a creation may carry the transaction as committed. */
+interface Told {
+  op: 'INSERT' | 'UPDATE';
+  created?: Transaction;
+}
+/** PostgreSQL refuses a notification payload of 8,000 bytes or more: a longer one goes without the transaction. */
+const MAX_PAYLOAD_BYTES = 7_900;
+
+/** The transaction a creation's notification carries, if it is one of the terminal's and has the id told. */
+function createdOf(json: string | undefined, terminalPk: number, id: string | undefined): Transaction | undefined {
+  if (!json || !id) return undefined;
+  try {
+    const t = JSON.parse(json) as Transaction;
+    return t && t.id === id && t.terminal_pk === terminalPk ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** How the listening connection names itself to the server (pg_stat_activity). */
 export const LISTENER_NAME = 'cloudpos listener';
 
@@ -70,7 +89,7 @@ export class PostgresNotifier implements TerminalNotifier {
   private readonly peers = new Map<string, number>();
   /** This instance's changes not yet told to the others, by terminal and transaction ('INSERT'
    * wakes the terminal's polls, 'UPDATE' only tells what remembers it). */
-  private outgoing = new Map<string, string>();
+  private outgoing = new Map<string, Told>();
   private sending: Promise<void> | undefined;
   private scheduled = false;
   /** A change could not be told: the others must forget, once the connection is back. */
@@ -148,10 +167,11 @@ export class PostgresNotifier implements TerminalNotifier {
     this.heardAt = now;
     if (!this.trust && this.listening) this.setTrust(true);
     if (channel === TRANSACTIONS_CHANNEL) {
-      // op, terminal, transaction, application_name (last: it may hold anything but a tab)
-      const [op, terminal, transaction, from] = payload.split('\t', 4);
+      // op, terminal, transaction, application_name (it may hold anything but a tab), and after a
+      // creation told by an instance, the transaction as created (JSON: no raw tab)
+      const [op, terminal, transaction, from, created] = payload.split('\t', 5);
       if (from === this.options.applicationName || !terminal) return;
-      if (op === 'INSERT') this.local.notify(Number(terminal), transaction || undefined);
+      if (op === 'INSERT') this.local.notify(Number(terminal), transaction || undefined, createdOf(created, Number(terminal), transaction));
       else if (transaction) this.local.changed(Number(terminal), transaction);
     } else if (channel === AUTH_CHANNEL) {
       if (payload) for (const listener of this.authListeners) listener(payload);
@@ -232,7 +252,7 @@ export class PostgresNotifier implements TerminalNotifier {
 
   notify(terminalId: number, transactionId?: string, created?: Transaction) {
     this.local.notify(terminalId, transactionId, created);
-    this.tell('INSERT', terminalId, transactionId ?? '');
+    this.tell('INSERT', terminalId, transactionId ?? '', created);
   }
 
   changed(terminalId: number, transactionId: string) {
@@ -241,11 +261,17 @@ export class PostgresNotifier implements TerminalNotifier {
   }
 
   /** Queues a committed change for the others; the changes of one turn of the event loop go
-   * together. A wake-up ('INSERT') also tells what an 'UPDATE' of the same transaction would. */
-  private tell(op: 'INSERT' | 'UPDATE', terminalId: number, transactionId: string) {
+   * together. A wake-up ('INSERT') also tells what an 'UPDATE' of the same transaction would. A
+   * creation goes with the transaction as committed, so that a poll held on another instance
+   * moves it without reading it first (its move's compare-and-set still checks it); changed again
+   * in the same turn, it goes without. */
+  private tell(op: 'INSERT' | 'UPDATE', terminalId: number, transactionId: string, created?: Transaction) {
     if (!this.announces) return;
     const key = `${terminalId}\t${transactionId}`;
-    if (op === 'INSERT' || !this.outgoing.has(key)) this.outgoing.set(key, op);
+    const queued = this.outgoing.get(key);
+    if (op === 'INSERT') this.outgoing.set(key, { op, ...(created && !queued && { created }) });
+    else if (queued) delete queued.created;
+    else this.outgoing.set(key, { op });
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
@@ -269,7 +295,11 @@ export class PostgresNotifier implements TerminalNotifier {
     }
     const from = this.options.applicationName;
     const payloads: string[] = [];
-    for (const [key, op] of batch) payloads.push(`${op}\t${key}\t${from}`);
+    for (const [key, { op, created }] of batch) {
+      const payload = `${op}\t${key}\t${from}`;
+      const withCreated = created && `${payload}\t${JSON.stringify(created)}`;
+      payloads.push(withCreated && Buffer.byteLength(withCreated) <= MAX_PAYLOAD_BYTES ? withCreated : payload);
+    }
     this.sending = client
       .query(`select pg_notify('${TRANSACTIONS_CHANNEL}', p) from unnest($1::text[]) p`, [payloads])
       .then(

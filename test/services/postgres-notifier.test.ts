@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SELF_ANNOUNCING_PREFIX } from '../../src/db/migrations.js';
+import type { Transaction } from '../../src/domain/transaction.js';
 import { LISTENER_NAME, PostgresNotifier } from '../../src/services/postgres-notifier.js';
 import { createTestDatabase, type TestDatabase } from '../support/stores.js';
 
@@ -106,6 +107,54 @@ describe.skipIf(!inject('pgAvailable'))('PostgreSQL change notifications [postgr
       await expect.poll(() => heardByB.some(([t, id]) => t === 8 && id === 'moved')).toBe(true);
       expect(heardByB).toContainEqual([7, 'created']);
       b.unsubscribe(7, wake);
+    });
+
+    it('hands the other the transaction a creation committed, unless it changed again before being told', async () => {
+      await expect.poll(() => a.trusted() && b.trusted()).toBe(true);
+      const handed: Array<[number | null, string | undefined, Transaction | undefined]> = [];
+      const stop = b.watch((terminal, transaction, created) => void handed.push([terminal, transaction, created]));
+      const tx: Transaction = {
+        id: '1234567890123456789012345678901',
+        customer_id: 3,
+        terminal_pk: 11,
+        type: 'PURCHASE',
+        status: 'CREATED',
+        stage: 'RETRIEVED',
+        result: null,
+        cancel_reason: null,
+        merchant_order_reference: 'tab\tand "quotes"',
+        amount_minor: 1250,
+        currency: 'EUR',
+        captured_minor: null,
+        captured_at: null,
+        reference_id: null,
+        brand: null,
+        card_last4: null,
+        entry_mode: null,
+        stan: null,
+        authorization_code: null,
+        receipt: null,
+        merchant_receipt: null,
+        acquirer_reference: null,
+        outcome_hash: null,
+        created_at: 1,
+        expires_at: 2,
+        transaction_at: null,
+        updated_at: 1,
+      };
+      try {
+        a.notify(11, tx.id, tx);
+        // Created and moved again in one turn: told without it.
+        a.notify(12, 'superseded', { ...tx, id: 'superseded', terminal_pk: 12 });
+        a.changed(12, 'superseded');
+        await expect.poll(() => handed.length).toBe(2);
+        expect(handed).toEqual([
+          [11, tx.id, tx],
+          [12, 'superseded', undefined],
+        ]);
+      } finally {
+        stop();
+      }
     });
 
     it('makes the other forget everything and look again when it may have failed to tell a change', async () => {
