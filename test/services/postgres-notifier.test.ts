@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SELF_ANNOUNCING_PREFIX } from '../../src/db/migrations.js';
 import type { Transaction } from '../../src/domain/transaction.js';
 import { LISTENER_NAME, PostgresNotifier } from '../../src/services/postgres-notifier.js';
+import { newTransactionRow, toTransaction } from '../../src/transactions/transaction-row.js';
 import { createTestDatabase, type TestDatabase } from '../support/stores.js';
 
 describe.skipIf(!inject('pgAvailable'))('PostgreSQL change notifications [postgres]', () => {
@@ -114,33 +115,21 @@ describe.skipIf(!inject('pgAvailable'))('PostgreSQL change notifications [postgr
       const handed: Array<[number | null, string | undefined, Transaction | undefined]> = [];
       const stop = b.watch((terminal, transaction, created) => void handed.push([terminal, transaction, created]));
       const tx: Transaction = {
-        id: '1234567890123456789012345678901',
-        customer_id: 3,
-        terminal_pk: 11,
-        type: 'PURCHASE',
-        status: 'CREATED',
+        ...toTransaction(
+          newTransactionRow({
+            id: '1234567890123456789012345678901',
+            customer_id: 3,
+            terminal_pk: 11,
+            type: 'PURCHASE',
+            merchant_order_reference: 'tab\tand "quotes"',
+            amount_minor: 1250,
+            currency: 'EUR',
+            reference_id: null,
+            created_at: 1,
+            expires_at: 2,
+          }),
+        ),
         stage: 'RETRIEVED',
-        result: null,
-        cancel_reason: null,
-        merchant_order_reference: 'tab\tand "quotes"',
-        amount_minor: 1250,
-        currency: 'EUR',
-        captured_minor: null,
-        captured_at: null,
-        reference_id: null,
-        brand: null,
-        card_last4: null,
-        entry_mode: null,
-        stan: null,
-        authorization_code: null,
-        receipt: null,
-        merchant_receipt: null,
-        acquirer_reference: null,
-        outcome_hash: null,
-        created_at: 1,
-        expires_at: 2,
-        transaction_at: null,
-        updated_at: 1,
       };
       try {
         a.notify(11, tx.id, tx);
