@@ -14,7 +14,7 @@ export function cancelTransactions(ctx: UseCaseContext, read: ReturnType<typeof 
     // The gateway tells the change to this instance's watchers and, on PostgreSQL, to the others.
     const moved = await ctx.gateway.move(t, event, { at: ctx.now() });
     if (moved.ok) return moved;
-    const now = (await ctx.gateway.findById(t.id)) ?? t;
+    const now = (await ctx.queries.findById(t.id)) ?? t;
     if (cancelledBeforeCard(now)) return ok(now);
     return err('NOT_CANCELLABLE', `Transaction ${t.id} can no longer be cancelled: a card has been presented (status ${now.status}${now.result ? `, result ${now.result}` : ''}).`);
   };

@@ -1,19 +1,16 @@
-import { sql } from 'kysely';
 import type { ErrorKind } from '../domain/errors.js';
 import { err, ok, type Result } from '../domain/result.js';
-import type { StoreRef, Terminal } from '../domain/terminal.js';
+import type { Terminal } from '../domain/terminal.js';
 import type { Transaction, TransactionChanges } from '../domain/transaction.js';
 import { apply, INITIAL_STATE, type LifecycleEvent, type TransitionPlan } from '../domain/transaction-lifecycle.js';
-import { BatchedReads } from '../db/batched-reads.js';
-import { compiledOnce } from '../db/compiled-once.js';
-import { keyList, oneOf } from '../db/key-list.js';
 import { isUniqueViolation, type Database } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 import type { TransactionRow } from '../db/schema.js';
 import type { TransactionEventOf, TransactionEventRecord, TransactionOutbox } from '../webhooks/outbox.js';
 import { createInOneStatement } from './create-statement.js';
 import { moveInOneStatement } from './move-statement.js';
-import { newTransactionRow, toTransaction, type NewTransaction } from './transaction-row.js';
+import type { TransactionQueries } from './transaction-queries.js';
+import { firstTransaction, newTransactionRow, toTransaction, type NewTransaction } from './transaction-row.js';
 
 /** What a creation decides before its transaction is written: the referenced purchase, if any,
  * locked, with what its approved and in-flight refunds already take. */
@@ -27,14 +24,6 @@ export type { NewTransaction };
 /** How often a creation on PostgreSQL meets a creator that committed first before it gives up. */
 const CREATE_ATTEMPTS = 10;
 
-/** `stage <> 'DONE'` written as a literal, not a parameter: the predicate of the partial unique index
- * of a terminal's open transaction (`transactions_one_active_per_terminal`). With a parameter the
- * lookup took SQLite twice the time (26.6 against 12.7 µs), and a PostgreSQL prepared statement's
- * generic plan cannot use the index (it scans the terminal's transactions by another). */
-const OPEN = sql.lit('DONE');
-
-const first = (rows: TransactionRow[]) => (rows[0] ? toTransaction(rows[0]) : undefined);
-
 /** The only code that writes the transactions table. A move is an event applied through the
  * life-cycle table (`apply`), run as a compare-and-set on the current status and stage, and
  * recorded as an event row, with the customer's event (the outbox), in the same database
@@ -47,6 +36,8 @@ export class TransactionGateway {
   /** `changed` hears of every transaction this gateway moved or superseded, after the commit. */
   constructor(
     database: Database,
+    /** the reads its moves start from and look again with */
+    private readonly queries: TransactionQueries,
     private readonly outbox?: TransactionOutbox,
     private readonly changed: (t: Pick<Transaction, 'id' | 'terminal_pk'>) => void = () => {},
     /** the customer's event of a creation, for the statement that writes it (with `outbox`) */
@@ -54,60 +45,6 @@ export class TransactionGateway {
   ) {
     this.db = database.db;
     this.lockRows = database.dialect === 'postgres';
-    const dialect = database.dialect;
-    const activeOfMany = compiledOnce((terminalPks: unknown) =>
-      this.db.selectFrom('transactions').selectAll().where(oneOf(dialect, 'terminal_id', terminalPks)).where('stage', '<>', OPEN),
-    );
-    this.activeBatched = new BatchedReads(async (pks) => {
-      const rows = await activeOfMany(this.db, keyList(dialect, pks));
-      return new Map(rows.map((r) => [Number(r.terminal_id), toTransaction(r)]));
-    });
-  }
-
-  /** Polls' looks for their terminal's open transaction, asked of the store together when many are
-   * asked at once (a fleet's first polls). */
-  private readonly activeBatched: BatchedReads<number, Transaction>;
-
-  // The queries of every poll and every status read, compiled once.
-  private readonly activeOf = compiledOnce((terminalPk: number) =>
-    this.db.selectFrom('transactions').selectAll().where('terminal_id', '=', terminalPk).where('stage', '<>', OPEN),
-  );
-  private readonly ofTerminal = compiledOnce((terminalPk: number, id: string) =>
-    this.db.selectFrom('transactions').selectAll().where('id', '=', id).where('terminal_id', '=', terminalPk),
-  );
-  private readonly ofCustomerTerminal = compiledOnce((customerId: number, terminalKey: string, id: string) =>
-    this.db
-      .selectFrom('transactions')
-      .innerJoin('terminals', 'terminals.id', 'transactions.terminal_id')
-      .innerJoin('stores', 'stores.uuid', 'terminals.store_uuid')
-      .selectAll('transactions')
-      .select(['stores.uuid as store_uuid', 'stores.name as store_name'])
-      .where('transactions.id', '=', id)
-      .where('terminals.terminal_key', '=', terminalKey)
-      .where('transactions.customer_id', '=', customerId),
-  );
-
-  async findById(id: string, db: Executor = this.db) {
-    return first(await db.selectFrom('transactions').selectAll().where('id', '=', id).execute());
-  }
-
-  /** A transaction of one terminal. */
-  async findForTerminal(terminalPk: number, id: string) {
-    return first(await this.ofTerminal(this.db, terminalPk, id));
-  }
-
-  /** A transaction on the terminal a MerchantAPI path names, with its store: one round trip for a
-   * status read (the customer's own, or nothing). */
-  async findForCustomer(customerId: number, terminalKey: string, id: string): Promise<{ transaction: Transaction; store: StoreRef } | undefined> {
-    const row = (await this.ofCustomerTerminal(this.db, customerId, terminalKey, id))[0];
-    if (!row) return undefined;
-    const { store_uuid, store_name, ...transaction } = row;
-    return { transaction: toTransaction(transaction), store: { uuid: store_uuid, name: store_name } };
-  }
-
-  /** The transaction the terminal has in hand or waiting for it (at most one: a unique index). */
-  async findActive(terminalPk: number, db?: Executor) {
-    return db ? first(await this.activeOf(db, terminalPk)) : this.activeBatched.read(terminalPk);
   }
 
   /** Creates a transaction as the terminal's one open transaction. Under the terminal's lock: the
@@ -140,7 +77,7 @@ export class TransactionGateway {
         // the transactions of its own snapshot and miss the one the previous holder just created.
         // FOR NO KEY UPDATE: creators of one terminal exclude each other, readers and the key checks of other tables do not wait.
         if (this.lockRows) await tx.selectFrom('terminals').select('id').where('id', '=', t.terminal_pk).forNoKeyUpdate().execute();
-        const active = await this.findActive(t.terminal_pk, tx);
+        const active = await this.queries.findActive(t.terminal_pk, tx);
         const purchase = t.reference_id === null ? undefined : await this.lock(t.reference_id, tx);
         const decided = decide({ purchase, refunded_minor: purchase ? await this.refundedOrPending(purchase.id, tx) : 0 });
         if (!decided.ok) return decided;
@@ -256,7 +193,7 @@ export class TransactionGateway {
         this.changed(moved.value);
         return ok(moved.value);
       }
-      const again = await this.findById(current.id);
+      const again = await this.queries.findById(current.id);
       if (!again) return err('TRANSITION_NOT_ALLOWED', `Transaction ${t.id} is gone.`);
       current = again;
     }
@@ -315,7 +252,7 @@ export class TransactionGateway {
   /** Locks a row for the rest of the database transaction. */
   private async lock(id: string, db: Executor) {
     const q = db.selectFrom('transactions').selectAll().where('id', '=', id);
-    return first(await (this.lockRows ? q.forUpdate() : q).execute());
+    return firstTransaction(await (this.lockRows ? q.forUpdate() : q).execute());
   }
 
   /** Approved plus in-flight refunds of a purchase, in minor units. */

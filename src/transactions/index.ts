@@ -47,8 +47,9 @@ export function transactionUseCases(deps: {
   const { notifier } = deps;
   // Every move and supersession reaches the status views, the idle hints and the ?wait= reads,
   // here and (announced after the commit) on every other instance.
-  const gateway = new TransactionGateway(deps.database, transactionOutbox(deps.events), (t) => notifier.changed(t.terminal_pk, t.id), transactionEventOf(deps.events));
-  const ctx: UseCaseContext = { gateway, queries: new TransactionQueries(deps.database), terminals: deps.terminals, notifier, now: deps.now };
+  const queries = new TransactionQueries(deps.database);
+  const gateway = new TransactionGateway(deps.database, queries, transactionOutbox(deps.events), (t) => notifier.changed(t.terminal_pk, t.id), transactionEventOf(deps.events));
+  const ctx: UseCaseContext = { gateway, queries, terminals: deps.terminals, notifier, now: deps.now };
   const read = readTransactions(ctx, new StatusViews(notifier));
   const waits = new StatusWaits(read, deps.changes, deps.closing);
   const cancel = cancelTransactions(ctx, read);

@@ -138,7 +138,7 @@ export class Pickup {
       const seen = this.changes.moment();
       const offered = this.offered.get(pk);
       if (offered) this.offered.delete(pk);
-      const active = offered ?? (await this.ctx.gateway.findActive(pk));
+      const active = offered ?? (await this.ctx.queries.findActive(pk));
       if (!active) {
         // A creation that committed while we looked is told after its commit, so after this
         // check: it clears the hint again. A change of this terminal told meanwhile: no hint.

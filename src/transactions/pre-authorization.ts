@@ -68,7 +68,7 @@ export function completePreAuthorizations(
       const asked = await ask('release', terminalId, t, t.amount_minor);
       if (!asked.ok) return asked;
       const moved = await ctx.gateway.move(t, 'RELEASE', { at: ctx.now() });
-      if (!moved.ok) return notCompletable((await ctx.gateway.findById(id)) ?? t, 'released');
+      if (!moved.ok) return notCompletable((await ctx.queries.findById(id)) ?? t, 'released');
       return ok({ store: found.value.store, transaction: moved.value });
     },
   };

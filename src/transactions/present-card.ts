@@ -35,7 +35,7 @@ export class PresentCard {
     if (!acquirer) return err('ACQUIRER_NOT_CONFIGURED', 'No acquirer connector is configured (ACQUIRER_MODULE): terminals report their outcomes through /presented and /outcome.');
     const card = validateCard(presented.card, new Date(this.ctx.now()));
     if (!card.ok) return card;
-    const t = isTransactionId(id) ? await this.ctx.gateway.findForTerminal(terminal.pk, id) : undefined;
+    const t = isTransactionId(id) ? await this.ctx.queries.findForTerminal(terminal.pk, id) : undefined;
     if (!t) return err('NOT_FOUND', `There is no transaction ${id} for this terminal.`);
     const claimed = await this.ctx.gateway.move(t, 'PRESENT_CARD', {
       at: this.ctx.now(),
@@ -52,7 +52,7 @@ export class PresentCard {
       }
     }
     // Not claimable: a card reached it already (this report repeats one), or it is closed.
-    const current = (await this.ctx.gateway.findById(id)) ?? t;
+    const current = (await this.ctx.queries.findById(id)) ?? t;
     if (cancelledBeforeCard(current)) return err('TRANSACTION_CLOSED', `Transaction ${id} was cancelled (${current.cancel_reason}) before the card was presented.`);
     if (current.status === 'CREATED' && current.stage === 'PENDING') return err('TRANSACTION_CLOSED', `Transaction ${id} has not been fetched by this terminal.`);
     return ok(await (this.running.get(id) ?? current));
@@ -95,14 +95,14 @@ export class PresentCard {
     // Once the give-up is recorded, an approval that still comes is reversed.
     void late?.then((answer) => this.reverseLate(acquirer, terminal, t, answer)).catch(() => {});
     // Whoever finished it (this request or the recovery sweep), the stored outcome is the answer.
-    return recorded.ok ? recorded.value : ((await this.ctx.gateway.findById(t.id)) ?? t);
+    return recorded.ok ? recorded.value : ((await this.ctx.queries.findById(t.id)) ?? t);
   }
 
   /** An approval that came after the platform recorded the acquirer as unavailable: the money may
    * have moved for a payment nobody sees as paid, so it is reversed and the reversal recorded. */
   private async reverseLate(acquirer: Acquirer, terminal: Terminal, t: Transaction, late: AuthorizationResponse) {
     if (late.outcome !== 'APPROVED') return;
-    const current = await this.ctx.gateway.findById(t.id);
+    const current = await this.ctx.queries.findById(t.id);
     if (!current || current.status !== 'CANCELLED' || current.result !== null) return;
     const request = completionOf({ transaction_id: t.id, amount_minor: t.amount_minor, currency: t.currency, terminal_id: terminal.id, stan: t.stan }, late);
     let outcome: string;

@@ -31,7 +31,7 @@ export function readTransactions(ctx: UseCaseContext, views: StatusViews) {
   return {
     async status(caller: Caller, terminalId: string, id: string): Promise<Result<StatusFound, 'NOT_FOUND'>> {
       const key = keyOf(terminalId, id);
-      const found = key === undefined ? undefined : await ctx.gateway.findForCustomer(caller.customerId, key, id);
+      const found = key === undefined ? undefined : await ctx.queries.findForCustomer(caller.customerId, key, id);
       if (!found) return notFound(terminalId, id);
       return ok({ store: found.store, transaction: await expireIfDue(found.transaction) });
     },
@@ -45,7 +45,7 @@ export function readTransactions(ctx: UseCaseContext, views: StatusViews) {
       const known = views.get(owner, id, ctx.now());
       if (known !== undefined) return ok(known);
       const ticket = views.ticket();
-      const found = await ctx.gateway.findForCustomer(caller.customerId, key, id);
+      const found = await ctx.queries.findForCustomer(caller.customerId, key, id);
       if (!found) return notFound(terminalId, id);
       const transaction = await expireIfDue(found.transaction);
       const body = render({ store: found.store, transaction });
@@ -61,7 +61,7 @@ export function readTransactions(ctx: UseCaseContext, views: StatusViews) {
 
     /** One transaction of the terminal asking (has the one on screen been cancelled?). */
     async forTerminal(terminal: Terminal, id: string): Promise<Result<Transaction, 'NOT_FOUND'>> {
-      const t = isTransactionId(id) ? await ctx.gateway.findForTerminal(terminal.pk, id) : undefined;
+      const t = isTransactionId(id) ? await ctx.queries.findForTerminal(terminal.pk, id) : undefined;
       return t ? ok(t) : err('NOT_FOUND', `There is no transaction ${id} for this terminal.`);
     },
   };

@@ -26,7 +26,7 @@ type Refusal = 'NOT_FOUND' | 'TRANSACTION_CLOSED' | 'OUTCOME_CONFLICT';
  * platform assigns the STAN, builds the receipts and records the outcome; the same outcome reported
  * again answers the same transaction, a different one is refused. */
 export function reportOutcomes(ctx: UseCaseContext) {
-  const find = async (terminal: Terminal, id: string) => (isTransactionId(id) ? ctx.gateway.findForTerminal(terminal.pk, id) : undefined);
+  const find = async (terminal: Terminal, id: string) => (isTransactionId(id) ? ctx.queries.findForTerminal(terminal.pk, id) : undefined);
 
   /** Why a transaction the terminal names can take no card, if it cannot. */
   const closed = (t: Transaction): Result<never, 'TRANSACTION_CLOSED'> | undefined => {
@@ -45,7 +45,7 @@ export function reportOutcomes(ctx: UseCaseContext) {
       const moved = await present(t, entryMode);
       if (moved.ok) return moved;
       // Said twice, or said after the outcome: the transaction as it stands.
-      const current = (await ctx.gateway.findById(id)) ?? t;
+      const current = (await ctx.queries.findById(id)) ?? t;
       return closed(current) ?? ok(current);
     },
 
@@ -56,7 +56,7 @@ export function reportOutcomes(ctx: UseCaseContext) {
       // An outcome without `presented` first is accepted from RETRIEVED.
       if (apply(t, 'PRESENT_CARD').ok) {
         const presented = await present(t, outcome.entry_mode);
-        t = presented.ok ? presented.value : ((await ctx.gateway.findById(id)) ?? t);
+        t = presented.ok ? presented.value : ((await ctx.queries.findById(id)) ?? t);
       }
       const event: LifecycleEvent = outcome.result === 'DECLINED' ? 'DECLINE' : t.type === 'PRE_AUTHORIZATION' ? 'AUTHORIZE' : 'APPROVE';
       const at = ctx.now();
@@ -77,7 +77,7 @@ export function reportOutcomes(ctx: UseCaseContext) {
         },
       });
       if (recorded.ok) return recorded;
-      const current = (await ctx.gateway.findById(id)) ?? t;
+      const current = (await ctx.queries.findById(id)) ?? t;
       if (current.outcome_hash === digest) return ok(current);
       return (
         closed(current) ??

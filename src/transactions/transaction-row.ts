@@ -34,6 +34,9 @@ export const toTransaction = (r: TransactionRow): Transaction => ({
   updated_at: Number(r.updated_at),
 });
 
+/** The first of some rows as the domain's transaction, if there is one. */
+export const firstTransaction = (rows: TransactionRow[]): Transaction | undefined => (rows[0] ? toTransaction(rows[0]) : undefined);
+
 /** The row of a transaction just created: its initial state, nothing processed yet. */
 export function newTransactionRow(t: NewTransaction): TransactionRow {
   const { terminal_pk, ...fields } = t;
