@@ -3,6 +3,7 @@ import pg from 'pg';
 import { SELF_ANNOUNCING_PREFIX, TRANSACTIONS_CHANNEL } from '../db/migrations.js';
 import type { Transaction } from '../domain/transaction.js';
 import { AUTH_CHANNEL, type AuthChangeListener, type AuthChanges } from './auth-changes.js';
+import { announcementPayload, parseAnnouncement, type Announcement } from './change-announcements.js';
 import { InProcessNotifier, type ChangeWatcher, type TerminalNotifier } from './notifier.js';
 
 /** The listening connection's own heartbeat: what it hears proves it still hears everything. */
@@ -10,25 +11,6 @@ const HEARTBEAT_CHANNEL = 'cloudpos_heartbeat';
 /** What follows an instance's origin in a heartbeat: it may have failed to tell a change, or it stops. */
 const RESET = 'reset';
 const BYE = 'bye';
-/** A change queued for the others: a creation may carry the transaction as committed. */
-interface Told {
-  op: 'INSERT' | 'UPDATE';
-  created?: Transaction;
-}
-/** PostgreSQL refuses a notification payload of 8,000 bytes or more: a longer one goes without the transaction. */
-const MAX_PAYLOAD_BYTES = 7_900;
-
-/** The transaction a creation's notification carries, if it is one of the terminal's and has the id told. */
-function createdOf(json: string | undefined, terminalPk: number, id: string | undefined): Transaction | undefined {
-  if (!json || !id) return undefined;
-  try {
-    const t = JSON.parse(json) as Transaction;
-    return t && t.id === id && t.terminal_pk === terminalPk ? t : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** How the listening connection names itself to the server (pg_stat_activity). */
 export const LISTENER_NAME = 'cloudpos listener';
 
@@ -89,7 +71,7 @@ export class PostgresNotifier implements TerminalNotifier {
   private readonly peers = new Map<string, number>();
   /** This instance's changes not yet told to the others, by terminal and transaction ('INSERT'
    * wakes the terminal's polls, 'UPDATE' only tells what remembers it). */
-  private outgoing = new Map<string, Told>();
+  private outgoing = new Map<string, Announcement>();
   private sending: Promise<void> | undefined;
   private scheduled = false;
   /** A change could not be told: the others must forget, once the connection is back. */
@@ -167,12 +149,10 @@ export class PostgresNotifier implements TerminalNotifier {
     this.heardAt = now;
     if (!this.trust && this.listening) this.setTrust(true);
     if (channel === TRANSACTIONS_CHANNEL) {
-      // op, terminal, transaction, application_name (it may hold anything but a tab), and after a
-      // creation told by an instance, the transaction as created (JSON: no raw tab)
-      const [op, terminal, transaction, from, created] = payload.split('\t', 5);
-      if (from === this.options.applicationName || !terminal) return;
-      if (op === 'INSERT') this.local.notify(Number(terminal), transaction || undefined, createdOf(created, Number(terminal), transaction));
-      else if (transaction) this.local.changed(Number(terminal), transaction);
+      const { op, terminalPk, transaction, from, created } = parseAnnouncement(payload);
+      if (from === this.options.applicationName || terminalPk === undefined) return;
+      if (op === 'INSERT') this.local.notify(terminalPk, transaction, created);
+      else if (transaction) this.local.changed(terminalPk, transaction);
     } else if (channel === AUTH_CHANNEL) {
       if (payload) for (const listener of this.authListeners) listener(payload);
     } else if (channel === HEARTBEAT_CHANNEL) {
@@ -295,11 +275,7 @@ export class PostgresNotifier implements TerminalNotifier {
     }
     const from = this.options.applicationName;
     const payloads: string[] = [];
-    for (const [key, { op, created }] of batch) {
-      const payload = `${op}\t${key}\t${from}`;
-      const withCreated = created && `${payload}\t${JSON.stringify(created)}`;
-      payloads.push(withCreated && Buffer.byteLength(withCreated) <= MAX_PAYLOAD_BYTES ? withCreated : payload);
-    }
+    for (const [key, told] of batch) payloads.push(announcementPayload(told, key, from));
     this.sending = client
       .query(`select pg_notify('${TRANSACTIONS_CHANNEL}', p) from unnest($1::text[]) p`, [payloads])
       .then(
