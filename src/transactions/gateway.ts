@@ -125,8 +125,9 @@ export class TransactionGateway {
     const created = toTransaction(row);
     const known = terminalRef(terminal);
     const event = await this.eventOf?.(this.db, created, INITIAL_STATE, row.created_at, known);
-    const retrieved = retrieval && { ...created, ...retrieval.next, updated_at: row.created_at };
-    const retrievedEvent = retrieved && (await this.eventOf?.(this.db, retrieved, retrieval.plan.to, row.created_at, known));
+    // The table's move of the new row: everything as created but its stage.
+    const retrieved = retrieval?.next;
+    const retrievedEvent = retrieval && (await this.eventOf?.(this.db, retrieval.next, retrieval.plan.to, row.created_at, known));
     // An unfetched transaction in the way, as the last statement read it, with its move's event.
     let superseding: { id: string; event: TransactionEventRecord } | undefined;
     for (let attempt = 1; ; attempt++) {
