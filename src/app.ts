@@ -149,7 +149,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(async (merchantApi) => {
     installApiKeyAuth(merchantApi, platform.apiKeys);
-    await installRateLimit(merchantApi, { perMinute: config.RATE_LIMIT_API_KEY_PER_MIN, credential: apiKeyOf, headersUnderLimit: true });
+    await installRateLimit(merchantApi, { perMinute: config.RATE_LIMIT_API_KEY_PER_MIN, credential: apiKeyOf, headersUnderLimit: true, remembered: 5_000 });
     installIdempotency(merchantApi, platform.idempotency, platform.now);
     await merchantApi.register(apiKeyRoutes(platform.apiKeys));
     await merchantApi.register(storeRoutes(platform.onboarding));
@@ -161,7 +161,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(
     async (deviceApi) => {
-      await installRateLimit(deviceApi, { perMinute: config.RATE_LIMIT_DEVICE_PER_MIN, credential: bearerOf, headersUnderLimit: false });
+      await installRateLimit(deviceApi, { perMinute: config.RATE_LIMIT_DEVICE_PER_MIN, credential: bearerOf, headersUnderLimit: false, remembered: 50_000 });
       await deviceApi.register(deviceRoutesOf(platform));
     },
     { prefix: '/device/v1' },

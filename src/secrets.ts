@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** API keys and device tokens: 256 random bits behind a readable prefix. Only the SHA-256 is stored. */
 export const API_KEY_PREFIX = 'cpos_key_';
@@ -8,8 +8,10 @@ export function newSecret(prefix: string): string {
   return prefix + randomBytes(32).toString('base64url');
 }
 
+/** Hashed on every authenticated request: the one-shot `hash` costs a quarter of a Hash object's
+ * create, update and digest. */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 /** Constant-time comparison of two hex digests of equal length. */

@@ -27,9 +27,13 @@ export interface RateLimitOptions {
   /** Whether answers under the limit carry the RateLimit-* headers too: a backend may pace itself
    * by them; a terminal's poll does not read them, and a fleet polls often. */
   headersUnderLimit: boolean;
+  /** How many credentials' counts are kept (least recently used dropped first). A count dropped
+   * within its minute starts again from zero, and a fleet polling round robin through more
+   * terminals than this would drop and recreate one on every request. */
+  remembered: number;
 }
 
-export async function installRateLimit(app: FastifyInstance, { perMinute, credential, headersUnderLimit }: RateLimitOptions) {
+export async function installRateLimit(app: FastifyInstance, { perMinute, credential, headersUnderLimit, remembered }: RateLimitOptions) {
   // Documented on every route of the scope, since every one of them can answer it.
   app.addHook('onRoute', (route) => {
     if (route.schema?.response) route.schema = { ...route.schema, response: { ...(route.schema.response as object), ...problems(429) } };
@@ -38,6 +42,7 @@ export async function installRateLimit(app: FastifyInstance, { perMinute, creden
     max: perMinute,
     timeWindow: 60_000,
     enableDraftSpec: true,
+    cache: remembered,
     ...(!headersUnderLimit && { addHeadersOnExceeding: { 'ratelimit-limit': false, 'ratelimit-remaining': false, 'ratelimit-reset': false } }),
     keyGenerator: (request) => {
       const secret = credential(request);
