@@ -113,8 +113,16 @@ export class TransactionQueries {
     return rows.map(toTransaction);
   }
 
+  /** Read through the partial index of open transactions (at most one per terminal), not by a scan
+   * of every transaction ever made: `stage <> 'DONE'` is what lets the database use it. */
   async cardPresentedBefore(at: number) {
-    const rows = await this.db.selectFrom('transactions').selectAll().where('stage', '=', 'CARD_PRESENTED').where('updated_at', '<', at).execute();
+    const rows = await this.db
+      .selectFrom('transactions')
+      .selectAll()
+      .where('stage', '<>', OPEN)
+      .where('stage', '=', 'CARD_PRESENTED')
+      .where('updated_at', '<', at)
+      .execute();
     return rows.map(toTransaction);
   }
 

@@ -1,0 +1,59 @@
+import { CompiledQuery, createQueryId, sql, type KyselyPlugin, type RootOperationNode } from 'kysely';
+import { expect, it } from 'vitest';
+import { TransactionQueries } from '../../src/transactions/transaction-queries.js';
+import type { Database } from '../../src/db/database.js';
+import { describeEachStore, useTestDatabase } from '../support/stores.js';
+
+/** Keeps the queries run through it, to explain them afterwards. */
+class Recorder implements KyselyPlugin {
+  readonly nodes: RootOperationNode[] = [];
+  transformQuery({ node }: { node: RootOperationNode }) {
+    this.nodes.push(node);
+    return node;
+  }
+  async transformResult<R>({ result }: { result: R }) {
+    return result;
+  }
+}
+
+/** The plan the database chooses for each query a call of `queries` ran, as one text. Sequential
+ * scans are ruled out where they can be (PostgreSQL), so that a tiny table shows which indexes a
+ * query can use at all. */
+async function plansOf(store: Database, call: (queries: TransactionQueries) => Promise<unknown>): Promise<string> {
+  const recorder = new Recorder();
+  await call(new TransactionQueries({ ...store, db: store.db.withPlugin(recorder) }));
+  const executor = store.db.getExecutor();
+  const plans: string[] = [];
+  for (const node of recorder.nodes) {
+    const { sql: text, parameters } = executor.compileQuery(node, createQueryId());
+    if (store.dialect === 'sqlite') {
+      const rows = await store.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${text}`, [...parameters]));
+      plans.push(rows.rows.map((r) => r.detail).join('\n'));
+    } else {
+      plans.push(
+        await store.db.transaction().execute(async (tx) => {
+          await sql`set local enable_seqscan = off`.execute(tx);
+          const rows = await tx.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`explain ${text}`, [...parameters]));
+          return rows.rows.map((r) => r['QUERY PLAN']).join('\n');
+        }),
+      );
+    }
+  }
+  return plans.join('\n');
+}
+
+describeEachStore('the sweeps read open transactions through partial indexes, not every transaction ever made', (dialect) => {
+  const db = useTestDatabase(dialect);
+
+  it('abandoned card presentations: the index of open transactions', async () => {
+    const plan = await plansOf(db().store, (q) => q.cardPresentedBefore(Date.now()));
+    expect(plan).toContain('transactions_one_active_per_terminal');
+    expect(plan).not.toMatch(/SCAN transactions$|Seq Scan/m);
+  });
+
+  it('payments due to expire: the index of pending ones', async () => {
+    const plan = await plansOf(db().store, (q) => q.pendingDue(Date.now()));
+    expect(plan).toContain('transactions_pending_expiry');
+    expect(plan).not.toMatch(/SCAN transactions$|Seq Scan/m);
+  });
+});
