@@ -151,6 +151,25 @@ async function platformServer(db: string, url: string, scenario: string, extraNo
   };
 }
 
+/** The bare Fastify app every scenario of a database compares with; under --profile its main
+ * thread is profiled too (one profile over all the scenarios), to set the platform's frames beside
+ * what Node and Fastify cost for the same requests. */
+async function baselineServer(db: string, url: string): Promise<Server> {
+  const dir = join(profileRoot, `${db}-baseline`);
+  const server = await spawnServer('baseline', [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), '--import', 'tsx', 'bench/baseline-server.ts'], { DATABASE_URL: url });
+  return {
+    ...server,
+    async stop() {
+      await server.stop();
+      if (profile && existsSync(dir)) {
+        // tsx's loader thread has a profile of its own: the main thread's is the first.
+        const main = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort()[0];
+        if (main) profiles.push({ title: `${db}, bare Fastify (the baseline of every scenario run)`, file: join(dir, main) });
+      }
+    },
+  };
+}
+
 /** Two platform instances on one database behind nginx: the proxy's address, both processes' memory. */
 async function twoInstances(db: string, url: string, scenario: string): Promise<Server> {
   const a = await platformServer(db, url, `${scenario}-a`);
@@ -200,7 +219,7 @@ async function runDialect(dialect: string): Promise<Row[]> {
     const mixedTerminals = seeded.terminals.slice(mixedFrom, fleetFrom);
     const fleet = seeded.terminals.slice(fleetFrom, webhooksFrom);
     const webhookTerminals = seeded.terminals.slice(webhooksFrom);
-    baseline = await spawnServer('baseline', ['--import', 'tsx', 'bench/baseline-server.ts'], { DATABASE_URL: database.url });
+    baseline = await baselineServer(dialect, database.url);
     const base = baseline;
 
     // The full run gives each scenario a fresh platform process; the quick run shares one. A
