@@ -3,6 +3,7 @@ import type { StoreRef } from '../domain/terminal.js';
 import { formatTerminalId } from '../domain/terminal-id.js';
 import { eventJson, newEventId, type EventType } from '../webhooks/event-types.js';
 import type { Dialect } from './database.js';
+import { deleteOlderInSlices, RETENTION_SLICE } from './delete-in-slices.js';
 import type { Executor } from './executor.js';
 
 /** Terminals per statement of seen-times, and per transaction of online/offline edges with their
@@ -205,10 +206,10 @@ export class EventRepository {
   }
 
   /** Forgets what is older than `before`: events, their deliveries and the attempts. */
-  async deleteOlderThan(before: number) {
-    await this.db.deleteFrom('webhook_attempts').where('at', '<', before).execute();
-    await this.db.deleteFrom('webhook_deliveries').where('created_at', '<', before).execute();
-    await this.db.deleteFrom('events').where('created_at', '<', before).execute();
+  async deleteOlderThan(before: number, slice = RETENTION_SLICE) {
+    await deleteOlderInSlices(this.db, 'webhook_attempts', ['id'], 'at', before, slice);
+    await deleteOlderInSlices(this.db, 'webhook_deliveries', ['id'], 'created_at', before, slice);
+    await deleteOlderInSlices(this.db, 'events', ['id'], 'created_at', before, slice);
   }
 }
 

@@ -1,3 +1,4 @@
+import { deleteOlderInSlices, RETENTION_SLICE } from './delete-in-slices.js';
 import type { Executor } from './executor.js';
 
 export class IdempotencyRepository {
@@ -30,7 +31,7 @@ export class IdempotencyRepository {
     return this.db.deleteFrom('idempotency_keys').where('customer_id', '=', customerId).where('key', '=', key).execute();
   }
 
-  deleteOlderThan(at: number) {
-    return this.db.deleteFrom('idempotency_keys').where('created_at', '<', at).execute();
+  deleteOlderThan(at: number, slice = RETENTION_SLICE) {
+    return deleteOlderInSlices(this.db, 'idempotency_keys', ['customer_id', 'key'], 'created_at', at, slice);
   }
 }
