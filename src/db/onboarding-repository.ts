@@ -86,15 +86,22 @@ export class OnboardingRepository {
   }
 
   async countStores(customerId: number) {
-    const row = await this.customerStores()
-      .where('merchants.customer_id', '=', customerId)
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+    const [row] = await this.storeCount(this.db, customerId);
+    return Number(row!.n);
   }
 
   pageStores(customerId: number, offset: number, limit: number) {
-    return this.customerStores()
+    return this.storePage(this.db, customerId, offset, limit);
+  }
+
+  // A customer's stores as `GET /stores` reads them on every request, compiled once.
+  private readonly storeCount = compiledOnce((customerId: number) =>
+    this.customerStores()
+      .where('merchants.customer_id', '=', customerId)
+      .select((eb) => eb.fn.countAll<number>().as('n')),
+  );
+  private readonly storePage = compiledOnce((customerId: number, offset: number, limit: number) =>
+    this.customerStores()
       .where('merchants.customer_id', '=', customerId)
       .select([
         'stores.uuid',
@@ -109,9 +116,8 @@ export class OnboardingRepository {
       .orderBy('stores.created_at')
       .orderBy('stores.uuid')
       .offset(offset)
-      .limit(limit)
-      .execute();
-  }
+      .limit(limit),
+  );
 
   insertTerminal(t: {
     store_uuid: string;
