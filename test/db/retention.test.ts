@@ -2,6 +2,7 @@ import { expect, it } from 'vitest';
 import { EventRepository } from '../../src/db/event-repository.js';
 import { IdempotencyRepository } from '../../src/db/idempotency-repository.js';
 import { WebhookRepository, type ClaimedDelivery } from '../../src/db/webhook-repository.js';
+import { customerWithEndpoint } from '../support/outbox.js';
 import { describeEachStore, useTestDatabase } from '../support/stores.js';
 
 describeEachStore('retention deletes what aged out, a slice of rows per statement', (dialect) => {
@@ -11,9 +12,7 @@ describeEachStore('retention deletes what aged out, a slice of rows per statemen
     const { db: kysely } = db().store;
     const events = new EventRepository(kysely, dialect);
     const webhooks = new WebhookRepository(kysely, dialect);
-    const customer = await kysely.insertInto('customers').values({ name: 'r', created_at: 0 }).returning('id').executeTakeFirstOrThrow();
-    const customer_id = Number(customer.id);
-    await webhooks.insertEndpoint({ id: 'we_r', customer_id, url: 'http://127.0.0.1:9/r', events: null, description: null, secret: 'sealed', previous_secret: null, previous_secret_until: null, created_at: 0 });
+    const customer_id = await customerWithEndpoint(kysely, webhooks, 'we_r', 'http://127.0.0.1:9/r');
     for (let i = 1; i <= 9; i++) await events.append(kysely, { customer_id, type: 'transaction.created', subject: `transaction:r${i}`, data: { n: i }, at: 1_000 + i });
     // Deliveries made and claimed; each answered, at the time of its own event.
     const claimed = await webhooks.cycle(2_000, [], 20, 15_000, []);

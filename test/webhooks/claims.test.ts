@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { EventRepository } from '../../src/db/event-repository.js';
 import { WebhookRepository, type ClaimedDelivery, type FinishedAttempt } from '../../src/db/webhook-repository.js';
+import { customerWithEndpoint } from '../support/outbox.js';
 import { describeEachStore, useTestDatabase } from '../support/stores.js';
 
 const LEASE = 15_000;
@@ -18,9 +19,7 @@ describeEachStore('recording attempts and claiming deliveries', (dialect) => {
     const { db: kysely } = db().store;
     const repo = new WebhookRepository(kysely, dialect);
     const events = new EventRepository(kysely, dialect);
-    const customer = await kysely.insertInto('customers').values({ name: 'c', created_at: 0 }).returning('id').executeTakeFirstOrThrow();
-    const customer_id = Number(customer.id);
-    await repo.insertEndpoint({ id: 'we_1', customer_id, url: 'http://127.0.0.1:9/hooks', events: null, description: null, secret: 'sealed', previous_secret: null, previous_secret_until: null, created_at: 0 });
+    const customer_id = await customerWithEndpoint(kysely, repo, 'we_1', 'http://127.0.0.1:9/hooks');
     for (let i = 1; i <= 4; i++) await events.append(kysely, { customer_id, type: 'transaction.created', subject: `transaction:${i}`, data: { n: i }, at: 1_000 + i });
 
     // Due at once, oldest first, with what sending needs; a limit is a limit.
@@ -56,9 +55,7 @@ describeEachStore('recording attempts and claiming deliveries', (dialect) => {
     const { db: kysely } = db().store;
     const repo = new WebhookRepository(kysely, dialect);
     const events = new EventRepository(kysely, dialect);
-    const customer = await kysely.insertInto('customers').values({ name: 'd', created_at: 0 }).returning('id').executeTakeFirstOrThrow();
-    const customer_id = Number(customer.id);
-    await repo.insertEndpoint({ id: 'we_2', customer_id, url: 'http://127.0.0.1:9/other', events: null, description: null, secret: 'sealed', previous_secret: null, previous_secret_until: null, created_at: 0 });
+    const customer_id = await customerWithEndpoint(kysely, repo, 'we_2', 'http://127.0.0.1:9/other');
     await events.append(kysely, { customer_id, type: 'transaction.created', subject: 'transaction:lease', data: {}, at: 20_000 });
 
     const [mine] = (await repo.cycle(20_000, [], 10, LEASE, [])) as [ClaimedDelivery];
@@ -82,9 +79,7 @@ describeEachStore('recording attempts and claiming deliveries', (dialect) => {
     const { db: kysely } = db().store;
     const repo = new WebhookRepository(kysely, dialect);
     const events = new EventRepository(kysely, dialect);
-    const customer = await kysely.insertInto('customers').values({ name: 'e', created_at: 0 }).returning('id').executeTakeFirstOrThrow();
-    const customer_id = Number(customer.id);
-    await repo.insertEndpoint({ id: 'we_3', customer_id, url: 'http://127.0.0.1:9/gone', events: null, description: null, secret: 'sealed', previous_secret: null, previous_secret_until: null, created_at: 0 });
+    const customer_id = await customerWithEndpoint(kysely, repo, 'we_3', 'http://127.0.0.1:9/gone');
     for (let i = 1; i <= 3; i++) await events.append(kysely, { customer_id, type: 'transaction.created', subject: `transaction:gone-${i}`, data: {}, at: 40_000 + i });
     // SQLite's events wait for the worker to make their deliveries.
     await repo.dispatch(40_010);
