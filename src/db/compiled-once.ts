@@ -1,5 +1,6 @@
-import type { Compilable, CompiledQuery } from 'kysely';
+import type { Compilable, CompiledQuery, Insertable } from 'kysely';
 import type { Executor } from './executor.js';
+import type { Tables } from './schema.js';
 
 /** Kysely builds and compiles a query on every call, which costs more than running a small query.
  * A hot query is compiled once, with markers for its arguments, and every call runs the same SQL
@@ -19,4 +20,14 @@ export function compiledOnce<A extends unknown[], R>(build: (...args: A) => Comp
     const result = await db.executeQuery<R>({ ...query, parameters });
     return result.rows;
   };
+}
+
+/** The INSERT of one row into `table`, compiled once with every one of `columns` a parameter: a
+ * row written on every request (a creation's transaction and its history) skips building and
+ * compiling the statement, about 12 µs each. */
+export function compiledInsert<T extends keyof Tables>(db: Executor, table: T, columns: ReadonlyArray<keyof Insertable<Tables[T]> & string>) {
+  const insert = compiledOnce((...values: unknown[]) =>
+    db.insertInto(table).values(Object.fromEntries(columns.map((c, i) => [c, values[i]])) as unknown as Insertable<Tables[T]>),
+  );
+  return (executor: Executor, row: Insertable<Tables[T]>) => insert(executor, ...columns.map((c) => (row as Record<string, unknown>)[c] ?? null));
 }

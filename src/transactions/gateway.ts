@@ -4,6 +4,7 @@ import type { Terminal } from '../domain/terminal.js';
 import type { Transaction, TransactionChanges } from '../domain/transaction.js';
 import { apply, INITIAL_STATE, type LifecycleEvent, type TransitionPlan } from '../domain/transaction-lifecycle.js';
 import { isUniqueViolation, type Database } from '../db/database.js';
+import { compiledInsert } from '../db/compiled-once.js';
 import type { Executor } from '../db/executor.js';
 import type { TransactionRow } from '../db/schema.js';
 import type { TransactionEventOf, TransactionEventRecord, TransactionOutbox } from '../webhooks/outbox.js';
@@ -24,6 +25,15 @@ export type { NewTransaction };
 /** How often a creation on PostgreSQL meets a creator that committed first before it gives up. */
 const CREATE_ATTEMPTS = 10;
 
+/** Every column of a transaction's row (the compiler checks the list is whole), and of its history's. */
+const TRANSACTION_COLUMNS = Object.keys({
+  id: 1, customer_id: 1, terminal_id: 1, type: 1, status: 1, stage: 1, result: 1, cancel_reason: 1, merchant_order_reference: 1,
+  amount_minor: 1, currency: 1, reference_id: 1, captured_minor: 1, captured_at: 1, brand: 1, card_last4: 1, entry_mode: 1,
+  stan: 1, authorization_code: 1, receipt: 1, merchant_receipt: 1, acquirer_reference: 1, outcome_hash: 1, created_at: 1,
+  expires_at: 1, transaction_at: 1, updated_at: 1,
+} satisfies Record<keyof TransactionRow, 1>) as Array<keyof TransactionRow>;
+const EVENT_COLUMNS = ['transaction_id', 'at', 'actor', 'event', 'from_status', 'from_stage', 'to_status', 'to_stage', 'detail'] as const;
+
 /** The only code that writes the transactions table. A move is an event applied through the
  * life-cycle table (`apply`), run as a compare-and-set on the current status and stage, and
  * recorded as an event row, with the customer's event (the outbox), in the same database
@@ -32,6 +42,9 @@ const CREATE_ATTEMPTS = 10;
 export class TransactionGateway {
   private readonly db: Executor;
   private readonly lockRows: boolean;
+  /** The inserts of every creation and every move, compiled once. */
+  private readonly insertTransaction: ReturnType<typeof compiledInsert<'transactions'>>;
+  private readonly insertEvent: ReturnType<typeof compiledInsert<'transaction_events'>>;
 
   /** `changed` hears of every transaction this gateway moved or superseded, after the commit. */
   constructor(
@@ -45,6 +58,8 @@ export class TransactionGateway {
   ) {
     this.db = database.db;
     this.lockRows = database.dialect === 'postgres';
+    this.insertTransaction = compiledInsert(this.db, 'transactions', TRANSACTION_COLUMNS);
+    this.insertEvent = compiledInsert(this.db, 'transaction_events', EVENT_COLUMNS);
   }
 
   /** Creates a transaction as the terminal's one open transaction. Under the terminal's lock: the
@@ -88,11 +103,8 @@ export class TransactionGateway {
           if (!moved.ok || moved.value === null) return busy(`transaction ${active.id}: it has been fetched by the terminal already`);
           superseded = moved.value;
         }
-        await tx.insertInto('transactions').values(row).execute();
-        await tx
-          .insertInto('transaction_events')
-          .values({ transaction_id: t.id, at: t.created_at, actor: 'CUSTOMER', event: 'CREATE', from_status: null, from_stage: null, to_status: row.status, to_stage: row.stage, detail: null })
-          .execute();
+        await this.insertTransaction(tx, row);
+        await this.insertEvent(tx, { transaction_id: t.id, at: t.created_at, actor: 'CUSTOMER', event: 'CREATE', from_status: null, from_stage: null, to_status: row.status, to_stage: row.stage, detail: null });
         const transaction = toTransaction(row);
         await this.outbox?.(tx, transaction, INITIAL_STATE, t.created_at, terminalRef(terminal));
         if (!retrieval) return ok(transaction);
@@ -243,7 +255,7 @@ export class TransactionGateway {
       .where('stage', '=', plan.from.stage)
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) return ok(null);
-    await db.insertInto('transaction_events').values(eventRow(t.id, plan, at, detail)).execute();
+    await this.insertEvent(db, eventRow(t.id, plan, at, detail));
     const moved = { ...next, ...changes, updated_at: at };
     // A move that changes nothing a customer sees (a late approval's reversal) tells the customer nothing.
     if (plan.from.status !== plan.to.status || plan.from.stage !== plan.to.stage) await this.outbox?.(db, moved, plan.to, at);
