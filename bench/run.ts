@@ -136,38 +136,31 @@ const platformEnv = (url: string) => ({
   RATE_LIMIT_DEVICE_PER_MIN: '1000000',
 });
 
-async function platformServer(db: string, url: string, scenario: string, extraNodeArgs: string[] = []): Promise<Server> {
-  const dir = join(profileRoot, `${db}-${scenario}`);
-  const nodeArgs = [...platformNodeArgs, ...extraNodeArgs, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), platformBin, 'serve'];
-  const server = await spawnServer('platform', nodeArgs, platformEnv(url));
+/** Spawns a server; under --profile, under node --cpu-prof into bench/profiles/…/`name`, its
+ * profiles listed under `title` once it stops (`mainOnly`: the main thread's alone, the first). */
+async function profiledServer(label: string, name: string, title: string, args: string[], env: Record<string, string>, mainOnly = false): Promise<Server> {
+  const dir = join(profileRoot, name);
+  const server = await spawnServer(label, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), ...args], env);
   return {
     ...server,
     async stop() {
       await server.stop();
-      if (profile && existsSync(dir)) {
-        for (const f of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) profiles.push({ title: `${db}, ${scenario}`, file: join(dir, f) });
-      }
+      if (!profile || !existsSync(dir)) return;
+      const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+      for (const f of mainOnly ? files.slice(0, 1) : files) profiles.push({ title, file: join(dir, f) });
     },
   };
 }
 
+function platformServer(db: string, url: string, scenario: string, extraNodeArgs: string[] = []): Promise<Server> {
+  return profiledServer('platform', `${db}-${scenario}`, `${db}, ${scenario}`, [...platformNodeArgs, ...extraNodeArgs, platformBin, 'serve'], platformEnv(url));
+}
+
 /** The bare Fastify app every scenario of a database compares with; under --profile its main
- * thread is profiled too (one profile over all the scenarios), to set the platform's frames beside
- * what Node and Fastify cost for the same requests. */
-async function baselineServer(db: string, url: string): Promise<Server> {
-  const dir = join(profileRoot, `${db}-baseline`);
-  const server = await spawnServer('baseline', [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), '--import', 'tsx', 'bench/baseline-server.ts'], { DATABASE_URL: url });
-  return {
-    ...server,
-    async stop() {
-      await server.stop();
-      if (profile && existsSync(dir)) {
-        // tsx's loader thread has a profile of its own: the main thread's is the first.
-        const main = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort()[0];
-        if (main) profiles.push({ title: `${db}, bare Fastify (the baseline of every scenario run)`, file: join(dir, main) });
-      }
-    },
-  };
+ * thread is profiled too (one profile over all the scenarios; tsx's loader thread has one of its
+ * own), to set the platform's frames beside what Node and Fastify cost for the same requests. */
+function baselineServer(db: string, url: string): Promise<Server> {
+  return profiledServer('baseline', `${db}-baseline`, `${db}, bare Fastify (the baseline of every scenario run)`, ['--import', 'tsx', 'bench/baseline-server.ts'], { DATABASE_URL: url }, true);
 }
 
 /** Two platform instances on one database behind nginx: the proxy's address, both processes' memory. */
