@@ -71,7 +71,7 @@ export function createPlatform(store: Database, config: Config, options: Platfor
   const worker = new WebhookWorker(webhookRepo, box, now, { schedule, maxInFlight: config.WEBHOOK_MAX_IN_FLIGHT, policy }, options.observeWebhook, options.onBackgroundError);
   const webhooks = new WebhookService(webhookRepo, events, box, policy, now, () => worker.deliveriesMade());
   const presence = new TerminalPresence(events, now, Math.max(3 * config.POLL_INTERVAL_MS, 2 * PRESENCE_FLUSH_MS), () => worker.wake());
-  const deviceAuth = new DeviceAuth(onboarding.repo, now, config.AUTH_CACHE_MS, authChanges);
+  const deviceAuth = new DeviceAuth(onboarding.repo, now, config.AUTH_CACHE_MS, authChanges, (terminal) => onboarding.remember(terminal));
   const idempotency = new IdempotencyRepository(store.db);
   const closing = new AbortController();
   const transactions = transactionUseCases({

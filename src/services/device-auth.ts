@@ -16,6 +16,8 @@ export class DeviceAuth {
     private readonly now: () => number,
     cacheMs: number,
     changes?: AuthChanges,
+    /** told of every terminal read from the store (the creations' directory keeps it) */
+    private readonly found?: (terminal: Terminal) => void,
   ) {
     this.cache = new ExpiringCache(cacheMs, 50_000, changes ? () => changes.live : () => true);
     changes?.watch((hash) => (hash === null ? this.cache.clear() : this.cache.delete(hash)));
@@ -23,7 +25,13 @@ export class DeviceAuth {
 
   /** `hash`: the token's SHA-256, when the caller has it already. */
   async authenticate(token: string, hash = hashSecret(token)): Promise<Result<Terminal, 'DEVICE_TOKEN_INVALID'>> {
-    return this.remembered(hash) ?? found(await this.cache.get(hash, this.now(), () => this.repo.findTerminalByTokenHash(hash)));
+    return this.remembered(hash) ?? found(await this.cache.get(hash, this.now(), () => this.load(hash)));
+  }
+
+  private async load(hash: string) {
+    const terminal = await this.repo.findTerminalByTokenHash(hash);
+    if (terminal) this.found?.(terminal);
+    return terminal;
   }
 
   /** The terminal of a token kept in memory, without a promise (a polling fleet asks on every

@@ -102,7 +102,7 @@ export class OnboardingService {
     return ok({ id: terminal.id, device_token: deviceToken });
   }
 
-  /** The customer's terminals as creations found them, by customer and terminal key: at most
+  /** Terminals as creations and device tokens found them, by terminal key: at most
    * REMEMBERED_TERMINALS, all forgotten past that. */
   private readonly remembered = new Map<string, Terminal>();
 
@@ -115,22 +115,25 @@ export class OnboardingService {
    * updates or deletes a terminal, store or merchant must make every instance drop this (the
    * auth-change notification). */
   async rememberedCustomerTerminal(customerId: number, terminalId: string): Promise<Result<Terminal, 'NOT_FOUND'>> {
-    const key = `${customerId}\t${terminalId}`;
-    const known = this.remembered.get(key);
-    if (known) return ok(known);
+    const known = this.remembered.get(terminalId.toLowerCase());
+    if (known) return known.customer_id === customerId ? ok(known) : notFound(terminalId);
     const found = await this.customerTerminal(customerId, terminalId);
-    if (found.ok) {
-      if (this.remembered.size >= REMEMBERED_TERMINALS) this.remembered.clear();
-      this.remembered.set(key, found.value);
-    }
+    if (found.ok) this.remember(found.value);
     return found;
+  }
+
+  /** Keeps a terminal read from the store for `rememberedCustomerTerminal`: a terminal whose
+   * device token was just checked is the one a payment is most likely pushed to next. */
+  remember(terminal: Terminal) {
+    if (this.remembered.size >= REMEMBERED_TERMINALS) this.remembered.clear();
+    this.remembered.set(terminal.id.toLowerCase(), terminal);
   }
 
   /** The terminal a MerchantAPI path names, if it is the customer's. */
   async customerTerminal(customerId: number, terminalId: string): Promise<Result<Terminal, 'NOT_FOUND'>> {
     const parts = parseTerminalId(terminalId);
     const terminal = parts && (await this.repo.findCustomerTerminal(customerId, terminalKey(parts)));
-    return terminal ? ok(terminal) : err('NOT_FOUND', `There is no terminal ${terminalId}.`);
+    return terminal ? ok(terminal) : notFound(terminalId);
   }
 
   terminalByPk(pk: number) {
@@ -173,3 +176,5 @@ export class OnboardingService {
     return this.repo.listAllTerminals(storeUuid);
   }
 }
+
+const notFound = (terminalId: string) => err('NOT_FOUND', `There is no terminal ${terminalId}.`);
