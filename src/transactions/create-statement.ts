@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { TRANSITIONS, type TransitionPlan } from '../domain/transaction-lifecycle.js';
 import { deliveriesOf } from '../db/event-repository.js';
+import { compiledOnce } from '../db/compiled-once.js';
 import type { Executor } from '../db/executor.js';
 import type { Tables, TransactionRow } from '../db/schema.js';
 import type { TransactionEventRecord } from '../webhooks/outbox.js';
@@ -49,67 +50,155 @@ export async function createInOneStatement(
   },
 ): Promise<OneStatementCreation> {
   const { supersededBy, event, superseding, retrieved } = options;
-  // The state the row is written in: as created, or already moved on.
-  const stored = retrieved?.plan.to ?? { status: row.status, stage: row.stage };
   const second = retrieved?.event;
-  const now = row.created_at;
-  const lit = (v: string | undefined) => sql.lit(v ?? null);
-  const result = await sql<{ created: number; active_id: string | null; active_stage: string | null; active_row: TransactionRow | null; moved: number }>`
+  const shape: Shape = {
+    supersede: options.supersede,
+    superseding: superseding !== undefined,
+    event: event !== undefined,
+    second: second !== undefined,
+    status: row.status,
+    stage: row.stage,
+    ...(retrieved && { retrieved: retrieved.plan }),
+  };
+  const values: Values = {
+    terminal_id: row.terminal_id,
+    now: row.created_at,
+    superseded_by: supersededBy,
+    id: row.id,
+    customer_id: row.customer_id,
+    type: row.type,
+    merchant_order_reference: row.merchant_order_reference,
+    amount_minor: row.amount_minor,
+    currency: row.currency,
+    reference_id: row.reference_id,
+    expires_at: row.expires_at,
+    ...(superseding && { superseding_id: superseding.id, ...eventValues('superseding_event', superseding.event) }),
+    ...(event && eventValues('event', event)),
+    ...(second && eventValues('second', second)),
+  };
+  const statement = statementOf(shape, db);
+  const [r] = await statement.run(db, ...statement.names.map((name) => values[name]));
+  return {
+    created: r!.created === 1,
+    active: r!.active_id === null || r!.active_row === null ? undefined : { id: r!.active_id, stage: r!.active_stage ?? '', superseded: r!.moved === 1, row: r!.active_row },
+  };
+}
+
+/** What decides a creation statement's text: everything but its values. */
+interface Shape {
+  supersede: boolean;
+  superseding: boolean;
+  event: boolean;
+  second: boolean;
+  status: string;
+  stage: string;
+  retrieved?: TransitionPlan;
+}
+
+type EventPrefix = 'superseding_event' | 'event' | 'second';
+type EventValueName = `${EventPrefix}_${'id' | 'customer_id' | 'type' | 'subject' | 'data'}`;
+type ValueName =
+  | 'terminal_id' | 'now' | 'superseded_by' | 'id' | 'customer_id' | 'type' | 'merchant_order_reference'
+  | 'amount_minor' | 'currency' | 'reference_id' | 'expires_at' | 'superseding_id' | EventValueName;
+type Values = Partial<Record<ValueName, unknown>>;
+
+const EVENT_FIELDS = ['id', 'customer_id', 'type', 'subject', 'data'] as const;
+const eventValues = (prefix: EventPrefix, e: TransactionEventRecord): Values =>
+  Object.fromEntries(EVENT_FIELDS.map((f) => [`${prefix}_${f}`, e[f]]));
+
+/** The values a statement of `shape` takes, in the order its compiled text is given them. */
+function valueNames(shape: Shape): ValueName[] {
+  const names: ValueName[] = ['terminal_id', 'now', 'superseded_by', 'id', 'customer_id', 'type', 'merchant_order_reference', 'amount_minor', 'currency', 'reference_id', 'expires_at'];
+  const of = (prefix: EventPrefix) => EVENT_FIELDS.map((f) => `${prefix}_${f}` as const);
+  if (shape.superseding) names.push('superseding_id', ...of('superseding_event'));
+  if (shape.event) names.push(...of('event'));
+  if (shape.second) names.push(...of('second'));
+  return names;
+}
+
+type CreationRow = { created: number; active_id: string | null; active_stage: string | null; active_row: TransactionRow | null; moved: number };
+
+/** Each shape's statement, built and compiled by Kysely once; a call binds its own values. Building
+ * and compiling the largest text the platform sends took 13 µs per creation (measured apart, warm),
+ * against about 1 µs for the shape's key and the values, and the driver then finds its prepared
+ * statement by a string whose hash is already known. */
+const statements = new Map<string, { names: ValueName[]; run: (db: Executor, ...values: unknown[]) => Promise<CreationRow[]> }>();
+
+function statementOf(shape: Shape, db: Executor | Kysely<Tables>) {
+  const key = JSON.stringify(shape);
+  let statement = statements.get(key);
+  if (!statement) {
+    const names = valueNames(shape);
+    const run = compiledOnce((...markers: unknown[]) => {
+      const v = Object.fromEntries(names.map((name, i) => [name, markers[i]])) as Values;
+      return { compile: () => creationStatement(shape, v).compile(db) };
+    });
+    statements.set(key, (statement = { names, run }));
+  }
+  return statement;
+}
+
+function creationStatement(shape: Shape, v: Values) {
+  const retrieved = shape.retrieved && { plan: shape.retrieved };
+  // The state the row is written in: as created, or already moved on.
+  const stored = retrieved?.plan.to ?? { status: shape.status, stage: shape.stage };
+  const lit = (value: string | undefined) => sql.lit(value ?? null);
+  return sql<CreationRow>`
     with terminal as (
-      select id from terminals where id = ${row.terminal_id}::bigint for no key update
+      select id from terminals where id = ${v.terminal_id}::bigint for no key update
     ), active as (
-      select id, stage, expires_at <= ${now}::bigint as expired from transactions
-       where terminal_id = ${row.terminal_id}::bigint and stage <> 'DONE' and exists (select 1 from terminal)
+      select id, stage, expires_at <= ${v.now}::bigint as expired from transactions
+       where terminal_id = ${v.terminal_id}::bigint and stage <> 'DONE' and exists (select 1 from terminal)
        for update
     ), moved as (
       update transactions t
-         set status = ${lit(TO.status)}, stage = ${lit(TO.stage)}, updated_at = ${now}::bigint,
+         set status = ${lit(TO.status)}, stage = ${lit(TO.stage)}, updated_at = ${v.now}::bigint,
              cancel_reason = case when a.expired then ${lit(EXPIRE.cancel_reason)} else ${lit(SUPERSEDE.cancel_reason)} end
         from active a
-       where t.id = a.id and t.status = ${lit(FROM.status)} and t.stage = ${lit(FROM.stage)} and ${sql.lit(options.supersede)}
-         and ${superseding ? sql`t.id = ${superseding.id}::text` : sql.lit(true)}
+       where t.id = a.id and t.status = ${lit(FROM.status)} and t.stage = ${lit(FROM.stage)} and ${sql.lit(shape.supersede)}
+         and ${shape.superseding ? sql`t.id = ${v.superseding_id}::text` : sql.lit(true)}
       returning t.id, a.expired
-    ), ${superseding ? sql`moved_outbox as (
+    ), ${shape.superseding ? sql`moved_outbox as (
       insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
-      select ${superseding.event.id}::text, ${superseding.event.customer_id}::bigint, ${superseding.event.type}::text, ${superseding.event.subject}::text,
-             (select coalesce(max(sequence), 0) + 1 from events where subject = ${superseding.event.subject}::text), ${superseding.event.data}::text, ${now}::bigint, 1
+      select ${v.superseding_event_id}::text, ${v.superseding_event_customer_id}::bigint, ${v.superseding_event_type}::text, ${v.superseding_event_subject}::text,
+             (select coalesce(max(sequence), 0) + 1 from events where subject = ${v.superseding_event_subject}::text), ${v.superseding_event_data}::text, ${v.now}::bigint, 1
         from moved
       returning id, customer_id, type, created_at
     ), moved_deliveries as (
       ${deliveriesOf('postgres', sql`moved_outbox`)}
     ), ` : sql``}moved_event as (
       insert into transaction_events (transaction_id, at, actor, event, from_status, from_stage, to_status, to_stage, detail)
-      select id, ${now}::bigint, ${lit(SUPERSEDE.actor)}, case when expired then 'EXPIRE' else 'SUPERSEDE' end,
+      select id, ${v.now}::bigint, ${lit(SUPERSEDE.actor)}, case when expired then 'EXPIRE' else 'SUPERSEDE' end,
              ${lit(FROM.status)}, ${lit(FROM.stage)}, ${lit(TO.status)}, ${lit(TO.stage)},
-             case when expired then ${lit(EXPIRE.cancel_reason)} else ${supersededBy}::text end
+             case when expired then ${lit(EXPIRE.cancel_reason)} else ${v.superseded_by}::text end
         from moved
     ), inserted as (
       insert into transactions (id, customer_id, terminal_id, type, status, stage, merchant_order_reference,
                                 amount_minor, currency, reference_id, created_at, expires_at, updated_at)
-      select ${row.id}::text, ${row.customer_id}::bigint, ${row.terminal_id}::bigint, ${row.type}::text, ${lit(stored.status)}, ${lit(stored.stage)},
-             ${row.merchant_order_reference}::text, ${row.amount_minor}::bigint, ${row.currency}::text, ${row.reference_id}::text,
-             ${now}::bigint, ${row.expires_at}::bigint, ${now}::bigint
+      select ${v.id}::text, ${v.customer_id}::bigint, ${v.terminal_id}::bigint, ${v.type}::text, ${lit(stored.status)}, ${lit(stored.stage)},
+             ${v.merchant_order_reference}::text, ${v.amount_minor}::bigint, ${v.currency}::text, ${v.reference_id}::text,
+             ${v.now}::bigint, ${v.expires_at}::bigint, ${v.now}::bigint
        where (select count(*) from moved) = (select count(*) from active)
       returning id
     ), created_event as (
       insert into transaction_events (transaction_id, at, actor, event, from_status, from_stage, to_status, to_stage, detail)
-      select id, ${now}::bigint, 'CUSTOMER', 'CREATE', null, null, ${lit(row.status)}, ${lit(row.stage)}, null from inserted${
+      select id, ${v.now}::bigint, 'CUSTOMER', 'CREATE', null, null, ${lit(shape.status)}, ${lit(shape.stage)}, null from inserted${
         retrieved
           ? sql`
       union all
-      select id, ${now}::bigint, ${lit(retrieved.plan.actor)}, ${lit(retrieved.plan.event)}, ${lit(retrieved.plan.from.status)}, ${lit(retrieved.plan.from.stage)},
+      select id, ${v.now}::bigint, ${lit(retrieved.plan.actor)}, ${lit(retrieved.plan.event)}, ${lit(retrieved.plan.from.status)}, ${lit(retrieved.plan.from.stage)},
              ${lit(retrieved.plan.to.status)}, ${lit(retrieved.plan.to.stage)}, null from inserted`
           : sql``
       }
     ), created_outbox as (
       insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
-      select ${event?.id ?? null}::text, ${event?.customer_id ?? null}::bigint, ${event?.type ?? null}::text, ${event?.subject ?? null}::text,
-             1, ${event?.data ?? null}::text, ${now}::bigint, 1
-        from inserted where ${sql.lit(event !== undefined)}${
-          second
+      select ${v.event_id ?? null}::text, ${v.event_customer_id ?? null}::bigint, ${v.event_type ?? null}::text, ${v.event_subject ?? null}::text,
+             1, ${v.event_data ?? null}::text, ${v.now}::bigint, 1
+        from inserted where ${sql.lit(shape.event)}${
+          shape.second
             ? sql`
       union all
-      select ${second.id}::text, ${second.customer_id}::bigint, ${second.type}::text, ${second.subject}::text, 2, ${second.data}::text, ${now}::bigint, 1
+      select ${v.second_id}::text, ${v.second_customer_id}::bigint, ${v.second_type}::text, ${v.second_subject}::text, 2, ${v.second_data}::text, ${v.now}::bigint, 1
         from inserted`
             : sql``
         }
@@ -119,10 +208,5 @@ export async function createInOneStatement(
     )
     select (select count(*) from inserted)::int as created, (select count(*) from moved)::int as moved,
            (select id from active limit 1) as active_id, (select stage from active limit 1) as active_stage,
-           (select to_jsonb(x) from transactions x where x.id = (select id from active limit 1)) as active_row`.execute(db);
-  const r = result.rows[0]!;
-  return {
-    created: r.created === 1,
-    active: r.active_id === null || r.active_row === null ? undefined : { id: r.active_id, stage: r.active_stage ?? '', superseded: r.moved === 1, row: r.active_row },
-  };
+           (select to_jsonb(x) from transactions x where x.id = (select id from active limit 1)) as active_row`;
 }
