@@ -60,24 +60,24 @@ export async function createInOneStatement(
     stage: row.stage,
     ...(retrieved && { retrieved: retrieved.plan }),
   };
-  const values: Values = {
-    terminal_id: row.terminal_id,
-    now: row.created_at,
-    superseded_by: supersededBy,
-    id: row.id,
-    customer_id: row.customer_id,
-    type: row.type,
-    merchant_order_reference: row.merchant_order_reference,
-    amount_minor: row.amount_minor,
-    currency: row.currency,
-    reference_id: row.reference_id,
-    expires_at: row.expires_at,
-    ...(superseding && { superseding_id: superseding.id, ...eventValues('superseding_event', superseding.event) }),
-    ...(event && eventValues('event', event)),
-    ...(second && eventValues('second', second)),
-  };
-  const statement = statementOf(shape, db);
-  const [r] = await statement.run(db, ...statement.names.map((name) => values[name]));
+  // The values, named, in the order the shape's statement takes them.
+  const values: Array<[ValueName, unknown]> = [
+    ['terminal_id', row.terminal_id],
+    ['now', row.created_at],
+    ['superseded_by', supersededBy],
+    ['id', row.id],
+    ['customer_id', row.customer_id],
+    ['type', row.type],
+    ['merchant_order_reference', row.merchant_order_reference],
+    ['amount_minor', row.amount_minor],
+    ['currency', row.currency],
+    ['reference_id', row.reference_id],
+    ['expires_at', row.expires_at],
+    ...(superseding ? [['superseding_id', superseding.id] as [ValueName, unknown], ...eventValues('superseding_event', superseding.event)] : []),
+    ...(event ? eventValues('event', event) : []),
+    ...(second ? eventValues('second', second) : []),
+  ];
+  const [r] = await statementOf(shape, values, db)(db, ...values.map(([, value]) => value));
   return {
     created: r!.created === 1,
     active: r!.active_id === null || r!.active_row === null ? undefined : { id: r!.active_id, stage: r!.active_stage ?? '', superseded: r!.moved === 1, row: r!.active_row },
@@ -102,19 +102,8 @@ type ValueName =
   | 'amount_minor' | 'currency' | 'reference_id' | 'expires_at' | 'superseding_id' | EventValueName;
 type Values = Partial<Record<ValueName, unknown>>;
 
-const EVENT_FIELDS = ['id', 'customer_id', 'type', 'subject', 'data'] as const;
-const eventValues = (prefix: EventPrefix, e: TransactionEventRecord): Values =>
-  Object.fromEntries(EVENT_FIELDS.map((f) => [`${prefix}_${f}`, e[f]]));
-
-/** The values a statement of `shape` takes, in the order its compiled text is given them. */
-function valueNames(shape: Shape): ValueName[] {
-  const names: ValueName[] = ['terminal_id', 'now', 'superseded_by', 'id', 'customer_id', 'type', 'merchant_order_reference', 'amount_minor', 'currency', 'reference_id', 'expires_at'];
-  const of = (prefix: EventPrefix) => EVENT_FIELDS.map((f) => `${prefix}_${f}` as const);
-  if (shape.superseding) names.push('superseding_id', ...of('superseding_event'));
-  if (shape.event) names.push(...of('event'));
-  if (shape.second) names.push(...of('second'));
-  return names;
-}
+const eventValues = (prefix: EventPrefix, e: TransactionEventRecord) =>
+  (['id', 'customer_id', 'type', 'subject', 'data'] as const).map((f): [ValueName, unknown] => [`${prefix}_${f}`, e[f]]);
 
 type CreationRow = { created: number; active_id: string | null; active_stage: string | null; active_row: TransactionRow | null; moved: number };
 
@@ -122,26 +111,27 @@ type CreationRow = { created: number; active_id: string | null; active_stage: st
  * and compiling the largest text the platform sends took 13 µs per creation (measured apart, warm),
  * against about 1 µs for the shape's key and the values, and the driver then finds its prepared
  * statement by a string whose hash is already known. */
-const statements = new Map<string, { names: ValueName[]; run: (db: Executor, ...values: unknown[]) => Promise<CreationRow[]> }>();
+const statements = new Map<string, (db: Executor, ...values: unknown[]) => Promise<CreationRow[]>>();
 
-function statementOf(shape: Shape, db: Executor | Kysely<Tables>) {
+/** The statement of `shape`, compiled on its first call with a marker for each of `values`. */
+function statementOf(shape: Shape, values: Array<[ValueName, unknown]>, db: Executor | Kysely<Tables>) {
   const key = JSON.stringify(shape);
   let statement = statements.get(key);
   if (!statement) {
-    const names = valueNames(shape);
-    const run = compiledOnce((...markers: unknown[]) => {
-      const v = Object.fromEntries(names.map((name, i) => [name, markers[i]])) as Values;
+    statement = compiledOnce((...markers: unknown[]) => {
+      const v = Object.fromEntries(values.map(([name], i) => [name, markers[i]])) as Values;
       return { compile: () => creationStatement(shape, v).compile(db) };
     });
-    statements.set(key, (statement = { names, run }));
+    statements.set(key, statement);
   }
   return statement;
 }
 
+/** The text of `shape`'s statement, with `v` where its values go. */
 function creationStatement(shape: Shape, v: Values) {
-  const retrieved = shape.retrieved && { plan: shape.retrieved };
+  const retrieved = shape.retrieved;
   // The state the row is written in: as created, or already moved on.
-  const stored = retrieved?.plan.to ?? { status: shape.status, stage: shape.stage };
+  const stored = retrieved?.to ?? { status: shape.status, stage: shape.stage };
   const lit = (value: string | undefined) => sql.lit(value ?? null);
   return sql<CreationRow>`
     with terminal as (
@@ -186,8 +176,8 @@ function creationStatement(shape: Shape, v: Values) {
         retrieved
           ? sql`
       union all
-      select id, ${v.now}::bigint, ${lit(retrieved.plan.actor)}, ${lit(retrieved.plan.event)}, ${lit(retrieved.plan.from.status)}, ${lit(retrieved.plan.from.stage)},
-             ${lit(retrieved.plan.to.status)}, ${lit(retrieved.plan.to.stage)}, null from inserted`
+      select id, ${v.now}::bigint, ${lit(retrieved.actor)}, ${lit(retrieved.event)}, ${lit(retrieved.from.status)}, ${lit(retrieved.from.stage)},
+             ${lit(retrieved.to.status)}, ${lit(retrieved.to.stage)}, null from inserted`
           : sql``
       }
     ), created_outbox as (
