@@ -80,6 +80,16 @@ export function cpuMsOf(pid: number, thread?: number): number {
   }
 }
 
+/** Bytes a process has had written to storage so far (its write-ahead log, its checkpoints): 0 when
+ * /proc does not say. */
+export function bytesWrittenOf(pid: number): number {
+  try {
+    return Number(/^write_bytes: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 /** The PostgreSQL server's processes (postmaster and backends) on this machine: their CPU shows
  * what the database did for a round (anyone else's queries count too). */
 export function postgresPids(): number[] {

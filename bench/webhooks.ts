@@ -4,46 +4,41 @@
  * none, in alternating rounds of the same run. */
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { Worker } from 'node:worker_threads';
 import { Pool } from 'undici';
-import { call, cpuMsOf, median, paced, percentile, postgresPids, sleep, type Server } from './lib.js';
+import { bytesWrittenOf, call, cpuMsOf, median, paced, percentile, postgresPids, sleep, type Server } from './lib.js';
 import type { Row, Settings, Terminal } from './scenarios.js';
 import type { Seeded } from './seed.js';
+import type { Report } from './webhook-receiver.js';
 
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 
+/** The receiver's thread (webhook-receiver.ts), loaded through tsx like the rest of the bench. */
 async function startReceiver() {
-  const latencies: number[] = [];
-  const ids = new Set<string>();
-  let duplicates = 0;
-  let track = false;
-  let tracked = 0;
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const at = Date.now();
-      res.writeHead(204).end();
-      const id = String(req.headers['webhook-id']);
-      if (ids.has(id)) duplicates++;
-      ids.add(id);
-      const event = JSON.parse(body) as { created_at: string; data: { merchant_order_reference?: string } };
-      if (track && event.data.merchant_order_reference?.startsWith('wh-latency-')) {
-        latencies.push(at - Date.parse(event.created_at));
-        tracked++;
-      }
-    });
-  });
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
+  const entry = new URL('./webhook-receiver.ts', import.meta.url).href;
+  const worker = new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
+  // Answers come in the order of the questions.
+  const waiting: Array<{ resolve: (m: unknown) => void; reject: (e: unknown) => void }> = [];
+  worker.on('message', (m: unknown) => waiting.shift()?.resolve(m));
+  worker.on('error', (e) => waiting.splice(0).forEach((w) => w.reject(e)));
+  const next = <T>() => new Promise<T>((resolve, reject) => waiting.push({ resolve: (m) => resolve(m as T), reject }));
+  const url = await next<string>();
+  let last: Report = { received: 0, tracked: 0, duplicates: 0, latencies: [] };
+  const report = async () => {
+    const answer = next<Report>();
+    worker.postMessage('report');
+    return (last = await answer);
+  };
   return {
-    url: `http://127.0.0.1:${port}/hooks`,
-    latencies,
-    received: () => ids.size,
-    tracked: () => tracked,
-    duplicates: () => duplicates,
-    track: (on: boolean) => (track = on),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    url,
+    report,
+    /** What the last report said. */
+    last: () => last,
+    track: () => worker.postMessage('track'),
+    close: async () => {
+      worker.postMessage('close');
+      await new Promise((resolve) => worker.once('exit', resolve));
+    },
   };
 }
 
@@ -87,8 +82,15 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
   // rate, the CPU each process used per payment: the platform, this process (the load and the
   // receiver) and PostgreSQL's processes.
   const pgPids = db === 'postgres' ? postgresPids() : [];
-  const cpu = () => ({ platform: cpuMsOf(platform.pid), main: cpuMsOf(platform.pid, platform.pid), bench: process.cpuUsage(), pg: pgPids.reduce((sum, pid) => sum + cpuMsOf(pid), 0) });
+  const cpu = () => ({
+    platform: cpuMsOf(platform.pid),
+    main: cpuMsOf(platform.pid, platform.pid),
+    bench: process.cpuUsage(),
+    pg: pgPids.reduce((sum, pid) => sum + cpuMsOf(pid), 0),
+    written: bytesWrittenOf(platform.pid),
+  });
   const rate = async (seconds: number, workers: number, side?: 'off' | 'on') => {
+    const received = (await receiver.report()).received;
     const before = cpu();
     const from = process.hrtime.bigint();
     const started = performance.now();
@@ -107,6 +109,9 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       }),
     );
     const after = cpu();
+    // Events delivered during the round, against the four each payment made: a worker that falls
+    // behind shows here, not as a better rate.
+    const delivered = (await receiver.report()).received - received;
     // The round's window on the monotonic clock, which a V8 CPU profile's timestamps use too: a
     // profile of the platform can be split into its off and on rounds.
     if (side && process.env.BENCH_ROUNDS) {
@@ -120,6 +125,8 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       mainMs: per(after.main - before.main),
       benchMs: per((bench.user + bench.system) / 1000),
       pgMs: per(after.pg - before.pg),
+      delivered: delivered / Math.max(1, 4 * payments),
+      writtenKb: per((after.written - before.written) / 1024),
     };
   };
   const workers = Math.min(16, terminals.length);
@@ -144,12 +151,12 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       rounds.push(measured as Record<'off' | 'on', Awaited<ReturnType<typeof rate>>>);
     }
     const ratios = rounds.map((r) => r.on.rate / r.off.rate);
-    const med = (side: 'off' | 'on', key: 'rate' | 'platformMs' | 'mainMs' | 'benchMs' | 'pgMs') => median(rounds.map((r) => r[side][key]));
+    const med = (side: 'off' | 'on', key: 'rate' | 'platformMs' | 'mainMs' | 'benchMs' | 'pgMs' | 'delivered' | 'writtenKb') => median(rounds.map((r) => r[side][key]));
     // Latency at a steady pace: terminals taken in turn, each one free again once its payment is done.
     // A fresh endpoint: what the rate rounds left to deliver is dropped with the old one.
     await webhooks(false);
     await webhooks(true);
-    receiver.track(true);
+    receiver.track();
     const idle = [...terminals];
     const pace = await paced(s.payments, s.paymentsPerSecond, async (k) => {
       const t = idle.shift();
@@ -163,13 +170,13 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
     errors += pace.errors;
     const expected = pace.latencies.length * 4;
     const deadline = performance.now() + 10_000;
-    while (receiver.tracked() < expected && performance.now() < deadline) await sleep(20);
-    const missing = Math.max(0, expected - receiver.tracked());
-    const lat = receiver.latencies;
+    while ((await receiver.report()).tracked < expected && performance.now() < deadline) await sleep(20);
+    const missing = Math.max(0, expected - receiver.last().tracked);
+    const lat = receiver.last().latencies;
     const ratio = median(ratios);
     const best = { on: Math.max(...rounds.map((r) => r.on.rate)), off: Math.max(...rounds.map((r) => r.off.rate)) };
     const cpuPer = (key: 'platformMs' | 'mainMs' | 'benchMs' | 'pgMs') => `${med('on', key).toFixed(2)}/${med('off', key).toFixed(2)}`;
-    const notes = `${errors ? `; ${errors} errors ${unexpected.join(' | ')}` : ''}${missing ? `; ${missing} events not delivered within 10 s` : ''}${receiver.duplicates() ? `; ${receiver.duplicates()} redelivered` : ''}`;
+    const notes = `${errors ? `; ${errors} errors ${unexpected.join(' | ')}` : ''}${missing ? `; ${missing} events not delivered within 10 s` : ''}${receiver.last().duplicates ? `; ${receiver.last().duplicates} redelivered` : ''}`;
     return [
       {
         db,
@@ -185,7 +192,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       {
         db,
         scenario: 'webhooks: API rate on vs off',
-        metric: `whole payments/s (create + fetch + card; 3 requests each), ${workers} terminals in a closed loop, with an endpoint receiving every event vs none; median of ${pairs} pairs of ${seconds} s rounds (off/on order alternating), pair ratios ${ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}; best rounds ${best.on.toFixed(0)}/${best.off.toFixed(0)} = ${((best.on / best.off) * 100).toFixed(0)}%; CPU ms per payment on/off (medians): platform ${cpuPer('platformMs')} (its main thread ${cpuPer('mainMs')}), bench process (load and receiver) ${cpuPer('benchMs')}${db === 'postgres' ? `, PostgreSQL ${cpuPer('pgMs')}` : ''}${notes}`,
+        metric: `whole payments/s (create + fetch + card; 3 requests each), ${workers} terminals in a closed loop, with an endpoint receiving every event vs none; median of ${pairs} pairs of ${seconds} s rounds (off/on order alternating), pair ratios ${ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}; best rounds ${best.on.toFixed(0)}/${best.off.toFixed(0)} = ${((best.on / best.off) * 100).toFixed(0)}%; events delivered within their on round ${rounds.map((r) => `${(r.on.delivered * 100).toFixed(0)}%`).join(' ')}; CPU ms per payment on/off (medians): platform ${cpuPer('platformMs')} (its main thread ${cpuPer('mainMs')}), bench process (load and receiver) ${cpuPer('benchMs')}${db === 'postgres' ? `, PostgreSQL ${cpuPer('pgMs')}` : `; KiB the platform wrote to disk per payment on/off ${med('on', 'writtenKb').toFixed(1)}/${med('off', 'writtenKb').toFixed(1)}`}${notes}`,
         value: `${med('on', 'rate').toFixed(0)} payments/s`,
         baseline: `${med('off', 'rate').toFixed(0)} payments/s (webhooks off)`,
         ratio: `${(ratio * 100).toFixed(0)}%`,

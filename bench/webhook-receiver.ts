@@ -1,0 +1,44 @@
+/** The webhooks scenario's receiver, run in a thread of its own (bench/webhooks.ts): a merchant's
+ * backend is a system apart, and on the load's event loop its requests delayed the load's own.
+ * Answers every POST 204 once its body is in, counts webhook-ids seen twice, and, while tracking,
+ * the delay from each latency payment's event (created_at) to its arrival.
+ * Messages in: 'track' | 'report' | 'close'. Messages out: the port's URL first, then a Report
+ * for each 'report'. */
+import { createServer } from 'node:http';
+import { parentPort } from 'node:worker_threads';
+
+export interface Report {
+  received: number;
+  tracked: number;
+  duplicates: number;
+  latencies: number[];
+}
+
+const port = parentPort!;
+const latencies: number[] = [];
+const ids = new Set<string>();
+let duplicates = 0;
+let track = false;
+const server = createServer((req, res) => {
+  let body = '';
+  req.on('data', (c: Buffer) => (body += c.toString()));
+  req.on('end', () => {
+    const at = Date.now();
+    res.writeHead(204).end();
+    const id = String(req.headers['webhook-id']);
+    if (ids.has(id)) duplicates++;
+    ids.add(id);
+    const event = JSON.parse(body) as { created_at: string; data: { merchant_order_reference?: string } };
+    if (track && event.data.merchant_order_reference?.startsWith('wh-latency-')) latencies.push(at - Date.parse(event.created_at));
+  });
+});
+server.keepAliveTimeout = 65_000;
+server.listen(0, '127.0.0.1', () => port.postMessage(`http://127.0.0.1:${(server.address() as { port: number }).port}/hooks`));
+port.on('message', (m: 'track' | 'report' | 'close') => {
+  if (m === 'track') track = true;
+  else if (m === 'report') port.postMessage({ received: ids.size, tracked: latencies.length, duplicates, latencies } satisfies Report);
+  else {
+    server.closeAllConnections();
+    server.close(() => port.close());
+  }
+});
