@@ -10,7 +10,10 @@ const POLL_MS = 1_000;
 /** Wake-ups that come together are handled together: a look (recording what was answered and
  * claiming what is due, one round trip on PostgreSQL, one durable commit on SQLite) starts a few
  * ms after the first wake-up, and at most one every PASS_MS however many changes commit and
- * answers arrive meanwhile: under load a look handles many deliveries at once. */
+ * answers arrive meanwhile: under load a look handles many deliveries at once. Behind (the last
+ * claim took every free slot, so more was due), a look starts as soon as half the slots are
+ * answered: with fast receivers the slots would otherwise stand empty until PASS_MS, and a busy
+ * instance would deliver at most maxInFlight per PASS_MS, falling ever further behind. */
 const GATHER_MS = 3;
 const PASS_MS = 50;
 
@@ -32,6 +35,10 @@ export class WebhookWorker {
   private readonly inFlight = new Map<number, Attempt>();
   private finished: FinishedAttempt[] = [];
   private scheduled: NodeJS.Timeout | undefined;
+  /** When the scheduled look starts (performance.now()). */
+  private scheduledAt = Infinity;
+  /** The last claim filled every free slot: more deliveries were due than it could take. */
+  private behind = false;
   private running = false;
   /** When the last look started (performance.now()). */
   private lastLook = -Infinity;
@@ -109,8 +116,13 @@ export class WebhookWorker {
       this.again = true;
       return;
     }
-    this.scheduled ??= setTimeout(() => {
+    const at = performance.now() + (this.behind && 2 * this.finished.length >= this.settings.maxInFlight ? GATHER_MS : Math.max(GATHER_MS, this.lastLook + PASS_MS - performance.now()));
+    if (this.scheduled && this.scheduledAt <= at) return;
+    clearTimeout(this.scheduled);
+    this.scheduledAt = at;
+    this.scheduled = setTimeout(() => {
       this.scheduled = undefined;
+      this.scheduledAt = Infinity;
       this.running = true;
       void this.run()
         .catch((e) => this.onError(e))
@@ -118,7 +130,7 @@ export class WebhookWorker {
           this.running = false;
           if (this.again) this.wake();
         });
-    }, Math.max(GATHER_MS, this.lastLook + PASS_MS - performance.now()));
+    }, at - performance.now());
   }
 
   private async run() {
@@ -164,6 +176,8 @@ export class WebhookWorker {
       this.thread.send(orders);
       // More may be due at once; wake-ups meanwhile wait for the next gathered look.
       full = free > 0 && claimed.length === free;
+      // Every slot taken, by this claim or before it: more may be due than there was room for.
+      this.behind = free === 0 || claimed.length === free;
     } while (full && !this.stopped);
   }
 
