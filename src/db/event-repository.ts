@@ -74,26 +74,18 @@ export class EventRepository {
 
   /** Appends one event of `subject`, numbered one past its last, with its deliveries to the
    * endpoints of its customer subscribed to its type (the outbox: what a committed change is to
-   * send is written by its own commit; on SQLite the event alone, its deliveries follow in the
-   * worker's next commit). Callers run it in the
+   * send is written by its own commit; on SQLite the insert's trigger makes the deliveries, as
+   * migration 0010 says). Callers run it in the
    * database transaction of the change, which also orders the changes of one subject (a row lock,
    * or SQLite's write lock), so the numbers never collide; a unique index says so anyway. */
   async append(db: Executor, e: EventInput) {
     const id = newEventId();
-    const event = (dispatched: RawBuilder<unknown>) => sql`insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
+    const event = sql`insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
       select cast(${id} as text), cast(${e.customer_id} as bigint), cast(${e.type} as text), cast(${e.subject} as text),
-        coalesce(max(sequence), 0) + 1, cast(${JSON.stringify(e.data)} as text), cast(${e.at} as bigint), ${dispatched}
+        coalesce(max(sequence), 0) + 1, cast(${JSON.stringify(e.data)} as text), cast(${e.at} as bigint), 1
       from events where subject = ${e.subject}`;
-    if (this.dialect === 'postgres') {
-      // One round trip: the deliveries read the event's RETURNING.
-      await sql`with event as (${event(sql`1`)} returning id, customer_id, type, created_at) ${deliveriesOf(this.dialect, sql`event`)}`.execute(db);
-    } else {
-      // SQLite serves one instance: its worker makes the deliveries of what was written since its
-      // last look in the commit that records its attempts (WebhookRepository.cycle), one durable
-      // commit for many events rather than a larger commit per change. Without an endpoint of its
-      // customer an event has none to make.
-      await event(sql`case when exists (select 1 from webhook_endpoints where customer_id = ${e.customer_id}) then 0 else 1 end`).execute(db);
-    }
+    // One round trip on PostgreSQL: the deliveries read the event's RETURNING.
+    await (this.dialect === 'postgres' ? sql`with event as (${event} returning id, customer_id, type, created_at) ${deliveriesOf(this.dialect, sql`event`)}` : event).execute(db);
   }
 
   /** `append` for events of distinct subjects, in one statement. */
@@ -103,15 +95,11 @@ export class EventRepository {
       events.map((e) => sql`(${newEventId()}, ${e.customer_id}, ${e.type}, ${e.subject}, ${JSON.stringify(e.data)}, ${e.at})`),
     );
     // VALUES columns are column1… in both dialects.
-    const inserted = (dispatched: RawBuilder<unknown>) => sql`insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
+    const inserted = sql`insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
       select cast(v.column1 as text), cast(v.column2 as bigint), cast(v.column3 as text), cast(v.column4 as text),
-        (select coalesce(max(sequence), 0) + 1 from events where subject = cast(v.column4 as text)), cast(v.column5 as text), cast(v.column6 as bigint), ${dispatched}
+        (select coalesce(max(sequence), 0) + 1 from events where subject = cast(v.column4 as text)), cast(v.column5 as text), cast(v.column6 as bigint), 1
       from (values ${rows}) as v`;
-    if (this.dialect === 'postgres') {
-      await sql`with event as (${inserted(sql`1`)} returning id, customer_id, type, created_at) ${deliveriesOf(this.dialect, sql`event`)}`.execute(db);
-    } else {
-      await inserted(sql`case when exists (select 1 from webhook_endpoints w where w.customer_id = cast(v.column2 as bigint)) then 0 else 1 end`).execute(db);
-    }
+    await (this.dialect === 'postgres' ? sql`with event as (${inserted} returning id, customer_id, type, created_at) ${deliveriesOf(this.dialect, sql`event`)}` : inserted).execute(db);
   }
 
   /** Last-seen times, then the terminal.online and terminal.offline events they imply: online when

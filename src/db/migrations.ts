@@ -291,6 +291,26 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('webhook_attempts_at').on('webhook_attempts').using('brin').column('at').execute();
       },
     },
+    '0010_sqlite_deliveries_with_their_event': {
+      async up(db) {
+        // SQLite made an event's deliveries in the webhook worker's next commit, and marked the
+        // event dispatched there: that update wrote every event's page (a payment's event is half
+        // a page) to the log a second time, and the worker's commits took longer than the
+        // payments'. Now the event's insert makes them, in the commit of the change, as on
+        // PostgreSQL (where the statement that inserts the event inserts them): events are
+        // inserted dispatched. Those an older version left undispatched are still dispatched by
+        // the worker's sweep.
+        if (dialect !== 'sqlite') return;
+        await sql`create trigger events_deliveries after insert on events
+          begin
+            insert into webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, lease_until, created_at)
+            select new.id, w.id, 'PENDING', 0, new.created_at, null, new.created_at
+              from webhook_endpoints w
+             where w.customer_id = new.customer_id
+               and (w.events is null or exists (select 1 from json_each(w.events) where value = new.type));
+          end`.execute(db);
+      },
+    },
   };
 }
 

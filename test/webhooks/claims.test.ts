@@ -51,6 +51,34 @@ describeEachStore('recording attempts and claiming deliveries', (dialect) => {
     expect(after.map((r) => r.status)).toEqual(['DELIVERED', 'FAILED', 'FAILED', 'DELIVERED']);
   });
 
+  it("writes an event's deliveries in the commit of its change, to the endpoints subscribed to its type, and none for a change rolled back", async () => {
+    const { db: kysely } = db().store;
+    const repo = new WebhookRepository(kysely, dialect);
+    const events = new EventRepository(kysely, dialect);
+    const customer_id = await customerWithEndpoint(kysely, repo, 'we_all', 'http://127.0.0.1:9/all');
+    await repo.insertEndpoint({ id: 'we_cleared', customer_id, url: 'http://127.0.0.1:9/cleared', events: '["transaction.cleared"]', description: null, secret: 'sealed', previous_secret: null, previous_secret_until: null, created_at: 0 });
+    const deliveries = async () =>
+      (await kysely.selectFrom('webhook_deliveries as d').innerJoin('events as e', 'e.id', 'd.event_id').select(['e.type', 'd.endpoint_id']).where('d.endpoint_id', 'in', ['we_all', 'we_cleared']).orderBy('d.id').execute()).map((r) => `${r.type} → ${r.endpoint_id}`);
+
+    await kysely.transaction().execute((tx) => events.append(tx, { customer_id, type: 'transaction.created', subject: 'transaction:w', data: {}, at: 1 }));
+    await kysely.transaction().execute((tx) => events.append(tx, { customer_id, type: 'transaction.cleared', subject: 'transaction:w', data: {}, at: 2 }));
+    // No look of a worker in between: the commits wrote them.
+    expect(await deliveries()).toEqual(['transaction.created → we_all', 'transaction.cleared → we_all', 'transaction.cleared → we_cleared']);
+
+    await expect(
+      kysely.transaction().execute(async (tx) => {
+        await events.append(tx, { customer_id, type: 'transaction.cleared', subject: 'transaction:x', data: {}, at: 3 });
+        throw new Error('the change fails');
+      }),
+    ).rejects.toThrow('the change fails');
+    expect(await deliveries()).toHaveLength(3);
+    // Written dispatched: the sweep for events an older version left behind makes none twice.
+    expect(await repo.dispatch(4)).toBe(0);
+    expect(await deliveries()).toHaveLength(3);
+    // Due now: gone with their endpoints, so that later tests claim only their own.
+    for (const id of ['we_all', 'we_cleared']) expect(await repo.deleteEndpoint(customer_id, id)).toBe(true);
+  });
+
   it.runIf(dialect === 'postgres')('leases what it claims, and an attempt under a lease since taken over moves nothing', async () => {
     const { db: kysely } = db().store;
     const repo = new WebhookRepository(kysely, dialect);
