@@ -13,6 +13,7 @@ interface Measured {
   rssHeld: number;
   polls: number;
   errors: number;
+  unexpected: string[];
 }
 
 async function measure(server: Server, dir: string, s: Settings, terminals: Terminal[]): Promise<Measured> {
@@ -42,7 +43,7 @@ async function measure(server: Server, dir: string, s: Settings, terminals: Term
   stop.abort();
   await Promise.allSettled(loops);
   await pool.destroy();
-  return { idle, held, rssIdle, rssHeld, polls: counts.polls, errors: counts.errors };
+  return { idle, held, rssIdle, rssHeld, polls: counts.polls, errors: counts.errors, unexpected: counts.unexpected };
 }
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(2)} KB`;
@@ -89,13 +90,18 @@ Largest kinds of object, per held poll:
 ${lines.join('\n')}
 `;
   const errors = mine.errors + bare.errors;
+  // Which side erred, and how: an error is the scenario's to explain, not a count to skip over.
+  const erred = [
+    ...(mine.errors ? [`platform ${mine.errors}: ${mine.unexpected.join(' | ')}`] : []),
+    ...(bare.errors ? [`bare ${bare.errors}: ${bare.unexpected.join(' | ')}`] : []),
+  ].join('; ');
   const ratio = perPoll(mine) / perPoll(bare);
   return {
     rows: [
       {
         db,
         scenario: 'memory: JS heap per held poll',
-        metric: `heap snapshots, ${n} polls held vs idle${errors ? `, ${errors} errors` : ''}; RSS while holding ${mine.rssHeld.toFixed(0)} MB vs ${bare.rssHeld.toFixed(0)} MB`,
+        metric: `heap snapshots, ${n} polls held vs idle${errors ? `, ${errors} errors (${erred})` : ''}; RSS while holding ${mine.rssHeld.toFixed(0)} MB vs ${bare.rssHeld.toFixed(0)} MB`,
         value: kb(perPoll(mine)),
         baseline: `${kb(perPoll(bare))} (bare Fastify)`,
         ratio: `${ratio.toFixed(2)}×`,
