@@ -9,7 +9,6 @@ import { parentPort } from 'node:worker_threads';
 
 export interface Report {
   received: number;
-  tracked: number;
   duplicates: number;
   latencies: number[];
 }
@@ -36,7 +35,7 @@ server.keepAliveTimeout = 65_000;
 server.listen(0, '127.0.0.1', () => port.postMessage(`http://127.0.0.1:${(server.address() as { port: number }).port}/hooks`));
 port.on('message', (m: 'track' | 'report' | 'close') => {
   if (m === 'track') track = true;
-  else if (m === 'report') port.postMessage({ received: ids.size, tracked: latencies.length, duplicates, latencies } satisfies Report);
+  else if (m === 'report') port.postMessage({ received: ids.size, duplicates, latencies } satisfies Report);
   else {
     server.closeAllConnections();
     server.close(() => port.close());

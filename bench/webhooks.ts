@@ -3,7 +3,6 @@
  * rate of whole payments (create, the terminal's fetch, the card) with an endpoint registered vs
  * none, in alternating rounds of the same run. */
 import { appendFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { Pool } from 'undici';
 import { bytesWrittenOf, call, cpuMsOf, median, paced, percentile, postgresPids, sleep, type Server } from './lib.js';
@@ -23,7 +22,7 @@ async function startReceiver() {
   worker.on('error', (e) => waiting.splice(0).forEach((w) => w.reject(e)));
   const next = <T>() => new Promise<T>((resolve, reject) => waiting.push({ resolve: (m) => resolve(m as T), reject }));
   const url = await next<string>();
-  let last: Report = { received: 0, tracked: 0, duplicates: 0, latencies: [] };
+  let last: Report = { received: 0, duplicates: 0, latencies: [] };
   const report = async () => {
     const answer = next<Report>();
     worker.postMessage('report');
@@ -170,8 +169,8 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
     errors += pace.errors;
     const expected = pace.latencies.length * 4;
     const deadline = performance.now() + 10_000;
-    while ((await receiver.report()).tracked < expected && performance.now() < deadline) await sleep(20);
-    const missing = Math.max(0, expected - receiver.last().tracked);
+    while ((await receiver.report()).latencies.length < expected && performance.now() < deadline) await sleep(20);
+    const missing = Math.max(0, expected - receiver.last().latencies.length);
     const lat = receiver.last().latencies;
     const ratio = median(ratios);
     const best = { on: Math.max(...rounds.map((r) => r.on.rate)), off: Math.max(...rounds.map((r) => r.off.rate)) };

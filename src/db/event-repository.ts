@@ -84,8 +84,7 @@ export class EventRepository {
       select cast(${id} as text), cast(${e.customer_id} as bigint), cast(${e.type} as text), cast(${e.subject} as text),
         coalesce(max(sequence), 0) + 1, cast(${JSON.stringify(e.data)} as text), cast(${e.at} as bigint), 1
       from events where subject = ${e.subject}`;
-    // One round trip on PostgreSQL: the deliveries read the event's RETURNING.
-    await (this.dialect === 'postgres' ? sql`with event as (${event} returning id, customer_id, type, created_at) ${deliveriesOf(this.dialect, sql`event`)}` : event).execute(db);
+    await this.withDeliveries(event).execute(db);
   }
 
   /** `append` for events of distinct subjects, in one statement. */
@@ -99,7 +98,13 @@ export class EventRepository {
       select cast(v.column1 as text), cast(v.column2 as bigint), cast(v.column3 as text), cast(v.column4 as text),
         (select coalesce(max(sequence), 0) + 1 from events where subject = cast(v.column4 as text)), cast(v.column5 as text), cast(v.column6 as bigint), 1
       from (values ${rows}) as v`;
-    await (this.dialect === 'postgres' ? sql`with event as (${inserted} returning id, customer_id, type, created_at) ${deliveriesOf(this.dialect, sql`event`)}` : inserted).execute(db);
+    await this.withDeliveries(inserted).execute(db);
+  }
+
+  /** An insert of events, with their deliveries: on PostgreSQL one round trip, the deliveries
+   * reading the insert's RETURNING; on SQLite the insert alone, its trigger makes them. */
+  private withDeliveries(insert: RawBuilder<unknown>) {
+    return this.dialect === 'postgres' ? sql`with event as (${insert} returning id, customer_id, type, created_at) ${deliveriesOf(sql`event`)}` : insert;
   }
 
   /** Last-seen times, then the terminal.online and terminal.offline events they imply: online when
@@ -201,14 +206,12 @@ export class EventRepository {
   }
 }
 
-/** The statement that makes the deliveries of the events `events` yields (id, customer_id, type,
- * created_at): one per endpoint of the event's customer subscribed to its type (`events` null: every
- * type), due at once. */
-export function deliveriesOf(dialect: Dialect, events: RawBuilder<unknown>) {
-  const subscribed =
-    dialect === 'postgres' ? sql`w.events::jsonb @> jsonb_build_array(e.type::text)` : sql`exists (select 1 from json_each(w.events) where value = e.type)`;
+/** PostgreSQL's statement that makes the deliveries of the events `events` yields (id,
+ * customer_id, type, created_at): one per endpoint of the event's customer subscribed to its type
+ * (`events` null: every type), due at once. SQLite's trigger (migration 0010) does the same. */
+export function deliveriesOf(events: RawBuilder<unknown>) {
   return sql`insert into webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, lease_until, created_at)
     select e.id, w.id, 'PENDING', 0, e.created_at, null, e.created_at
       from ${events} e join webhook_endpoints w on w.customer_id = e.customer_id
-     where w.events is null or ${subscribed}`;
+     where w.events is null or w.events::jsonb @> jsonb_build_array(e.type::text)`;
 }

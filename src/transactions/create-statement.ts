@@ -155,7 +155,7 @@ function creationStatement(shape: Shape, v: Values) {
         from moved
       returning id, customer_id, type, created_at
     ), moved_deliveries as (
-      ${deliveriesOf('postgres', sql`moved_outbox`)}
+      ${deliveriesOf(sql`moved_outbox`)}
     ), ` : sql``}moved_event as (
       insert into transaction_events (transaction_id, at, actor, event, from_status, from_stage, to_status, to_stage, detail)
       select id, ${v.now}::bigint, ${lit(SUPERSEDE.actor)}, case when expired then 'EXPIRE' else 'SUPERSEDE' end,
@@ -194,7 +194,7 @@ function creationStatement(shape: Shape, v: Values) {
         }
       returning id, customer_id, type, created_at
     ), created_deliveries as (
-      ${deliveriesOf('postgres', sql`created_outbox`)}
+      ${deliveriesOf(sql`created_outbox`)}
     )
     select (select count(*) from inserted)::int as created, (select count(*) from moved)::int as moved,
            (select id from active limit 1) as active_id, (select stage from active limit 1) as active_stage,

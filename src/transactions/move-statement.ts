@@ -43,7 +43,7 @@ export async function moveInOneStatement(
         from moved
       returning id, customer_id, type, created_at
     ), deliveries as (
-      ${deliveriesOf('postgres', sql`outbox`)}
+      ${deliveriesOf(sql`outbox`)}
     )`
     : sql``;
   const result = await sql<{ moved: number }>`

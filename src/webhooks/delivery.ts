@@ -116,7 +116,8 @@ export class WebhookWorker {
       this.again = true;
       return;
     }
-    const at = performance.now() + (this.behind && 2 * this.finished.length >= this.settings.maxInFlight ? GATHER_MS : Math.max(GATHER_MS, this.lastLook + PASS_MS - performance.now()));
+    const now = performance.now();
+    const at = now + (this.behind && 2 * this.finished.length >= this.settings.maxInFlight ? GATHER_MS : Math.max(GATHER_MS, this.lastLook + PASS_MS - now));
     if (this.scheduled && this.scheduledAt <= at) return;
     clearTimeout(this.scheduled);
     this.scheduledAt = at;
@@ -130,7 +131,7 @@ export class WebhookWorker {
           this.running = false;
           if (this.again) this.wake();
         });
-    }, at - performance.now());
+    }, at - now);
   }
 
   private async run() {
@@ -177,7 +178,7 @@ export class WebhookWorker {
       // More may be due at once; wake-ups meanwhile wait for the next gathered look.
       full = free > 0 && claimed.length === free;
       // Every slot taken, by this claim or before it: more may be due than there was room for.
-      this.behind = free === 0 || claimed.length === free;
+      this.behind = full || free === 0;
     } while (full && !this.stopped);
   }
 
