@@ -184,13 +184,34 @@ export class EventRepository {
     return q;
   }
 
-  /** One page of a customer's events, newest first, and how many match in all. */
-  async list(customerId: number, type: string | undefined, offset: number, limit: number) {
-    const [count, rows] = await Promise.all([
-      this.filtered(customerId, type).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-      this.filtered(customerId, type).selectAll().orderBy('created_at', 'desc').orderBy('sequence', 'desc').orderBy('id', 'desc').offset(offset).limit(limit).execute(),
-    ]);
-    return { total: Number(count.n), events: rows.map(eventJson) };
+  /** One page of a customer's events from `horizon` on, newest first (their count: EventCounts). */
+  page(customerId: number, type: string | undefined, horizon: number, offset: number, limit: number) {
+    return this.filtered(customerId, type)
+      .where('created_at', '>=', horizon)
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('sequence', 'desc')
+      .orderBy('id', 'desc')
+      .offset(offset)
+      .limit(limit)
+      .execute()
+      .then((rows) => rows.map(eventJson));
+  }
+
+  /** How many events of each type a customer has in each bucket of `created_at` in [from, to)
+   * (EventTallySource). */
+  async countsByBucket(customerId: number, from: number, to: number, bucketMs: number) {
+    const { rows } = await sql<{ bucket: number; type: string; n: number }>`
+      select cast(created_at / ${bucketMs} as integer) as bucket, type, count(*) as n from events
+       where customer_id = ${customerId} and created_at >= ${from} and created_at < ${to}
+       group by 1, 2`.execute(this.db);
+    return rows.map((r) => ({ bucket: Number(r.bucket), type: r.type, n: Number(r.n) }));
+  }
+
+  /** How many events of `type` (every type: undefined) a customer has from `from` on. */
+  async countFrom(customerId: number, type: EventType | undefined, from: number) {
+    const row = await this.filtered(customerId, type).where('created_at', '>=', from).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async find(customerId: number, id: string) {

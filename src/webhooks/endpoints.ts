@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { EventRepository } from '../db/event-repository.js';
 import type { EndpointRow, WebhookRepository } from '../db/webhook-repository.js';
 import { err, ok, type Result } from '../domain/result.js';
+import type { EventCounts } from './event-counts.js';
 import type { EventJson, EventType } from './event-types.js';
 import { newSigningSecret, type SecretBox } from './secrets.js';
 import { refuseUrl, type UrlPolicy } from './url-policy.js';
@@ -38,6 +39,7 @@ export class WebhookService {
     private readonly now: () => number,
     /** new deliveries are waiting (redeliver), or will be (a new endpoint) */
     private readonly wake: () => void,
+    private readonly counts: EventCounts,
   ) {}
 
   async create(customerId: number, input: { url: string; events?: EventType[]; description?: string }): Promise<Result<EndpointView & { secret: string }, 'VALIDATION_FAILED'>> {
@@ -101,8 +103,10 @@ export class WebhookService {
     });
   }
 
-  listEvents(customerId: number, type: EventType | undefined, offset: number, limit: number) {
-    return this.events.list(customerId, type, offset, limit);
+  /** One page of the event log, newest first, and how many events it holds in all. */
+  async listEvents(customerId: number, type: EventType | undefined, offset: number, limit: number): Promise<{ total: number; events: EventJson[] }> {
+    const [total, events] = await Promise.all([this.counts.total(customerId, type), this.events.page(customerId, type, this.counts.horizon(), offset, limit)]);
+    return { total, events };
   }
 
   async event(customerId: number, id: string): Promise<Result<EventJson, 'NOT_FOUND'>> {
