@@ -19,7 +19,7 @@ import { WebhookRepository } from './db/webhook-repository.js';
 import { changeSignalsOf, type ChangeSignals } from './services/change-signals.js';
 import { WebhookWorker, type AttemptOutcome } from './webhooks/delivery.js';
 import { WebhookService } from './webhooks/endpoints.js';
-import { EventCounts } from './webhooks/event-counts.js';
+import { LogCounts } from './webhooks/log-counts.js';
 import { parseEncryptionKey, SANDBOX_SECRET_ENCRYPTION_KEY, SecretBox } from './webhooks/secrets.js';
 import { parseSchedule } from './webhooks/url-policy.js';
 
@@ -70,8 +70,10 @@ export function createPlatform(store: Database, config: Config, options: Platfor
   const policy = { production: config.CLOUDPOS_ENV === 'production', allowPrivate: config.WEBHOOK_ALLOW_PRIVATE };
   const schedule = parseSchedule(config.WEBHOOK_RETRY_SCHEDULE)!;
   const worker = new WebhookWorker(webhookRepo, box, now, { schedule, maxInFlight: config.WEBHOOK_MAX_IN_FLIGHT, policy }, options.observeWebhook, options.onBackgroundError);
-  const eventCounts = new EventCounts(events, now, config.EVENT_RETENTION_DAYS);
-  const webhooks = new WebhookService(webhookRepo, events, box, policy, now, () => worker.deliveriesMade(), eventCounts);
+  // What the events list and each endpoint's attempts count for X-Total-Count (log-counts.ts).
+  const eventCounts = new LogCounts<number>(events, now, config.EVENT_RETENTION_DAYS);
+  const attemptCounts = new LogCounts<string>(webhookRepo.attemptTally, now, config.EVENT_RETENTION_DAYS);
+  const webhooks = new WebhookService(webhookRepo, events, box, policy, now, () => worker.deliveriesMade(), { events: eventCounts, attempts: attemptCounts });
   const presence = new TerminalPresence(events, now, Math.max(3 * config.POLL_INTERVAL_MS, 2 * PRESENCE_FLUSH_MS), () => worker.wake());
   const deviceAuth = new DeviceAuth(onboarding.repo, now, config.AUTH_CACHE_MS, authChanges, (terminal) => onboarding.remember(terminal));
   const idempotency = new IdempotencyRepository(store.db);
@@ -134,7 +136,7 @@ export function createPlatform(store: Database, config: Config, options: Platfor
       every(Math.min(5_000, Math.max(250, config.TRANSACTION_EXPIRY_MS / 4)), () => transactions.expireDue());
       every(Math.max(1_000, config.ACQUIRER_TIMEOUT_MS), () => transactions.recoverAbandoned());
       every(60 * 60 * 1000, () => idempotency.deleteOlderThan(now() - 2 * IDEMPOTENCY_TTL_MS));
-      // Whole hours, from the log's horizon back: an hour it shows is never half deleted (EventCounts).
+      // Whole hours, from the lists' horizon back: an hour they show is never half deleted (LogCounts).
       every(60 * 60 * 1000, () => events.deleteOlderThan(eventCounts.horizon()));
       unwatch = changes.watch(() => worker.wake());
       worker.start();

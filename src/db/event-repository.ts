@@ -184,7 +184,7 @@ export class EventRepository {
     return q;
   }
 
-  /** One page of a customer's events from `horizon` on, newest first (their count: EventCounts). */
+  /** One page of a customer's events from `horizon` on, newest first (their count: LogCounts). */
   page(customerId: number, type: string | undefined, horizon: number, offset: number, limit: number) {
     return this.filtered(customerId, type)
       .where('created_at', '>=', horizon)
@@ -199,7 +199,7 @@ export class EventRepository {
   }
 
   /** How many events of each type a customer has in each bucket of `created_at` in [from, to)
-   * (EventTallySource). */
+   * (TallySource). */
   async countsByBucket(customerId: number, from: number, to: number, bucketMs: number) {
     const { rows } = await sql<{ bucket: number; type: string; n: number }>`
       select cast(created_at / ${bucketMs} as integer) as bucket, type, count(*) as n from events

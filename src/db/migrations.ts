@@ -311,6 +311,15 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           end`.execute(db);
       },
     },
+    '0011_attempts_by_endpoint_and_time': {
+      async up(db) {
+        // An endpoint's attempts are listed newest first from the lists' horizon on, and counted
+        // by time (log-counts.ts): one index by endpoint and time serves both, where the one by
+        // endpoint and id made every count read all of the endpoint's attempts.
+        await db.schema.dropIndex('webhook_attempts_endpoint').execute();
+        await db.schema.createIndex('webhook_attempts_endpoint_at').on('webhook_attempts').columns(['endpoint_id', 'at', 'id']).execute();
+      },
+    },
   };
 }
 

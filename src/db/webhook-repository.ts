@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Dialect } from './database.js';
 import type { Executor } from './executor.js';
 import type { WebhookEndpointsTable } from './schema.js';
+import type { TallySource } from '../webhooks/log-counts.js';
 
 export type EndpointRow = WebhookEndpointsTable;
 
@@ -296,15 +297,39 @@ export class WebhookRepository {
     await this.db.updateTable('webhook_deliveries').set({ lease_until: null }).where('id', 'in', ids).where('status', '=', 'PENDING').execute();
   }
 
-  /** The attempts made to one endpoint, newest first. */
-  async attempts(endpointId: string, offset: number, limit: number) {
-    const q = this.db.selectFrom('webhook_attempts').where('endpoint_id', '=', endpointId);
-    const [count, rows] = await Promise.all([
-      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-      q.selectAll().orderBy('id', 'desc').offset(offset).limit(limit).execute(),
-    ]);
-    return { total: Number(count.n), attempts: rows };
+  /** The attempts made to one endpoint from `horizon` on, newest first (their count: attemptTally). */
+  attempts(endpointId: string, horizon: number, offset: number, limit: number) {
+    return this.db
+      .selectFrom('webhook_attempts')
+      .where('endpoint_id', '=', endpointId)
+      .where('at', '>=', horizon)
+      .selectAll()
+      .orderBy('at', 'desc')
+      .orderBy('id', 'desc')
+      .offset(offset)
+      .limit(limit)
+      .execute();
   }
+
+  /** An endpoint's attempts by time, for LogCounts (one type: they are not counted by it). */
+  readonly attemptTally: TallySource<string> = {
+    countsByBucket: async (endpointId, from, to, bucketMs) => {
+      const { rows } = await sql<{ bucket: number; n: number }>`
+        select cast(at / ${bucketMs} as integer) as bucket, count(*) as n from webhook_attempts
+         where endpoint_id = ${endpointId} and at >= ${from} and at < ${to}
+         group by 1`.execute(this.db);
+      return rows.map((r) => ({ bucket: Number(r.bucket), type: '', n: Number(r.n) }));
+    },
+    countFrom: async (endpointId, _type, from) => {
+      const row = await this.db
+        .selectFrom('webhook_attempts')
+        .where('endpoint_id', '=', endpointId)
+        .where('at', '>=', from)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+  };
 
   /** When the next delivery falls due, if any is waiting. */
   async nextDue(): Promise<number | undefined> {

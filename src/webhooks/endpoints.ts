@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { EventRepository } from '../db/event-repository.js';
 import type { EndpointRow, WebhookRepository } from '../db/webhook-repository.js';
 import { err, ok, type Result } from '../domain/result.js';
-import type { EventCounts } from './event-counts.js';
+import type { LogCounts } from './log-counts.js';
 import type { EventJson, EventType } from './event-types.js';
 import { newSigningSecret, type SecretBox } from './secrets.js';
 import { refuseUrl, type UrlPolicy } from './url-policy.js';
@@ -39,7 +39,8 @@ export class WebhookService {
     private readonly now: () => number,
     /** new deliveries are waiting (redeliver), or will be (a new endpoint) */
     private readonly wake: () => void,
-    private readonly counts: EventCounts,
+    /** what the events list and each endpoint's attempts count for their totals */
+    private readonly counts: { events: LogCounts<number>; attempts: LogCounts<string> },
   ) {}
 
   async create(customerId: number, input: { url: string; events?: EventType[]; description?: string }): Promise<Result<EndpointView & { secret: string }, 'VALIDATION_FAILED'>> {
@@ -87,7 +88,7 @@ export class WebhookService {
 
   async attempts(customerId: number, id: string, offset: number, limit: number) {
     if (!(await this.repo.findEndpoint(customerId, id))) return notFound(id);
-    const { total, attempts } = await this.repo.attempts(id, offset, limit);
+    const [total, attempts] = await Promise.all([this.counts.attempts.total(id, undefined), this.repo.attempts(id, this.counts.attempts.horizon(), offset, limit)]);
     return ok({
       total,
       attempts: attempts.map((a) => ({
@@ -105,7 +106,7 @@ export class WebhookService {
 
   /** One page of the event log, newest first, and how many events it holds in all. */
   async listEvents(customerId: number, type: EventType | undefined, offset: number, limit: number): Promise<{ total: number; events: EventJson[] }> {
-    const [total, events] = await Promise.all([this.counts.total(customerId, type), this.events.page(customerId, type, this.counts.horizon(), offset, limit)]);
+    const [total, events] = await Promise.all([this.counts.events.total(customerId, type), this.events.page(customerId, type, this.counts.events.horizon(), offset, limit)]);
     return { total, events };
   }
 

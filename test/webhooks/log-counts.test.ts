@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { EventRepository } from '../../src/db/event-repository.js';
-import { EventCounts, eventHorizon, HOUR_MS, SETTLE_MS } from '../../src/webhooks/event-counts.js';
+import { HOUR_MS, LogCounts, logHorizon, SETTLE_MS } from '../../src/webhooks/log-counts.js';
 import type { EventType } from '../../src/webhooks/event-types.js';
 import { merchantApi } from '../support/http.js';
 import { onboard, usePlatform } from '../support/platform.js';
@@ -9,7 +9,7 @@ import { describeEachStore } from '../support/stores.js';
 const DAY_MS = 86_400_000;
 const TYPES: EventType[] = ['transaction.created', 'transaction.cleared', 'terminal.online'];
 
-describeEachStore('the event log counts what it shows without counting 30 days of rows each time', (dialect) => {
+describeEachStore('the event log and the delivery attempts count what they show without counting 30 days of rows each time', (dialect) => {
   const ctx = usePlatform(dialect, { clock: true });
 
   it('X-Total-Count is the number of events the log shows, for every type, as time passes across minutes, hours and the horizon; retention deletes what it hides', async () => {
@@ -23,7 +23,7 @@ describeEachStore('the event log counts what it shows without counting 30 days o
     const add = async (customer_id: number, at: number) =>
       events.append(kysely, { customer_id, type: TYPES[n++ % TYPES.length]!, subject: `transaction:c${n}`, data: { n }, at });
     const shown = async (type?: EventType) => {
-      let q = kysely.selectFrom('events').where('customer_id', '=', c.customerId).where('created_at', '>=', eventHorizon(clock!.ms, 30));
+      let q = kysely.selectFrom('events').where('customer_id', '=', c.customerId).where('created_at', '>=', logHorizon(clock!.ms, 30));
       if (type) q = q.where('type', '=', type);
       return Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
     };
@@ -56,12 +56,52 @@ describeEachStore('the event log counts what it shows without counting 30 days o
 
     // What the log hides (before its horizon) is what retention deletes; nothing it shows goes.
     const before = Number((await kysely.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
-    const hidden = Number((await kysely.selectFrom('events').where('created_at', '<', eventHorizon(clock!.ms, 30)).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const hidden = Number((await kysely.selectFrom('events').where('created_at', '<', logHorizon(clock!.ms, 30)).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
     expect(hidden).toBeGreaterThan(0);
-    await events.deleteOlderThan(eventHorizon(clock!.ms, 30));
+    await events.deleteOlderThan(logHorizon(clock!.ms, 30));
     const after = Number((await kysely.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
     expect(after).toBe(before - hidden);
     await check();
+  });
+
+  it("an endpoint's deliveries list: X-Total-Count is its attempts from the horizon on, newest first, as time passes", async () => {
+    const { app, clock, db } = ctx();
+    const kysely = db.store.db;
+    clock!.ms = Date.UTC(2026, 9, 3, 4, 5, 6, 7);
+    const c = await onboard(app);
+    const api = merchantApi(app, c.apiKey);
+    const endpoints: string[] = [];
+    for (const path of ['a', 'b']) endpoints.push((await api('POST', '/webhook-endpoints', { url: `http://127.0.0.1:9/${path}` })).json().id as string);
+    let n = 0;
+    const attempt = (endpoint_id: string, at: number) =>
+      kysely
+        .insertInto('webhook_attempts')
+        .values({ delivery_id: ++n, endpoint_id, event_id: `evt_${n}`, event_type: 'transaction.created', attempt: 1, at, status_code: 500, error: null, duration_ms: 3, outcome: 'RETRYING' })
+        .execute();
+    const check = async () => {
+      const horizon = logHorizon(clock!.ms, 30);
+      for (const id of endpoints) {
+        const rows = await kysely.selectFrom('webhook_attempts').select(['at', 'event_id']).where('endpoint_id', '=', id).where('at', '>=', horizon).orderBy('at', 'desc').orderBy('id', 'desc').execute();
+        const res = await api('GET', `/webhook-endpoints/${id}/deliveries?size=100`);
+        expect(res.statusCode).toBe(200);
+        expect(res.headers['x-total-count'], `${id} at ${new Date(clock!.ms).toISOString()}`).toBe(String(rows.length));
+        expect((res.json() as Array<{ event_id: string }>).map((a) => a.event_id)).toEqual(rows.slice(0, 100).map((r) => r.event_id));
+      }
+    };
+    for (const back of [31 * DAY_MS, 30 * DAY_MS - 1, 2 * DAY_MS, 90 * 60_000, 10 * 60_000, SETTLE_MS, 30_000, 0]) {
+      await attempt(endpoints[0]!, clock!.ms - back);
+      await attempt(endpoints[1]!, clock!.ms - back - 1);
+      await attempt(endpoints[0]!, clock!.ms - back + 1);
+    }
+    await check();
+    for (const step of [40_000, 4 * 60_000, 61 * 60_000, 3 * HOUR_MS, 30 * DAY_MS]) {
+      clock!.advance(step);
+      // Recorded a few seconds after they started, the newest out of order.
+      await attempt(endpoints[0]!, clock!.ms - 5_000);
+      await attempt(endpoints[0]!, clock!.ms - 9_000);
+      await attempt(endpoints[1]!, clock!.ms);
+      await check();
+    }
   });
 
   it('asks the database for a settled span once; an hour that settles is made of its minutes; callers at once share one count', async () => {
@@ -81,14 +121,14 @@ describeEachStore('the event log counts what it shows without counting 30 days o
       },
       countFrom: (customerId: number, type: EventType | undefined, from: number) => repo.countFrom(customerId, type, from),
     };
-    const counts = new EventCounts(source, clock!.now, 30);
+    const counts = new LogCounts<number>(source, clock!.now, 30);
 
     // Five callers at once, on nothing counted yet: the same total, the spans asked once.
     const totals = await Promise.all([1, 2, 3, 4, 5].map(() => counts.total(c.customerId, undefined)));
     expect(new Set(totals)).toEqual(new Set([40]));
     expect(asked.map((a) => [a.bucketMs, a.from])).toEqual([
       [60_000, Date.UTC(2026, 7, 1, 7)],
-      [HOUR_MS, eventHorizon(clock!.ms, 30)],
+      [HOUR_MS, logHorizon(clock!.ms, 30)],
     ]);
 
     // Within the same minute, nothing settled is asked again.

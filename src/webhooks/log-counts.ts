@@ -1,25 +1,25 @@
-import type { EventType } from './event-types.js';
-
 export const HOUR_MS = 60 * 60 * 1000;
 const MINUTE_MS = 60 * 1000;
 
-/** An event's `created_at` is stamped just before its transaction commits. Past this long, no more
- * events appear with an earlier `created_at`: a transaction open longer, or an instance's clock
- * ahead of another's by more, would leave a count short by its events (never the list). */
+/** An event's `created_at` is stamped just before its transaction commits, an attempt's `at` when it
+ * starts (it is recorded within seconds). Past this long, no more rows appear with an earlier time:
+ * a transaction open longer, or an instance's clock ahead of another's by more, would leave a
+ * count short by its rows (never the list). */
 export const SETTLE_MS = 5 * MINUTE_MS;
 
-/** The oldest `created_at` the event log shows at `now`: the start of the hour that holds the moment
- * `retentionDays` ago. Retention deletes exactly what is before it, whole hours at a time, so an
- * hour the log shows is never half deleted; and at least `retentionDays` are kept. */
-export function eventHorizon(now: number, retentionDays: number): number {
+/** The oldest time the event log and the delivery attempts show at `now`: the start of the hour that
+ * holds the moment `retentionDays` ago. Retention deletes exactly what is before it, whole hours at
+ * a time, so an hour a list shows is never half deleted; and at least `retentionDays` are kept. */
+export function logHorizon(now: number, retentionDays: number): number {
   return Math.floor((now - retentionDays * 86_400_000) / HOUR_MS) * HOUR_MS;
 }
 
-/** How many events of each type a customer has per bucket of `created_at` (the bucket's start / its
- * size), over [from, to). */
-export interface EventTallySource {
-  countsByBucket(customerId: number, from: number, to: number, bucketMs: number): Promise<Array<{ bucket: number; type: string; n: number }>>;
-  countFrom(customerId: number, type: EventType | undefined, from: number): Promise<number>;
+/** A log's rows in one scope (a customer's events, an endpoint's attempts), by type and time. */
+export interface TallySource<S> {
+  /** How many rows of each type per bucket of time (the bucket: the time / its size) in [from, to). */
+  countsByBucket(scope: S, from: number, to: number, bucketMs: number): Promise<Array<{ bucket: number; type: string; n: number }>>;
+  /** How many rows of `type` (every type: undefined) from `from` on. */
+  countFrom(scope: S, type: string | undefined, from: number): Promise<number>;
 }
 
 /** Counts of the buckets of one size, per type, over a span of time that only moves forward. */
@@ -34,11 +34,11 @@ class Buckets {
   /** Makes [from, to) known (both multiples of the size): what was known already is kept, what
    * fell behind `from` is forgotten, and what is new is summed from `finer` where it knows it all,
    * otherwise asked of `source`. */
-  async cover(source: EventTallySource, customerId: number, from: number, to: number, finer?: Buckets) {
+  async cover<S>(source: TallySource<S>, scope: S, from: number, to: number, finer?: Buckets) {
     const keeps = this.to > this.from && from >= this.from && from <= this.to;
     const ask = keeps ? Math.max(from, this.to) : from;
     let added: Array<{ bucket: number; type: string; n: number }> = [];
-    if (to > ask) added = finer?.knows(ask, to) ? finer.folded(ask, to, this.size) : await source.countsByBucket(customerId, ask, to, this.size);
+    if (to > ask) added = finer?.knows(ask, to) ? finer.folded(ask, to, this.size) : await source.countsByBucket(scope, ask, to, this.size);
     // Nothing changes before the answer: a failed count leaves the span as it was.
     if (!keeps) this.counts.clear();
     else for (const bucket of this.counts.keys()) if (bucket * this.size < from) this.counts.delete(bucket);
@@ -83,63 +83,63 @@ class Buckets {
   }
 }
 
-/** One customer's counts: whole hours, then whole minutes, all settled. */
+/** One scope's counts: whole hours, then whole minutes, all settled. */
 interface Tally {
   hours: Buckets;
   minutes: Buckets;
-  /** this customer's counting, one at a time (two would ask for the same span twice) */
+  /** this scope's counting, one at a time (two would ask for the same span twice) */
   turn: Promise<unknown>;
 }
 
-/** How many events the log of a customer holds, for the events list's `X-Total-Count`, without
- * counting 30 days of rows on every page: what is settled (older than SETTLE_MS) is counted once
- * per hour and per minute and kept, what is newer is counted each time (a few minutes of rows).
- * Every instance counts from the database on its own: settled buckets never change, and the
- * horizon moves the same way on each. */
-export class EventCounts {
-  private readonly tallies = new Map<number, Tally>();
+/** How many rows a log shows (a customer's events, an endpoint's attempts), for a list's
+ * `X-Total-Count`, without counting 30 days of rows on every page: what is settled (older than
+ * SETTLE_MS) is counted once per hour and per minute and kept, what is newer is counted each time
+ * (a few minutes of rows). Every instance counts from the database on its own: settled buckets
+ * never change, and the horizon moves the same way on each. */
+export class LogCounts<S extends string | number> {
+  private readonly tallies = new Map<S, Tally>();
 
   constructor(
-    private readonly source: EventTallySource,
+    private readonly source: TallySource<S>,
     private readonly now: () => number,
     private readonly retentionDays: number,
-    /** customers whose counts are kept (the least recently asked go first) */
-    private readonly customers = 1_000,
+    /** scopes whose counts are kept (the least recently asked go first) */
+    private readonly scopes = 1_000,
   ) {}
 
-  /** The oldest `created_at` the log shows now (eventHorizon). */
+  /** The oldest time the log shows now (logHorizon). */
   horizon(now = this.now()): number {
-    return eventHorizon(now, this.retentionDays);
+    return logHorizon(now, this.retentionDays);
   }
 
-  /** The customer's events of `type` (every type: undefined) that the log shows now. */
-  async total(customerId: number, type: EventType | undefined): Promise<number> {
+  /** The scope's rows of `type` (every type: undefined) that the log shows now. */
+  async total(scope: S, type: string | undefined): Promise<number> {
     const now = this.now();
     const horizon = this.horizon(now);
     const settled = Math.max(horizon, now - SETTLE_MS);
     const hoursTo = Math.max(horizon, Math.floor(settled / HOUR_MS) * HOUR_MS);
     const minutesTo = Math.max(hoursTo, Math.floor(settled / MINUTE_MS) * MINUTE_MS);
-    const tally = this.tallyOf(customerId);
+    const tally = this.tallyOf(scope);
     const counted = tally.turn.then(async () => {
       // The minutes first, from where they start: an hour that settled since the last count is
       // then made of its minutes, and only then are they forgotten.
-      await tally.minutes.cover(this.source, customerId, tally.minutes.startUpTo(hoursTo), minutesTo);
-      await tally.hours.cover(this.source, customerId, horizon, hoursTo, tally.minutes);
-      await tally.minutes.cover(this.source, customerId, hoursTo, minutesTo);
+      await tally.minutes.cover(this.source, scope, tally.minutes.startUpTo(hoursTo), minutesTo);
+      await tally.hours.cover(this.source, scope, horizon, hoursTo, tally.minutes);
+      await tally.minutes.cover(this.source, scope, hoursTo, minutesTo);
       return tally.hours.sum(type, horizon, hoursTo) + tally.minutes.sum(type, hoursTo, minutesTo);
     });
     // A failed count leaves the next caller to ask again (the spans only grow once counted).
     tally.turn = counted.catch(() => {});
-    const [kept, recent] = await Promise.all([counted, this.source.countFrom(customerId, type, minutesTo)]);
+    const [kept, recent] = await Promise.all([counted, this.source.countFrom(scope, type, minutesTo)]);
     return kept + recent;
   }
 
-  private tallyOf(customerId: number): Tally {
-    let tally = this.tallies.get(customerId);
-    if (tally) this.tallies.delete(customerId);
+  private tallyOf(scope: S): Tally {
+    let tally = this.tallies.get(scope);
+    if (tally) this.tallies.delete(scope);
     else tally = { hours: new Buckets(HOUR_MS), minutes: new Buckets(MINUTE_MS), turn: Promise.resolve() };
-    this.tallies.set(customerId, tally);
-    if (this.tallies.size > this.customers) this.tallies.delete(this.tallies.keys().next().value!);
+    this.tallies.set(scope, tally);
+    if (this.tallies.size > this.scopes) this.tallies.delete(this.tallies.keys().next().value!);
     return tally;
   }
 }
