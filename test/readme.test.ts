@@ -52,7 +52,7 @@ describe('README tour', () => {
 
   it('works as printed', () => {
     const script = [...between('<!-- tour:start -->', '<!-- tour:end -->').matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n');
-    const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script.replaceAll('localhost:8080', `127.0.0.1:${port}`)], {
+    const run = spawnSync('bash', ['--norc', '-euo', 'pipefail', '-c', script.replaceAll('localhost:8080', `127.0.0.1:${port}`)], {
       env: env(),
       encoding: 'utf8',
       timeout: 120_000,
@@ -95,7 +95,7 @@ describe('README production section', () => {
       .replaceAll('PORT=8080', `PORT=${port} HOST=127.0.0.1`)
       .replaceAll('sqlite:./data/production.sqlite', `sqlite:${join(dir, 'production.sqlite')}`)
       .replaceAll('production.log', join(dir, 'production.log'));
-    const run = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: process.cwd(), env: { ...process.env, LOG_LEVEL: 'warn' }, encoding: 'utf8', timeout: 120_000 });
+    const run = spawnSync('bash', ['--norc', '-euo', 'pipefail', '-c', script], { cwd: process.cwd(), env: { ...process.env, LOG_LEVEL: 'warn' }, encoding: 'utf8', timeout: 120_000 });
     // Whatever happened, no server of this test outlives it.
     killServersOf(dir);
     const log = readFileSync(join(dir, 'production.log'), 'utf8');

@@ -86,7 +86,7 @@ describeEachStore('the first-run banner on a database other than the default', (
       const config = () => fetch(`${base}/device/v1/config`, { headers: { authorization: `Bearer ${token}` } });
       expect((await config()).status).toBe(200);
       // Run as printed (the repository's bin in place of npx), from another directory.
-      const { stdout, stderr } = await exec('bash', ['-euo', 'pipefail', '-c', hint.replace('npx cloudpos', `node ${ROOT}bin/cloudpos.js`)], { cwd: '/', env: { ...process.env, DATABASE_URL: '' } });
+      const { stdout, stderr } = await exec('bash', ['--norc', '-euo', 'pipefail', '-c', hint.replace('npx cloudpos', `node ${ROOT}bin/cloudpos.js`)], { cwd: '/', env: { ...process.env, DATABASE_URL: '' } });
       expect(stdout).toMatch(/^Device token: cpos_dev_/m);
       expect(stderr).toBe(`using ${hint.match(/DATABASE_URL='([^']+)'/)![1]!}\n`);
       await expect.poll(async () => (await config()).status, { timeout: 5_000 }).toBe(403);

@@ -11,7 +11,7 @@ const exec = promisify(execFile);
 
 /** Runs printed shell lines in one bash, as a newcomer pasting them would. */
 async function shell(lines: string[]): Promise<{ stdout: string; stderr: string }> {
-  return exec('bash', ['-euo', 'pipefail', '-c', lines.join('\n')], { cwd: ROOT, timeout: 30_000 });
+  return exec('bash', ['--norc', '-euo', 'pipefail', '-c', lines.join('\n')], { cwd: ROOT, timeout: 30_000 });
 }
 
 describe('first run of npm start on an empty sandbox database', () => {
