@@ -103,8 +103,10 @@ export class LogCounts<S extends string | number> {
     private readonly source: TallySource<S>,
     private readonly now: () => number,
     private readonly retentionDays: number,
-    /** scopes whose counts are kept (the least recently asked go first) */
-    private readonly scopes = 1_000,
+    /** scopes whose counts are kept, the least recently asked dropped first: a busy scope's 30 days
+     * are up to 720 hours of a few types each, about 250 KB; one dropped is counted again
+     * from the database when next asked */
+    private readonly scopes = 100,
   ) {}
 
   /** The oldest time the log shows now (logHorizon). */
