@@ -19,7 +19,7 @@ import { WebhookRepository } from './db/webhook-repository.js';
 import { changeSignalsOf, type ChangeSignals } from './services/change-signals.js';
 import { WebhookWorker, type AttemptOutcome } from './webhooks/delivery.js';
 import { WebhookService } from './webhooks/endpoints.js';
-import { LogCounts } from './webhooks/log-counts.js';
+import { LogCounts, logHorizon } from './webhooks/log-counts.js';
 import { parseEncryptionKey, SANDBOX_SECRET_ENCRYPTION_KEY, SecretBox } from './webhooks/secrets.js';
 import { parseSchedule } from './webhooks/url-policy.js';
 
@@ -137,7 +137,7 @@ export function createPlatform(store: Database, config: Config, options: Platfor
       every(Math.max(1_000, config.ACQUIRER_TIMEOUT_MS), () => transactions.recoverAbandoned());
       every(60 * 60 * 1000, () => idempotency.deleteOlderThan(now() - 2 * IDEMPOTENCY_TTL_MS));
       // Whole hours, from the lists' horizon back: an hour they show is never half deleted (LogCounts).
-      every(60 * 60 * 1000, () => events.deleteOlderThan(eventCounts.horizon()));
+      every(60 * 60 * 1000, () => events.deleteOlderThan(logHorizon(now(), config.EVENT_RETENTION_DAYS)));
       unwatch = changes.watch(() => worker.wake());
       worker.start();
     },

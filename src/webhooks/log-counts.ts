@@ -51,9 +51,10 @@ class Buckets {
     this.to = Math.max(to, keeps ? this.to : to);
   }
 
-  /** Where the known span starts, if it starts at or before `at`; otherwise `at`. */
-  startUpTo(at: number): number {
-    return this.to > this.from && this.from <= at ? this.from : at;
+  /** Where the known span starts, if it starts at or before `at` and knows up to `within` of it
+   * (extending it from there is a few buckets); otherwise `at`. */
+  startUpTo(at: number, within: number): number {
+    return this.to > this.from && this.from <= at && this.to >= at - within ? this.from : at;
   }
 
   knows(from: number, to: number): boolean {
@@ -124,8 +125,9 @@ export class LogCounts<S extends string | number> {
     const tally = this.tallyOf(scope);
     const counted = tally.turn.then(async () => {
       // The minutes first, from where they start: an hour that settled since the last count is
-      // then made of its minutes, and only then are they forgotten.
-      await tally.minutes.cover(this.source, scope, tally.minutes.startUpTo(hoursTo), minutesTo);
+      // then made of its minutes, and only then are they forgotten. Asked again after hours of
+      // silence, the hours missed are counted as hours, not as minutes.
+      await tally.minutes.cover(this.source, scope, tally.minutes.startUpTo(hoursTo, HOUR_MS), minutesTo);
       await tally.hours.cover(this.source, scope, horizon, hoursTo, tally.minutes);
       await tally.minutes.cover(this.source, scope, hoursTo, minutesTo);
       return tally.hours.sum(type, horizon, hoursTo) + tally.minutes.sum(type, hoursTo, minutesTo);

@@ -146,5 +146,12 @@ describeEachStore('the event log and the delivery attempts count what they show 
     }
     expect(asked.filter((a) => a.bucketMs === HOUR_MS)).toEqual([]);
     expect(Math.max(...asked.map((a) => a.to - a.from))).toBe(60_000);
+
+    // Asked again after five silent hours: the hours missed are counted as hours, not minute by minute.
+    asked.length = 0;
+    clock!.advance(5 * HOUR_MS);
+    expect(await counts.total(c.customerId, undefined)).toBe(110);
+    expect(asked.filter((a) => a.bucketMs === 60_000).every((a) => a.to - a.from <= HOUR_MS)).toBe(true);
+    expect(asked.some((a) => a.bucketMs === HOUR_MS)).toBe(true);
   });
 });
