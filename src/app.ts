@@ -66,6 +66,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(acquirer && { acquirer }),
     observeAcquirer: metrics.observeAcquirer,
     observeWebhook: metrics.observeWebhook,
+    observeTransaction: metrics.observeTransaction,
     onBackgroundError: (e) => app.log.warn({ err: e }, 'webhook delivery work failed; it is tried again'),
   });
   app.decorate('platform', platform);

@@ -12,6 +12,7 @@ import { PostgresNotifier } from './services/postgres-notifier.js';
 import { TerminalPresence } from './services/presence.js';
 import { ping, type Database } from './db/database.js';
 import { transactionUseCases } from './transactions/index.js';
+import type { StatusReached } from './transactions/gateway.js';
 import { IdempotencyRepository } from './db/idempotency-repository.js';
 import { MetricsRepository } from './db/metrics-repository.js';
 import { EventRepository } from './db/event-repository.js';
@@ -33,6 +34,8 @@ export interface PlatformOptions {
   observeAcquirer?: (call: AcquirerCall, outcome: string, seconds: number) => void;
   /** told how each webhook delivery attempt ended (the metrics) */
   observeWebhook?: (outcome: AttemptOutcome) => void;
+  /** told of each public status a transaction came to, after its commit (the metrics) */
+  observeTransaction?: StatusReached;
   /** hears what goes wrong in background work (the log) */
   onBackgroundError?: (e: unknown) => void;
 }
@@ -88,6 +91,7 @@ export function createPlatform(store: Database, config: Config, options: Platfor
     acquirer,
     now,
     closing: closing.signal,
+    ...(options.observeTransaction && { reached: options.observeTransaction }),
     settings: {
       expiryMs: config.TRANSACTION_EXPIRY_MS,
       maxAmountMinor: config.MAX_AMOUNT_MINOR,

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Tables } from './schema.js';
 
 /** The few counts the metrics endpoint reads at scrape time. */
@@ -14,12 +14,16 @@ export class MetricsRepository {
     return Number(row?.n ?? 0);
   }
 
-  async transactionCounts(): Promise<Array<{ type: string; status: string; n: number }>> {
+  /** Open transactions by type and stage, read through the partial index of a terminal's open
+   * transaction (its predicate as a literal, as TransactionQueries writes it): at most one per
+   * terminal, however many transactions the database keeps. */
+  async openTransactions(): Promise<Array<{ type: string; stage: string; n: number }>> {
     const rows = await this.db
       .selectFrom('transactions')
-      .select((eb) => ['type', 'status', eb.fn.countAll<number | string>().as('n')])
-      .groupBy(['type', 'status'])
+      .select((eb) => ['type', 'stage', eb.fn.countAll<number | string>().as('n')])
+      .where('stage', '<>', sql.lit('DONE'))
+      .groupBy(['type', 'stage'])
       .execute();
-    return rows.map((r) => ({ type: r.type, status: r.status, n: Number(r.n) }));
+    return rows.map((r) => ({ type: r.type, stage: r.stage, n: Number(r.n) }));
   }
 }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AcquirerCall } from '../acquirer/timed.js';
+import type { PublicStatus, TransactionType } from '../domain/transaction-lifecycle.js';
 import type { Platform } from '../platform.js';
 
 declare module 'fastify' {
@@ -52,6 +53,15 @@ export class PlatformMetrics {
     registers: [this.registry],
   });
 
+  private readonly statuses = new Counter({
+    name: 'cloudpos_transactions_total',
+    help: 'Transactions this instance brought to each public status, after the commit: a new one to CREATED, a move to the status it changes to',
+    labelNames: ['type', 'status'] as const,
+    registers: [this.registry],
+  });
+  /** Its series by type and status, looked up once (prom-client hashes the labels on each call otherwise). */
+  private readonly statusSeries = new Map<string, { inc(): void }>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -63,6 +73,14 @@ export class PlatformMetrics {
   readonly observeWebhook = (outcome: 'DELIVERED' | 'RETRYING' | 'FAILED') => {
     this.webhookAttempts.inc({ outcome });
     if (outcome !== 'DELIVERED') this.webhookFailures.inc();
+  };
+
+  /** For the platform's transactions (PlatformOptions.observeTransaction). */
+  readonly observeTransaction = (type: TransactionType, status: PublicStatus) => {
+    const key = `${type} ${status}`;
+    let series = this.statusSeries.get(key);
+    if (!series) this.statusSeries.set(key, (series = this.statuses.labels({ type, status })));
+    series.inc();
   };
 
   /** The gauges read from the platform when scraped. */
@@ -88,13 +106,13 @@ export class PlatformMetrics {
       },
     });
     new Gauge({
-      name: 'cloudpos_transactions',
-      help: 'Transactions in the database, by type and public status',
-      labelNames: ['type', 'status'] as const,
+      name: 'cloudpos_transactions_open',
+      help: 'Open transactions in the database (not yet done), by type and terminal stage (PENDING, RETRIEVED, CARD_PRESENTED)',
+      labelNames: ['type', 'stage'] as const,
       registers,
       async collect() {
         this.reset();
-        for (const { type, status, n } of await repo.transactionCounts()) this.set({ type, status }, n);
+        for (const { type, stage, n } of await repo.openTransactions()) this.set({ type, stage }, n);
       },
     });
     const pool = platform.store.pool;

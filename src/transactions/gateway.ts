@@ -2,7 +2,7 @@ import type { ErrorKind } from '../domain/errors.js';
 import { err, ok, type Result } from '../domain/result.js';
 import type { Terminal } from '../domain/terminal.js';
 import type { Transaction, TransactionChanges } from '../domain/transaction.js';
-import { apply, INITIAL_STATE, type LifecycleEvent, type TransitionPlan } from '../domain/transaction-lifecycle.js';
+import { apply, INITIAL_STATE, TRANSITIONS, type LifecycleEvent, type PublicStatus, type TransactionType, type TransitionPlan } from '../domain/transaction-lifecycle.js';
 import { isUniqueViolation, type Database } from '../db/database.js';
 import { compiledInsert } from '../db/compiled-once.js';
 import type { Executor } from '../db/executor.js';
@@ -21,6 +21,10 @@ export interface CreationContext {
 }
 
 export type { NewTransaction };
+
+/** Hears, after the commit, of each transaction this gateway brought to a public status: a new one
+ * to its first, a move that changes the status to the new one. */
+export type StatusReached = (type: TransactionType, status: PublicStatus) => void;
 
 /** How often a creation on PostgreSQL meets a creator that committed first before it gives up. */
 const CREATE_ATTEMPTS = 10;
@@ -46,7 +50,8 @@ export class TransactionGateway {
   private readonly insertTransaction: ReturnType<typeof compiledInsert<'transactions'>>;
   private readonly insertEvent: ReturnType<typeof compiledInsert<'transaction_events'>>;
 
-  /** `changed` hears of every transaction this gateway moved or superseded, after the commit. */
+  /** `changed` hears of every transaction this gateway moved or superseded, after the commit;
+   * `reached`, of every public status a transaction came to (the metrics count them). */
   constructor(
     database: Database,
     /** the reads its moves start from and look again with */
@@ -55,6 +60,7 @@ export class TransactionGateway {
     private readonly changed: (t: Pick<Transaction, 'id' | 'terminal_pk'>) => void = () => {},
     /** the customer's event of a creation, for the statement that writes it (with `outbox`) */
     private readonly eventOf?: TransactionEventOf,
+    private readonly reached: StatusReached = () => {},
   ) {
     this.db = database.db;
     this.lockRows = database.dialect === 'postgres';
@@ -113,7 +119,13 @@ export class TransactionGateway {
         if (!retrieved.ok || retrieved.value === null) throw new Error(`transaction ${t.id} could not be retrieved in its creation`);
         return ok(retrieved.value);
       });
-      if (created.ok && superseded) this.changed(superseded);
+      if (created.ok) {
+        if (superseded) {
+          this.changed(superseded);
+          this.reached(superseded.type, superseded.status);
+        }
+        this.reachedAll(row, created.value);
+      }
       return created;
     } catch (e) {
       // The unique index on a terminal's open transaction is the last line: another writer won.
@@ -151,8 +163,14 @@ export class TransactionGateway {
           ...(superseding && { superseding }),
           ...(retrieval && { retrieved: { plan: retrieval.plan, ...(retrievedEvent && { event: retrievedEvent }) } }),
         });
-        if (done.active?.superseded) this.changed({ id: done.active.id, terminal_pk: row.terminal_id });
-        if (done.created) return ok(retrieved ?? created);
+        if (done.active?.superseded) {
+          this.changed({ id: done.active.id, terminal_pk: row.terminal_id });
+          this.reached(done.active.row.type as TransactionType, SUPERSEDED_STATUS);
+        }
+        if (done.created) {
+          this.reachedAll(row, retrieved ?? created);
+          return ok(retrieved ?? created);
+        }
         if (done.active?.stage === 'PENDING' && this.eventOf) {
           // Again, superseding the one just read (its whole row makes its customer event): a
           // second statement instead of the locked path's ten; anything else in the way by then
@@ -204,6 +222,7 @@ export class TransactionGateway {
       if (!moved.ok) return moved;
       if (moved.value !== null) {
         this.changed(moved.value);
+        if (moved.value.status !== current.status) this.reached(moved.value.type, moved.value.status);
         return ok(moved.value);
       }
       const again = await this.queries.findById(current.id);
@@ -262,6 +281,12 @@ export class TransactionGateway {
     return ok(moved);
   }
 
+  /** A creation's statuses: its first, and the one it was retrieved with if that differs. */
+  private reachedAll(row: TransactionRow, t: Transaction) {
+    this.reached(t.type, row.status as PublicStatus);
+    if (t.status !== row.status) this.reached(t.type, t.status);
+  }
+
   /** Locks a row for the rest of the database transaction. */
   private async lock(id: string, db: Executor) {
     const q = db.selectFrom('transactions').selectAll().where('id', '=', id);
@@ -280,6 +305,9 @@ export class TransactionGateway {
     return Number(row?.total ?? 0);
   }
 }
+
+/** Where a superseded or expired transaction goes (create-statement.ts checks both moves alike). */
+const SUPERSEDED_STATUS = TRANSITIONS.SUPERSEDE.to.status;
 
 /** The move of a transaction just created to RETRIEVED, as the life-cycle table makes it. */
 type Retrieval = { plan: TransitionPlan; next: Transaction };

@@ -10,7 +10,7 @@ import { cancelTransactions } from './cancel.js';
 import type { UseCaseContext } from './context.js';
 import { createTransaction } from './create.js';
 import { dayTotals } from './day-totals.js';
-import { TransactionGateway } from './gateway.js';
+import { TransactionGateway, type StatusReached } from './gateway.js';
 import { TransactionQueries } from './transaction-queries.js';
 import { Pickup } from './pickup.js';
 import { completePreAuthorizations } from './pre-authorization.js';
@@ -42,13 +42,15 @@ export function transactionUseCases(deps: {
   now: () => number;
   closing: AbortSignal;
   settings: TransactionSettings;
+  /** each public status a transaction came to, after the commit (the metrics count them) */
+  reached?: StatusReached;
 }) {
   const { settings } = deps;
   const { notifier } = deps;
   // Every move and supersession reaches the status views, the idle hints and the ?wait= reads,
   // here and (announced after the commit) on every other instance.
   const queries = new TransactionQueries(deps.database);
-  const gateway = new TransactionGateway(deps.database, queries, transactionOutbox(deps.events), (t) => notifier.changed(t.terminal_pk, t.id), transactionEventOf(deps.events));
+  const gateway = new TransactionGateway(deps.database, queries, transactionOutbox(deps.events), (t) => notifier.changed(t.terminal_pk, t.id), transactionEventOf(deps.events), deps.reached);
   const ctx: UseCaseContext = { gateway, queries, terminals: deps.terminals, notifier, now: deps.now };
   const read = readTransactions(ctx, new StatusViews(notifier));
   const waits = new StatusWaits(read, deps.changes, deps.closing);
