@@ -79,8 +79,8 @@ export class TransactionQueries {
   async findForCustomer(customerId: number, terminalKey: string, id: string): Promise<{ transaction: Transaction; store: StoreRef } | undefined> {
     const row = (await this.ofCustomerTerminal(this.db, customerId, terminalKey, id))[0];
     if (!row) return undefined;
-    const { store_uuid, store_name, ...transaction } = row;
-    return { transaction: toTransaction(transaction), store: { uuid: store_uuid, name: store_name } };
+    // The row as it is: toTransaction reads its own fields (a rest pattern copied the other 27).
+    return { transaction: toTransaction(row), store: { uuid: row.store_uuid, name: row.store_name } };
   }
 
   /** The transaction the terminal has in hand or waiting for it (at most one: a unique index). */
