@@ -69,6 +69,7 @@ const settings: Settings = quick
       mixedSeconds: 1.5,
       mixedCreatesPerS: 20,
       mixedStatusPerS: 50,
+      createTerminals: 6_000,
     }
   : {
       quick,
@@ -87,6 +88,7 @@ const settings: Settings = quick
       mixedSeconds: 30,
       mixedCreatesPerS: 20,
       mixedStatusPerS: 100,
+      createTerminals: 60_000,
     };
 
 /** Terminals of their own for the webhooks scenario: a closed loop of payments and a paced one. */
@@ -199,19 +201,22 @@ async function runDialect(dialect: string): Promise<Row[]> {
   let baseline: Server | undefined;
   try {
     // Terminal layout: [0] holds the transaction read in 1; then the pickup terminals, the mixed
-    // terminals, and the fleet (polled idle in 2, long-polling in 5, given new payments in 3).
+    // terminals, the fleet (polled idle in 2, long-polling in 5), the webhooks scenario's, and
+    // the create scenario's (registered only when it runs).
     const pickupFrom = 1;
     const mixedFrom = pickupFrom + s.pickupTerminals;
     const fleetFrom = mixedFrom + s.mixedTerminals;
     const webhooksFrom = fleetFrom + s.fleetTerminals;
-    const count = webhooksFrom + WEBHOOK_TERMINALS;
+    const createFrom = webhooksFrom + WEBHOOK_TERMINALS;
+    const count = createFrom + (only.has('create') ? s.createTerminals : 0);
     const t0 = performance.now();
     const seeded: Seeded = await seed(database.url, count);
     log(`${dialect}: ${count} terminals registered in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const pickup = seeded.terminals.slice(pickupFrom, mixedFrom);
     const mixedTerminals = seeded.terminals.slice(mixedFrom, fleetFrom);
     const fleet = seeded.terminals.slice(fleetFrom, webhooksFrom);
-    const webhookTerminals = seeded.terminals.slice(webhooksFrom);
+    const webhookTerminals = seeded.terminals.slice(webhooksFrom, createFrom);
+    const createTerminals = seeded.terminals.slice(createFrom);
     baseline = await baselineServer(dialect, database.url);
     const base = baseline;
 
@@ -278,8 +283,8 @@ async function runDialect(dialect: string): Promise<Row[]> {
     // Terminals of their own: what `mixed` left pending on its terminals would be fetched meanwhile.
     await behindProxy('mixed-2x', (p) => mixed(dialect, s, p, base, seeded, fleet.slice(0, mixedTerminals.length), 'mixed-2x'));
     await scenario('webhooks', (p) => webhookDelivery(dialect, s, p, seeded, webhookTerminals));
-    // Last: it leaves pending payments on the fleet's terminals.
-    await scenario('create', (p) => createRate(dialect, s, p, base, seeded, fleet));
+    // Last: it leaves pending payments on its terminals.
+    await scenario('create', (p) => createRate(dialect, s, p, base, seeded, createTerminals));
     await shared?.stop();
   } finally {
     await baseline?.stop();

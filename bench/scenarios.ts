@@ -35,6 +35,9 @@ export interface Settings {
   mixedSeconds: number;
   mixedCreatesPerS: number;
   mixedStatusPerS: number;
+  /** terminals of the create scenario's own, more than a run creates transactions: each creation a
+   * plain one, none superseding a pending payment */
+  createTerminals: number;
 }
 
 export type Terminal = Seeded['terminals'][number];
