@@ -9,8 +9,9 @@ import type { Database } from '../db/database.js';
 import { OnboardingRepository } from '../db/onboarding-repository.js';
 import { announceAuthChange } from './auth-changes.js';
 
-/** How many customer terminals `rememberedCustomerTerminal` keeps (a few MB at most). */
-const REMEMBERED_TERMINALS = 20_000;
+/** How many customer terminals `rememberedCustomerTerminal` keeps: as many as the device tokens
+ * DeviceAuth keeps checked, whose terminals it shares (a key and a map entry each beyond them). */
+const REMEMBERED_TERMINALS = 50_000;
 
 /** What the operators ("Customer Care") do when they onboard a customer, and the directory of
  * customers, merchants, stores and terminals the rest of the platform reads. */
@@ -103,7 +104,7 @@ export class OnboardingService {
   }
 
   /** Terminals as creations and device tokens found them, by terminal key: at most
-   * REMEMBERED_TERMINALS, all forgotten past that. */
+   * REMEMBERED_TERMINALS, the oldest forgotten first. */
   private readonly remembered = new Map<string, Terminal>();
 
   /** The terminal a creation names, if it is the customer's: from memory once found, so that a
@@ -125,8 +126,10 @@ export class OnboardingService {
   /** Keeps a terminal read from the store for `rememberedCustomerTerminal`: a terminal whose
    * device token was just checked is the one a payment is most likely pushed to next. */
   remember(terminal: Terminal) {
-    if (this.remembered.size >= REMEMBERED_TERMINALS) this.remembered.clear();
-    this.remembered.set(terminal.id.toLowerCase(), terminal);
+    const key = terminal.id.toLowerCase();
+    // Seen again: it goes to the back of the line.
+    if (!this.remembered.delete(key) && this.remembered.size >= REMEMBERED_TERMINALS) this.remembered.delete(this.remembered.keys().next().value!);
+    this.remembered.set(key, terminal);
   }
 
   /** The terminal a MerchantAPI path names, if it is the customer's. */

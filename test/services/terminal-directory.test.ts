@@ -67,4 +67,21 @@ describeEachStore('the terminals a creation names, from memory', (dialect) => {
     expect((await directory.rememberedCustomerTerminal(ours.customerId, named.id)).ok).toBe(true);
     await expect(directory.rememberedCustomerTerminal(theirs.customerId, theirs.terminals[0]!.id)).rejects.toThrow();
   });
+
+  it('forgets the terminal it saw least recently once it holds 50,000, not all of them', async () => {
+    const { store, directory, auth } = await withClosableStore();
+    const [kept, dropped] = [ours.terminals[0]!, ours.terminals[1]!];
+    const a = await auth.authenticate(kept.deviceToken);
+    const b = await auth.authenticate(dropped.deviceToken);
+    if (!a.ok || !b.ok) throw new Error('both tokens are valid');
+    for (let i = 0; i < 49_998; i++) directory.remember({ ...a.value, id: `FILLER-${i}` });
+    // Seen again: `kept` goes to the back; the next one in drops `dropped`, now the oldest.
+    directory.remember(a.value);
+    directory.remember({ ...a.value, id: 'FILLER-LAST' });
+    await store.close();
+
+    expect((await directory.rememberedCustomerTerminal(ours.customerId, kept.id)).ok).toBe(true);
+    expect((await directory.rememberedCustomerTerminal(ours.customerId, 'FILLER-0')).ok).toBe(true);
+    await expect(directory.rememberedCustomerTerminal(ours.customerId, dropped.id)).rejects.toThrow();
+  });
 });
