@@ -112,7 +112,7 @@ export class PlatformMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const { type, stage, n } of await repo.openTransactions()) this.set({ type, stage }, n);
+        for (const { type, stage, n } of await platform.transactions.openCounts()) this.set({ type, stage }, n);
       },
     });
     const pool = platform.store.pool;

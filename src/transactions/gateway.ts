@@ -124,7 +124,7 @@ export class TransactionGateway {
           this.changed(superseded);
           this.reached(superseded.type, superseded.status);
         }
-        this.reachedAll(row, created.value);
+        this.reachedAll(created.value);
       }
       return created;
     } catch (e) {
@@ -168,7 +168,7 @@ export class TransactionGateway {
           this.reached(done.active.row.type as TransactionType, SUPERSEDED_STATUS);
         }
         if (done.created) {
-          this.reachedAll(row, retrieved ?? created);
+          this.reachedAll(retrieved ?? created);
           return ok(retrieved ?? created);
         }
         if (done.active?.stage === 'PENDING' && this.eventOf) {
@@ -282,9 +282,9 @@ export class TransactionGateway {
   }
 
   /** A creation's statuses: its first, and the one it was retrieved with if that differs. */
-  private reachedAll(row: TransactionRow, t: Transaction) {
-    this.reached(t.type, row.status as PublicStatus);
-    if (t.status !== row.status) this.reached(t.type, t.status);
+  private reachedAll(t: Transaction) {
+    this.reached(t.type, INITIAL_STATE.status);
+    if (t.status !== INITIAL_STATE.status) this.reached(t.type, t.status);
   }
 
   /** Locks a row for the rest of the database transaction. */

@@ -79,6 +79,8 @@ export function transactionUseCases(deps: {
     presented: reported.presented,
     outcome: reported.outcome,
     ...sweeps(ctx, presentCard, settings.acquirerTimeoutMs),
+    /** Open transactions by type and stage (the metrics). */
+    openCounts: () => ctx.queries.openCounts(),
     /** The recorded history of one transaction, oldest first. */
     events: (id: string) => ctx.queries.events(id),
   };

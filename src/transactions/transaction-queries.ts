@@ -26,7 +26,7 @@ const OPEN = sql.lit('DONE');
 /** The transactions as lookups, lists and reports read them (none of them changes anything; every
  * change goes through the TransactionGateway): one transaction by id, of a terminal or of a
  * customer's terminal, a terminal's open one, a terminal's list, the sweeps' due and stuck ones,
- * the day totals' input and a transaction's recorded history. */
+ * the open ones counted, the day totals' input and a transaction's recorded history. */
 export class TransactionQueries {
   private readonly db: Executor;
 
@@ -124,6 +124,18 @@ export class TransactionQueries {
       .where('updated_at', '<', at)
       .execute();
     return rows.map(toTransaction);
+  }
+
+  /** Open transactions by type and stage (the metrics' gauge), through the same index: as many rows
+   * as terminals at most, however many transactions the database keeps. */
+  async openCounts(): Promise<Array<{ type: string; stage: string; n: number }>> {
+    const rows = await this.db
+      .selectFrom('transactions')
+      .select((eb) => ['type', 'stage', eb.fn.countAll<number | string>().as('n')])
+      .where('stage', '<>', OPEN)
+      .groupBy(['type', 'stage'])
+      .execute();
+    return rows.map((r) => ({ type: r.type, stage: r.stage, n: Number(r.n) }));
   }
 
   /** What was processed on a terminal within [start, end), or captured then: the day totals' input. */

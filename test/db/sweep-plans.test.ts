@@ -1,9 +1,7 @@
-import { CompiledQuery, createQueryId, sql, type Kysely, type KyselyPlugin, type RootOperationNode } from 'kysely';
+import { CompiledQuery, createQueryId, sql, type KyselyPlugin, type RootOperationNode } from 'kysely';
 import { expect, it } from 'vitest';
 import { TransactionQueries } from '../../src/transactions/transaction-queries.js';
 import type { Database } from '../../src/db/database.js';
-import { MetricsRepository } from '../../src/db/metrics-repository.js';
-import type { Tables } from '../../src/db/schema.js';
 import { describeEachStore, useTestDatabase } from '../support/stores.js';
 
 /** Keeps the queries run through it, to explain them afterwards. */
@@ -18,12 +16,12 @@ class Recorder implements KyselyPlugin {
   }
 }
 
-/** The plan the database chooses for each query `call` ran through the database it is given, as
- * one text. Sequential scans are ruled out where they can be (PostgreSQL), so that a tiny table
- * shows which indexes a query can use at all. */
-async function plansOf(store: Database, call: (db: Kysely<Tables>) => Promise<unknown>): Promise<string> {
+/** The plan the database chooses for each query a call of `queries` ran, as one text. Sequential
+ * scans are ruled out where they can be (PostgreSQL), so that a tiny table shows which indexes a
+ * query can use at all. */
+async function plansOf(store: Database, call: (queries: TransactionQueries) => Promise<unknown>): Promise<string> {
   const recorder = new Recorder();
-  await call(store.db.withPlugin(recorder));
+  await call(new TransactionQueries({ ...store, db: store.db.withPlugin(recorder) }));
   const executor = store.db.getExecutor();
   const plans: string[] = [];
   for (const node of recorder.nodes) {
@@ -46,22 +44,21 @@ async function plansOf(store: Database, call: (db: Kysely<Tables>) => Promise<un
 
 describeEachStore('the sweeps and the metrics read open transactions through partial indexes, not every transaction ever made', (dialect) => {
   const db = useTestDatabase(dialect);
-  const queries = (call: (q: TransactionQueries) => Promise<unknown>) => (kysely: Kysely<Tables>) => call(new TransactionQueries({ ...db().store, db: kysely }));
 
   it('abandoned card presentations: the index of open transactions', async () => {
-    const plan = await plansOf(db().store, queries((q) => q.cardPresentedBefore(Date.now())));
+    const plan = await plansOf(db().store, (q) => q.cardPresentedBefore(Date.now()));
     expect(plan).toContain('transactions_one_active_per_terminal');
     expect(plan).not.toMatch(/SCAN transactions$|Seq Scan/m);
   });
 
   it('payments due to expire: the index of pending ones', async () => {
-    const plan = await plansOf(db().store, queries((q) => q.pendingDue(Date.now())));
+    const plan = await plansOf(db().store, (q) => q.pendingDue(Date.now()));
     expect(plan).toContain('transactions_pending_expiry');
     expect(plan).not.toMatch(/SCAN transactions$|Seq Scan/m);
   });
 
   it('open transactions by type and stage (the cloudpos_transactions_open gauge): the index of open transactions', async () => {
-    const plan = await plansOf(db().store, (kysely) => new MetricsRepository(kysely).openTransactions());
+    const plan = await plansOf(db().store, (q) => q.openCounts());
     expect(plan).toContain('transactions_one_active_per_terminal');
     expect(plan).not.toMatch(/SCAN transactions$|Seq Scan/m);
   });
