@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { SELF_ANNOUNCING_PREFIX, TRANSACTIONS_CHANNEL } from '../db/migrations.js';
+import { SELF_ANNOUNCING_PREFIX, TRANSACTIONS_CHANNEL } from '../db/later-migrations.js';
 import type { Transaction } from '../domain/transaction.js';
 import { AUTH_CHANNEL, type AuthChangeListener, type AuthChanges } from './auth-changes.js';
 import { announcementPayload, parseAnnouncement, type Announcement } from './change-announcements.js';

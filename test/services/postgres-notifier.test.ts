@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { SELF_ANNOUNCING_PREFIX } from '../../src/db/migrations.js';
+import { SELF_ANNOUNCING_PREFIX } from '../../src/db/later-migrations.js';
 import type { Transaction } from '../../src/domain/transaction.js';
 import { LISTENER_NAME, PostgresNotifier } from '../../src/services/postgres-notifier.js';
 import { newTransactionRow, toTransaction } from '../../src/transactions/transaction-row.js';
