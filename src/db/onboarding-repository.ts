@@ -5,6 +5,7 @@ import { compiledOnce } from './compiled-once.js';
 import type { Dialect } from './database.js';
 import { keyList, oneOf } from './key-list.js';
 import type { Executor } from './executor.js';
+import { StoreDirectory, type StoreEntry } from './store-directory.js';
 
 /** Customers, merchants, stores and terminals: written by the operators' admin CLI, read by the
  * MerchantAPI. Every customer-facing query is scoped by the customer. */
@@ -13,18 +14,21 @@ export class OnboardingRepository {
    * are asked at once. */
   private readonly byTokenHash: BatchedReads<string, Terminal>;
   private readonly byKey: BatchedReads<string, Terminal>;
+  /** The store, merchant and customer of a terminal found by one of those. */
+  private readonly stores: StoreDirectory;
 
   constructor(
     private readonly db: Executor,
     private readonly dialect: Dialect,
   ) {
+    this.stores = new StoreDirectory(db, dialect);
     this.byTokenHash = new BatchedReads(async (hashes) => {
       const rows = await this.terminalsByTokenHashes(this.db, keyList(this.dialect, hashes));
-      return new Map(rows.map((r) => [r.device_token_hash!, toTerminal(r)]));
+      return this.withStores(rows, (r) => r.device_token_hash);
     });
     this.byKey = new BatchedReads(async (keys) => {
       const rows = await this.terminalsByKeys(this.db, keyList(this.dialect, keys));
-      return new Map(rows.map((r) => [r.terminal_key, toTerminal(r)]));
+      return this.withStores(rows, (r) => r.terminal_key);
     });
   }
 
@@ -170,11 +174,39 @@ export class OnboardingRepository {
       ]);
   }
 
+  /** A terminal's own row with its last sighting, without its store: one table, planned cheaply. */
+  private terminalsAlone() {
+    return this.db
+      .selectFrom('terminals')
+      .select((eb) => [
+        'terminals.id',
+        'terminals.manufacturer',
+        'terminals.model',
+        'terminals.serial',
+        'terminals.terminal_key',
+        'terminals.cloud_integration',
+        'terminals.created_at',
+        'terminals.store_uuid',
+        eb.selectFrom('terminal_presence').select('terminal_presence.last_seen_at').whereRef('terminal_presence.terminal_id', '=', 'terminals.id').as('last_seen_at'),
+      ]);
+  }
+
+  /** `rows` as terminals with their stores, by `keyOf`. */
+  private async withStores<R extends TerminalAloneRow>(rows: R[], keyOf: (r: R) => string): Promise<Map<string, Terminal>> {
+    const found = new Map<string, Terminal>();
+    for (const r of rows) {
+      const entry = await this.stores.get(r.store_uuid);
+      if (entry) found.set(keyOf(r), terminalOf(r, entry));
+    }
+    return found;
+  }
+
   // Every MerchantAPI request on a terminal not remembered, and every device token not in the cache, runs one of these.
-  private readonly terminalsByKeys = compiledOnce((keys: unknown) => this.terminalsWithStore().where(oneOf(this.dialect, 'terminals.terminal_key', keys)));
+  private readonly terminalsByKeys = compiledOnce((keys: unknown) => this.terminalsAlone().where(oneOf(this.dialect, 'terminals.terminal_key', keys)));
   private readonly terminalsByTokenHashes = compiledOnce((hashes: unknown) =>
-    this.terminalsWithStore().select('terminals.device_token_hash').where(oneOf(this.dialect, 'terminals.device_token_hash', hashes)),
+    this.terminalsAlone().select('terminals.device_token_hash').where(oneOf(this.dialect, 'terminals.device_token_hash', hashes)),
   );
+  private readonly terminalById = compiledOnce((pk: number) => this.terminalsAlone().where('terminals.id', '=', pk));
 
   /** The terminal named in a MerchantAPI path, only if it belongs to the customer. Batched with
    * the lookups asked at the same time (payments pushed to many terminals at once). */
@@ -187,8 +219,9 @@ export class OnboardingRepository {
     return this.byKey.read(terminalKey);
   }
 
-  async findTerminalById(pk: number) {
-    return firstTerminal(await this.terminalsWithStore().where('terminals.id', '=', pk).execute());
+  async findTerminalById(pk: number): Promise<Terminal | undefined> {
+    const [row] = await this.terminalById(this.db, pk);
+    return row && (await this.withStores([row], () => '')).get('');
   }
 
   /** Batched with the lookups asked at the same time (a fleet's first polls). */
@@ -243,4 +276,20 @@ function toTerminal(r: TerminalWithStoreRow): Terminal {
   };
 }
 
-const firstTerminal = (rows: TerminalWithStoreRow[]) => (rows[0] ? toTerminal(rows[0]) : undefined);
+type TerminalAloneRow = Awaited<ReturnType<ReturnType<OnboardingRepository['terminalsAlone']>['executeTakeFirstOrThrow']>>;
+
+/** A terminal of its own row and its store's shared entry. */
+function terminalOf(r: TerminalAloneRow, entry: StoreEntry): Terminal {
+  return {
+    pk: Number(r.id),
+    id: formatTerminalId(r),
+    manufacturer: r.manufacturer,
+    model: r.model,
+    serial: r.serial,
+    cloud_integration: r.cloud_integration === 1,
+    last_seen_at: r.last_seen_at == null ? null : Number(r.last_seen_at),
+    customer_id: entry.customer_id,
+    merchant: entry.merchant,
+    store: entry.store,
+  };
+}

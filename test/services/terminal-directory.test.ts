@@ -68,6 +68,21 @@ describeEachStore('the terminals a creation names, from memory', (dialect) => {
     await expect(directory.rememberedCustomerTerminal(theirs.customerId, theirs.terminals[0]!.id)).rejects.toThrow();
   });
 
+  it('gives every terminal of a store one shared store and merchant', async () => {
+    const { store, directory, auth } = await withClosableStore();
+    const [first, second, third] = ours.terminals as [OnboardedCustomer['terminals'][number], OnboardedCustomer['terminals'][number], OnboardedCustomer['terminals'][number]];
+    const a = await auth.authenticate(first.deviceToken);
+    const b = await directory.customerTerminal(ours.customerId, second.id);
+    if (!a.ok || !b.ok) throw new Error('both terminals are the customer\'s');
+    expect(b.value.store).toBe(a.value.store);
+    expect(b.value.merchant).toBe(a.value.merchant);
+    expect(a.value.store.uuid).toBe(ours.stores[0]);
+    expect(a.value.customer_id).toBe(ours.customerId);
+    // The third terminal's own row still comes from the store: closed, the lookup fails.
+    await store.close();
+    await expect(directory.customerTerminal(ours.customerId, third.id)).rejects.toThrow();
+  });
+
   it('forgets the terminal it saw least recently once it holds 50,000, not all of them', async () => {
     const { store, directory, auth } = await withClosableStore();
     const [kept, dropped] = [ours.terminals[0]!, ours.terminals[1]!];
