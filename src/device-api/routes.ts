@@ -157,10 +157,12 @@ export const deviceRoutes =
           response: { 200: Transaction, 204: Type.Null({ description: 'Nothing to handle' }), ...problems(400, 401, 403) },
         },
       },
-      async (request, reply) => {
-        const next = await o.transactions.next(request.terminal, request.query.wait ?? 0, reply.raw);
-        return next ? transactionView(next, request.terminal.store) : reply.code(204).send(null);
-      },
+      // Not an async function: a held poll keeps one generator and promise fewer for its wait.
+      (request, reply) =>
+        o.transactions.next(request.terminal, request.query.wait ?? 0, reply.raw).then((next) => {
+          if (next) return transactionView(next, request.terminal.store);
+          void reply.code(204).send(null);
+        }),
     );
 
     app.get(

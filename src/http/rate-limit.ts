@@ -46,7 +46,9 @@ export async function installRateLimit(app: FastifyInstance, { perMinute, creden
     ...(!headersUnderLimit && { addHeadersOnExceeding: { 'ratelimit-limit': false, 'ratelimit-remaining': false, 'ratelimit-reset': false } }),
     keyGenerator: (request) => {
       const secret = credential(request);
-      return secret ? `s:${secretHashOf(request, secret)}` : `ip:${request.ip}`;
+      // The hash itself (64 hex digits: never an `ip:` key): no second string per request, which
+      // a held poll would keep for its whole wait.
+      return secret ? secretHashOf(request, secret) : `ip:${request.ip}`;
     },
     errorResponseBuilder: (_request, context) =>
       problem('RATE_LIMITED', `More than ${context.max} requests in a minute with this credential: retry after ${Math.ceil(context.ttl / 1000)} s.`),
