@@ -5,7 +5,7 @@ import { compiledOnce } from './compiled-once.js';
 import type { Dialect } from './database.js';
 import { keyList, oneOf } from './key-list.js';
 import type { Executor } from './executor.js';
-import { StoreDirectory, type StoreEntry } from './store-directory.js';
+import { STORE_COLUMNS, StoreDirectory, type StoreEntry } from './store-directory.js';
 
 /** Customers, merchants, stores and terminals: written by the operators' admin CLI, read by the
  * MerchantAPI. Every customer-facing query is scoped by the customer. */
@@ -107,16 +107,7 @@ export class OnboardingRepository {
   private readonly storePage = compiledOnce((customerId: number, offset: number, limit: number) =>
     this.customerStores()
       .where('merchants.customer_id', '=', customerId)
-      .select([
-        'stores.uuid',
-        'stores.name',
-        'stores.address',
-        'stores.timezone',
-        'stores.currency',
-        'stores.receipt_width',
-        'merchants.id as merchant_id',
-        'merchants.name as merchant_name',
-      ])
+      .select(STORE_COLUMNS)
       .orderBy('stores.created_at')
       .orderBy('stores.uuid')
       .offset(offset)
@@ -147,33 +138,6 @@ export class OnboardingRepository {
     return row.device_token_hash;
   }
 
-  private terminalsWithStore() {
-    return this.db
-      .selectFrom('terminals')
-      .innerJoin('stores', 'stores.uuid', 'terminals.store_uuid')
-      .innerJoin('merchants', 'merchants.id', 'stores.merchant_id')
-      .leftJoin('terminal_presence', 'terminal_presence.terminal_id', 'terminals.id')
-      .select([
-        'terminals.id',
-        'terminals.manufacturer',
-        'terminals.model',
-        'terminals.serial',
-        'terminals.terminal_key',
-        'terminals.cloud_integration',
-        'terminal_presence.last_seen_at',
-        'terminals.created_at',
-        'stores.uuid as store_uuid',
-        'stores.name as store_name',
-        'stores.address as store_address',
-        'stores.timezone as store_timezone',
-        'stores.currency as store_currency',
-        'stores.receipt_width as store_receipt_width',
-        'merchants.id as merchant_id',
-        'merchants.name as merchant_name',
-        'merchants.customer_id as customer_id',
-      ]);
-  }
-
   /** A terminal's own row with its last sighting, without its store: one table, planned cheaply. */
   private terminalsAlone() {
     return this.db
@@ -191,14 +155,25 @@ export class OnboardingRepository {
       ]);
   }
 
+  /** `rows` as terminals, in their order, each with its store (a row's store always exists: a
+   * foreign key says so). */
+  private async terminalsOf(rows: TerminalAloneRow[]): Promise<Terminal[]> {
+    const out: Terminal[] = [];
+    for (const r of rows) out.push(terminalOf(r, await this.storeOf(r)));
+    return out;
+  }
+
   /** `rows` as terminals with their stores, by `keyOf`. */
   private async withStores<R extends TerminalAloneRow>(rows: R[], keyOf: (r: R) => string): Promise<Map<string, Terminal>> {
     const found = new Map<string, Terminal>();
-    for (const r of rows) {
-      const entry = await this.stores.get(r.store_uuid);
-      if (entry) found.set(keyOf(r), terminalOf(r, entry));
-    }
+    for (const r of rows) found.set(keyOf(r), terminalOf(r, await this.storeOf(r)));
     return found;
+  }
+
+  private async storeOf(r: TerminalAloneRow): Promise<StoreEntry> {
+    const entry = await this.stores.get(r.store_uuid);
+    if (!entry) throw new Error(`terminal ${r.id}: no store ${r.store_uuid}`);
+    return entry;
   }
 
   // Every MerchantAPI request on a terminal not remembered, and every device token not in the cache, runs one of these.
@@ -220,8 +195,7 @@ export class OnboardingRepository {
   }
 
   async findTerminalById(pk: number): Promise<Terminal | undefined> {
-    const [row] = await this.terminalById(this.db, pk);
-    return row && (await this.withStores([row], () => '')).get('');
+    return (await this.terminalsOf(await this.terminalById(this.db, pk)))[0];
   }
 
   /** Batched with the lookups asked at the same time (a fleet's first polls). */
@@ -241,39 +215,22 @@ export class OnboardingRepository {
   }
 
   async pageTerminals(customerId: number, offset: number, limit: number) {
-    const rows = await this.terminalsWithStore().where('merchants.customer_id', '=', customerId).orderBy('terminals.id').offset(offset).limit(limit).execute();
-    return rows.map(toTerminal);
+    const rows = await this.terminalsAlone()
+      .where('terminals.store_uuid', 'in', (eb) =>
+        eb.selectFrom('stores').innerJoin('merchants', 'merchants.id', 'stores.merchant_id').select('stores.uuid').where('merchants.customer_id', '=', customerId),
+      )
+      .orderBy('terminals.id')
+      .offset(offset)
+      .limit(limit)
+      .execute();
+    return this.terminalsOf(rows);
   }
 
   async listAllTerminals(storeUuid?: string) {
-    let q = this.terminalsWithStore().orderBy('terminals.id');
+    let q = this.terminalsAlone().orderBy('terminals.id');
     if (storeUuid !== undefined) q = q.where('terminals.store_uuid', '=', storeUuid);
-    return (await q.execute()).map(toTerminal);
+    return this.terminalsOf(await q.execute());
   }
-}
-
-type TerminalWithStoreRow = Awaited<ReturnType<ReturnType<OnboardingRepository['terminalsWithStore']>['executeTakeFirstOrThrow']>>;
-
-function toTerminal(r: TerminalWithStoreRow): Terminal {
-  return {
-    pk: Number(r.id),
-    id: formatTerminalId(r),
-    manufacturer: r.manufacturer,
-    model: r.model,
-    serial: r.serial,
-    cloud_integration: r.cloud_integration === 1,
-    last_seen_at: r.last_seen_at === null ? null : Number(r.last_seen_at),
-    customer_id: Number(r.customer_id),
-    merchant: { id: Number(r.merchant_id), name: r.merchant_name },
-    store: {
-      uuid: r.store_uuid,
-      name: r.store_name,
-      address: r.store_address,
-      timezone: r.store_timezone,
-      currency: r.store_currency,
-      receipt_width: Number(r.store_receipt_width),
-    },
-  };
 }
 
 type TerminalAloneRow = Awaited<ReturnType<ReturnType<OnboardingRepository['terminalsAlone']>['executeTakeFirstOrThrow']>>;

@@ -12,6 +12,18 @@ export interface StoreEntry {
   customer_id: number;
 }
 
+/** A store's columns with its merchant's, as the directory and `GET /stores` read them. */
+export const STORE_COLUMNS = [
+  'stores.uuid',
+  'stores.name',
+  'stores.address',
+  'stores.timezone',
+  'stores.currency',
+  'stores.receipt_width',
+  'merchants.id as merchant_id',
+  'merchants.name as merchant_name',
+] as const;
+
 /** How many stores the directory keeps: a fleet's terminals share far fewer. */
 const KEPT_STORES = 100_000;
 
@@ -58,17 +70,7 @@ export class StoreDirectory {
       .selectFrom('stores')
       .innerJoin('merchants', 'merchants.id', 'stores.merchant_id')
       .where(oneOf(this.dialect, 'stores.uuid', uuids))
-      .select([
-        'stores.uuid',
-        'stores.name',
-        'stores.address',
-        'stores.timezone',
-        'stores.currency',
-        'stores.receipt_width',
-        'merchants.id as merchant_id',
-        'merchants.name as merchant_name',
-        'merchants.customer_id',
-      ]),
+      .select([...STORE_COLUMNS, 'merchants.customer_id']),
   );
 }
 
