@@ -156,18 +156,17 @@ export class OnboardingRepository {
   }
 
   /** `rows` as terminals, in their order, each with its store (a row's store always exists: a
-   * foreign key says so). */
+   * foreign key says so). The stores not yet known are asked together: a page of terminals over
+   * many stores is one read of them, not one each. */
   private async terminalsOf(rows: TerminalAloneRow[]): Promise<Terminal[]> {
-    const out: Terminal[] = [];
-    for (const r of rows) out.push(terminalOf(r, await this.storeOf(r)));
-    return out;
+    const entries = await Promise.all(rows.map((r) => this.storeOf(r)));
+    return rows.map((r, i) => terminalOf(r, entries[i]!));
   }
 
   /** `rows` as terminals with their stores, by `keyOf`. */
   private async withStores<R extends TerminalAloneRow>(rows: R[], keyOf: (r: R) => string): Promise<Map<string, Terminal>> {
-    const found = new Map<string, Terminal>();
-    for (const r of rows) found.set(keyOf(r), terminalOf(r, await this.storeOf(r)));
-    return found;
+    const terminals = await this.terminalsOf(rows);
+    return new Map(rows.map((r, i) => [keyOf(r), terminals[i]!]));
   }
 
   private async storeOf(r: TerminalAloneRow): Promise<StoreEntry> {

@@ -16,9 +16,10 @@ export function requestIdOf(req: IncomingMessage): string {
 }
 
 /** `text` stored as one string. Node builds a UUID by joining 21 pieces, which V8 keeps as a tree
- * of 20 joins until the text is read; a held poll keeps its id for its whole wait (the header it
- * will answer with), and the tree is 640 bytes where the text is 56. Copied through a buffer, the
- * text is one string (a read the optimiser may drop, like `Number(text)`, is not enough). */
+ * of joins until the text is read; a held poll keeps its id for its whole wait (the header it will
+ * answer with), and heap snapshots found about 450 bytes of joins per poll where the text is 56.
+ * Copied through a buffer, the text is one string (a read the optimiser may drop, like
+ * `Number(text)`, is not enough). */
 function flat(text: string): string {
   return Buffer.from(text, 'latin1').toString('latin1');
 }

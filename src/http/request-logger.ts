@@ -8,9 +8,9 @@ type Leveled = FastifyBaseLogger & { isLevelEnabled(level: string): boolean };
 
 /** A request's logger, made the first time the request logs at a level the server writes. Fastify
  * makes a child logger for every request, and most requests log nothing (at `warn`, the sandbox's
- * level, a poll never does): the child and its serialised bindings were a tenth of what a held
- * poll kept beyond a bare Fastify route, made and dropped on every request. What is written is
- * the same: the child, with the request's bindings, writes every line. */
+ * level, a poll never does): the child and its serialised bindings were made for every request,
+ * and kept by a held poll for its whole wait. What is written is the same: the child, with the
+ * request's bindings, writes every line. */
 class RequestLogger {
   private made: Leveled | undefined;
 
