@@ -62,6 +62,12 @@ async function bundle(entries, outdir) {
     banner: { js: "import { createRequire as __cloudposRequire } from 'node:module'; const require = __cloudposRequire(import.meta.url);" },
     // keepNames would wrap every function and class the code creates in a name-setting call: a
     // third fewer requests per second measured in bench/, for names nothing reads.
+    // V8 keeps every script's source in the heap. Without comments and spaces the server's was
+    // 1.4 MB instead of 4.5 (a comment with a character outside Latin-1 made the whole text two
+    // bytes a character): 5.5 MB less JS heap in every process. Names stay, so a stack trace
+    // still says which function; the linked source map gives the line in the sources.
+    minifyWhitespace: true,
+    minifySyntax: true,
     sourcemap: 'linked',
     logLevel: 'warning',
   });
