@@ -29,8 +29,11 @@ async function measure(server: Server, dir: string, s: Settings, terminals: Term
     }),
   );
   await warm.close();
+  // Both RSS readings come before either snapshot: writing a snapshot mallocs about as much as
+  // the heap it describes, and the freed memory stays resident (glibc keeps it), so an RSS read
+  // after one would count the snapshot's leftovers as the held polls'. The idle snapshot is
+  // taken once the polls have ended instead: what a terminal leaves behind is there either way.
   const rssIdle = memoryOf(server.pid).rss;
-  const idle = await snapshot(server.pid, dir);
   const pool = new Pool(server.base, { connections: terminals.length + 16 });
   const stop = new AbortController();
   setMaxListeners(0, stop.signal);
@@ -43,6 +46,9 @@ async function measure(server: Server, dir: string, s: Settings, terminals: Term
   stop.abort();
   await Promise.allSettled(loops);
   await pool.destroy();
+  // The server has seen every connection close.
+  await sleep(1_000);
+  const idle = await snapshot(server.pid, dir);
   return { idle, held, rssIdle, rssHeld, polls: counts.polls, errors: counts.errors, unexpected: counts.unexpected };
 }
 
@@ -78,8 +84,9 @@ export async function heldPollMemory(
   });
   const section = `## ${db}: what a held poll costs (heap snapshots)
 
-${n} terminals each holding one long poll, against the same terminals idle (each polled once
-before, so their checked tokens and presence are in both snapshots). JS heap per held poll:
+${n} terminals each holding one long poll, against the same process once the polls have ended
+(every terminal polled once before, so its checked token and presence are in both snapshots).
+The RSS readings are taken before either snapshot. JS heap per held poll:
 platform ${kb(perPoll(mine))}, bare Fastify ${kb(perPoll(bare))}; resident memory per held poll:
 platform ${kb(rssPerPoll(mine))}, bare Fastify ${kb(rssPerPoll(bare))}. Idle, with the fleet polled once: JS heap
 ${mb(total(mine.idle))} vs ${mb(total(bare.idle))}, RSS ${mine.rssIdle.toFixed(0)} MB vs ${bare.rssIdle.toFixed(0)} MB.
