@@ -1,5 +1,5 @@
 import type SQLite from 'better-sqlite3';
-import { CompiledQuery, SelectQueryNode, SqliteAdapter, SqliteDialect, type DatabaseConnection, type Driver, type QueryResult } from 'kysely';
+import { CompiledQuery, SelectQueryNode, SqliteAdapter, SqliteDialect, type DatabaseConnection, type Driver, type Kysely, type QueryResult, type Transaction } from 'kysely';
 
 /**
  * SQLite for the platform: one writing connection, taken in turns, a second for reads, and
@@ -51,8 +51,28 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   }
 }
 
+/** SQLite's synchronous level that does not sync the write-ahead log at a commit (FULL, 2, does). */
+const NORMAL = 1;
+
 /** The savepoint that is one transaction of a group. */
 const UNIT = 'cloudpos_tx';
+
+/** Run on a connection before its transaction begins (see `withoutOwnSync`), this statement runs
+ * nothing: it marks the transaction as one whose commit need not wait for the disk. */
+export const WITHOUT_OWN_SYNC = "select 'cloudpos: commit without an fsync of its own'";
+
+/** Runs `body` in a transaction (on SQLite's writing connection) whose commit need not wait for
+ * the disk: it joins a group already open, or opens one that commits without an fsync, which a
+ * transaction that must be durable does not join (it waits for that COMMIT, then opens its own).
+ * What it writes survives the process ending, not the machine failing, until a later durable
+ * commit syncs the log with it. For records that can be lost that way without harm, never for
+ * anything a client is told is committed. SQLite only. */
+export function withoutOwnSync<DB, T>(db: Kysely<DB>, body: (tx: Transaction<DB>) => Promise<T>): Promise<T> {
+  return db.connection().execute(async (connection) => {
+    await connection.executeQuery(CompiledQuery.raw(WITHOUT_OWN_SYNC));
+    return connection.transaction().execute(body);
+  });
+}
 
 interface Member {
   resolve: () => void;
@@ -65,6 +85,11 @@ class GroupCommitDriver implements Driver {
   private readonly reads: StatementCache | undefined;
   /** The transactions released into the open group (BEGIN IMMEDIATE has run), awaiting its COMMIT. */
   private group: Member[] | undefined;
+  /** The open group commits without an fsync (its transactions were marked WITHOUT_OWN_SYNC): the
+   * synchronous level to go back to once it has. */
+  private relaxed: number | undefined;
+  /** The connection's synchronous level, as first read. */
+  private level: number | undefined;
   private flushScheduled = false;
 
   constructor(
@@ -84,11 +109,24 @@ class GroupCommitDriver implements Driver {
 
   async beginTransaction(lease: Lease) {
     await lease.turn();
+    // A durable transaction does not join a group that commits without an fsync: that group
+    // commits first (its members are all joined: a transaction holds the turn until it commits).
+    if (this.group && this.relaxed !== undefined && !lease.withoutOwnSync) this.flush();
     if (!this.group) {
-      // The write lock, waited for under busy_timeout. A deferred transaction that reads and then
-      // writes while another process (the admin CLI, a second server) holds the lock would fail at
-      // once with SQLITE_BUSY instead of waiting.
-      this.exec('begin immediate');
+      if (lease.withoutOwnSync) {
+        // SQLite takes a new level only outside a transaction.
+        this.relaxed = this.level ??= this.sqlite.pragma('synchronous', { simple: true }) as number;
+        if (this.relaxed > NORMAL) this.exec(`pragma synchronous = ${NORMAL}`);
+      }
+      try {
+        // The write lock, waited for under busy_timeout. A deferred transaction that reads and then
+        // writes while another process (the admin CLI, a second server) holds the lock would fail at
+        // once with SQLITE_BUSY instead of waiting.
+        this.exec('begin immediate');
+      } catch (e) {
+        this.restoreLevel();
+        throw e;
+      }
       this.group = [];
     }
     try {
@@ -124,6 +162,7 @@ class GroupCommitDriver implements Driver {
     // the group held is gone with it.
     const lost = this.group ?? [];
     this.group = undefined;
+    this.restoreLevel();
     const e = Object.assign(new Error('the commit of this transaction was undone by an error of another in its group'), { code: 'SQLITE_ABORT' });
     for (const member of lost) member.reject(e);
   }
@@ -152,6 +191,11 @@ class GroupCommitDriver implements Driver {
 
   /** A statement on a lease holding the turn: one outside a transaction runs after the open group's COMMIT. */
   execute<R>(lease: Lease, query: CompiledQuery): QueryResult<R> {
+    if (query.sql === WITHOUT_OWN_SYNC) {
+      if (lease.state !== 'none') throw new Error('a transaction is marked WITHOUT_OWN_SYNC before it begins');
+      lease.withoutOwnSync = true;
+      return { rows: [] };
+    }
     if (lease.state === 'none') this.flush();
     return run<R>(this.statements.get(query.sql), query);
   }
@@ -180,6 +224,14 @@ class GroupCommitDriver implements Driver {
     if (this.group?.length !== 0) return;
     this.group = undefined;
     if (this.sqlite.inTransaction) this.exec('rollback');
+    this.restoreLevel();
+  }
+
+  /** After a group that committed without an fsync: the connection's own level again. */
+  private restoreLevel() {
+    const level = this.relaxed;
+    this.relaxed = undefined;
+    if (level !== undefined && level > NORMAL) this.exec(`pragma synchronous = ${level}`);
   }
 
   /** The group commits in the next check phase, in its turn: what ends before then joins it. */
@@ -207,16 +259,16 @@ class GroupCommitDriver implements Driver {
     try {
       this.exec('commit');
     } catch (e) {
-      if (this.sqlite.inTransaction) {
-        try {
-          this.exec('rollback');
-        } catch {
-          // the connection is unusable; the next statement says so
-        }
+      try {
+        if (this.sqlite.inTransaction) this.exec('rollback');
+        this.restoreLevel();
+      } catch {
+        // the connection is unusable; the next statement says so
       }
       for (const member of members) member.reject(e);
       return;
     }
+    this.restoreLevel();
     for (const member of members) member.resolve();
   }
 }
@@ -226,6 +278,8 @@ class Lease implements DatabaseConnection {
   /** 'open': inside its transaction; 'joined': committed into the group, awaiting its COMMIT. */
   state: 'none' | 'open' | 'joined' = 'none';
   hasTurn = false;
+  /** its transaction was marked WITHOUT_OWN_SYNC */
+  withoutOwnSync = false;
 
   constructor(private readonly driver: GroupCommitDriver) {}
 

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { Dialect } from './database.js';
 import type { Executor } from './executor.js';
-import type { WebhookEndpointsTable } from './schema.js';
+import { withoutOwnSync } from './sqlite-driver.js';
+import type { Tables, WebhookEndpointsTable } from './schema.js';
 import type { TallySource } from '../webhooks/log-counts.js';
 
 export type EndpointRow = WebhookEndpointsTable;
@@ -186,7 +187,10 @@ export class WebhookRepository {
   private async cycleSqlite(now: number, finished: FinishedAttempt[], limit: number, held: Iterable<number>): Promise<ClaimedRow[]> {
     const skip = JSON.stringify([...held]);
     if (finished.length === 0) return this.claimSqlite(this.db, now, limit, skip);
-    return this.db.transaction().execute(async (tx) => {
+    // Lost with the machine (not with the process) before a later durable commit, an attempt's
+    // record only makes its delivery go again, with the same webhook-id: at least once is kept,
+    // and the API's thread does not wait for the disk at every look.
+    return withoutOwnSync<Tables, ClaimedRow[]>(this.db, async (tx) => {
       await this.recordIn(tx, finished);
       return limit > 0 ? this.claimSqlite(tx, now, limit, skip) : [];
     });
