@@ -278,7 +278,8 @@ async function runDialect(dialect: string): Promise<Row[]> {
         rmSync(dir, { recursive: true, force: true });
       }
     });
-    await behindProxy('pickup-2x', (p) => pickupLatency(dialect, s, p, base, seeded, pickup, 'pickup-2x', 25));
+    // Across two instances issue 12 sets the p99 alone (≤ 25 ms); the p50 is reported.
+    await behindProxy('pickup-2x', (p) => pickupLatency(dialect, s, p, base, seeded, pickup, 'pickup-2x', { p99: 25 }));
     await behindProxy('fleet-2x', (p) => fleetScale(dialect, s, p, base, fleet, 'fleet-2x'));
     // Terminals of their own: what `mixed` left pending on its terminals would be fetched meanwhile.
     await behindProxy('mixed-2x', (p) => mixed(dialect, s, p, base, seeded, fleet.slice(0, mixedTerminals.length), 'mixed-2x'));

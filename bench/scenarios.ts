@@ -185,7 +185,7 @@ async function baselineLatency(baseline: Server, count: number, perSecond: numbe
 /** 4. Pickup latency: terminals long-poll, payments go to random idle terminals at a steady pace;
  * from sending the POST to the terminal holding the transaction. The terminal then cancels it on
  * its side and polls again. */
-export async function pickupLatency(db: string, s: Settings, platform: Server, baseline: Server, seeded: Seeded, terminals: Terminal[], name = 'pickup', p99Target = 20): Promise<Row[]> {
+export async function pickupLatency(db: string, s: Settings, platform: Server, baseline: Server, seeded: Seeded, terminals: Terminal[], name = 'pickup', targets: { p50?: number; p99: number } = { p50: 3, p99: 20 }): Promise<Row[]> {
   const polls = new Pool(platform.base, { connections: terminals.length + 16 });
   const customer = new Pool(platform.base, { connections: 32 });
   const stop = new AbortController();
@@ -259,8 +259,16 @@ export async function pickupLatency(db: string, s: Settings, platform: Server, b
   const bp99 = percentile(base, 99);
   const detail = `${pickups.length} payments at ${s.paymentsPerSecond}/s to ${terminals.length} long-polling terminals; POST answered p50 ${ms(percentile(creates.latencies, 50))} p99 ${ms(percentile(creates.latencies, 99))}${errors ? `; ${errors} errors/missed ${counts.unexpected.join(' | ')}` : ''}`;
   return [
-    { db, scenario: `${name} p50`, metric: `POST → terminal holds it; ${detail}`, value: ms(p50), baseline: `${ms(bp50)} (bare GET round trip)`, ratio: `${(p50 / bp50).toFixed(1)}×`, target: '≤ 3 ms', met: p50 <= 3 && errors === 0 ? 'yes' : 'NO' },
-    { db, scenario: `${name} p99`, metric: 'same run', value: ms(p99), baseline: `${ms(bp99)} (bare GET round trip)`, ratio: `${(p99 / bp99).toFixed(1)}×`, target: `≤ ${p99Target} ms`, met: p99 <= p99Target && errors === 0 ? 'yes' : 'NO' },
+    {
+      db,
+      scenario: `${name} p50`,
+      metric: `POST → terminal holds it; ${detail}`,
+      value: ms(p50),
+      baseline: `${ms(bp50)} (bare GET round trip)`,
+      ratio: `${(p50 / bp50).toFixed(1)}×`,
+      ...(targets.p50 === undefined ? { target: 'report', met: errors === 0 ? '—' : 'NO' } : { target: `≤ ${targets.p50} ms`, met: p50 <= targets.p50 && errors === 0 ? 'yes' : 'NO' }),
+    },
+    { db, scenario: `${name} p99`, metric: 'same run', value: ms(p99), baseline: `${ms(bp99)} (bare GET round trip)`, ratio: `${(p99 / bp99).toFixed(1)}×`, target: `≤ ${targets.p99} ms`, met: p99 <= targets.p99 && errors === 0 ? 'yes' : 'NO' },
   ];
 }
 
