@@ -58,6 +58,21 @@ async function payOnce(customer: Pool, device: Pool, seeded: Seeded, t: Terminal
   return created.json().id as string;
 }
 
+/** `pairs` pairs of rounds, webhooks off and on, the order swapped from one pair to the next: a
+ * load that drifts during a pair favours neither side. */
+async function alternatingPairs<R>(pairs: number, webhooks: (on: boolean) => Promise<void>, round: (side: 'off' | 'on') => Promise<R>) {
+  const rounds: Array<Record<'off' | 'on', R>> = [];
+  for (let pair = 0; pair < pairs; pair++) {
+    const measured: Partial<Record<'off' | 'on', R>> = {};
+    for (const side of pair % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+      await webhooks(side === 'on');
+      measured[side] = await round(side);
+    }
+    rounds.push(measured as Record<'off' | 'on', R>);
+  }
+  return rounds;
+}
+
 export async function webhookDelivery(db: string, s: Settings, platform: Server, seeded: Seeded, terminals: Terminal[]): Promise<Row[]> {
   const receiver = await startReceiver();
   const customer = new Pool(platform.base, { connections: 64 });
@@ -196,29 +211,11 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
     await rate(s.warmup, workers);
     const pairs = s.quick ? 5 : 8;
     const seconds = s.quick ? 1 : 4;
-    const rounds: Array<Record<'off' | 'on', Awaited<ReturnType<typeof rate>>>> = [];
-    for (let pair = 0; pair < pairs; pair++) {
-      const order = pair % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const);
-      const measured: Partial<Record<'off' | 'on', Awaited<ReturnType<typeof rate>>>> = {};
-      for (const side of order) {
-        await webhooks(side === 'on');
-        measured[side] = await rate(seconds, workers, side);
-      }
-      rounds.push(measured as Record<'off' | 'on', Awaited<ReturnType<typeof rate>>>);
-    }
+    const rounds = await alternatingPairs(pairs, webhooks, (side) => rate(seconds, workers, side));
     // Status reads while payments run at the issue's pace, in alternating pairs like the above.
     for (let k = 0; recent.length < RECENT; k++) recent.push({ t: terminals[k % terminals.length]!, id: await payOnce(customer, device, seeded, terminals[k % terminals.length]!, `wh-pace-${serial++}`) });
     await atPace(s.warmup);
-    const paceRounds: Array<Record<'off' | 'on', Awaited<ReturnType<typeof atPace>>>> = [];
-    for (let pair = 0; pair < pairs; pair++) {
-      const order = pair % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const);
-      const measured: Partial<Record<'off' | 'on', Awaited<ReturnType<typeof atPace>>>> = {};
-      for (const side of order) {
-        await webhooks(side === 'on');
-        measured[side] = await atPace(seconds, side);
-      }
-      paceRounds.push(measured as Record<'off' | 'on', Awaited<ReturnType<typeof atPace>>>);
-    }
+    const paceRounds = await alternatingPairs(pairs, webhooks, (side) => atPace(seconds, side));
     const paceRatios = paceRounds.map((r) => r.on.rate / r.off.rate);
     const paceRatio = median(paceRatios);
     const paceMed = (side: 'off' | 'on', key: 'rate' | 'platformPerSecond') => median(paceRounds.map((r) => r[side][key]));
