@@ -16,6 +16,10 @@ import { CompiledQuery, SelectQueryNode, SqliteAdapter, SqliteDialect, type Data
  * - a transaction's commit resolves only once its group's COMMIT has returned, so nothing is
  *   acknowledged before it is durable, and a group that fails to commit fails each of its
  *   transactions;
+ * - records that may be lost with the machine (not with the process) are written in transactions
+ *   marked by `withoutOwnSync`: their groups commit at synchronous = NORMAL, without an fsync, and
+ *   a durable transaction never joins one (that group commits first); the next durable commit
+ *   syncs the log with them in it;
  * - a statement outside a transaction never sees another's uncommitted changes. A select runs on
  *   a second connection, which sees what is committed, without waiting for a turn or a group (a
  *   database in memory has no second connection: its selects take turns like the rest); any
