@@ -90,10 +90,9 @@ class GroupCommitDriver implements Driver {
   private readonly reads: StatementCache | undefined;
   /** The transactions released into the open group (BEGIN IMMEDIATE has run), awaiting its COMMIT. */
   private group: Member[] | undefined;
-  /** The open group commits without an fsync (its transactions were marked WITHOUT_OWN_SYNC): the
-   * synchronous level to go back to once it has. */
-  private relaxed: number | undefined;
-  /** The connection's synchronous level, as first read. */
+  /** The open group commits without an fsync: its transactions were marked WITHOUT_OWN_SYNC. */
+  private relaxed = false;
+  /** The connection's own synchronous level, as first read: set again after such a group. */
   private level: number | undefined;
   private flushScheduled = false;
 
@@ -116,12 +115,13 @@ class GroupCommitDriver implements Driver {
     await lease.turn();
     // A durable transaction does not join a group that commits without an fsync: that group
     // commits first (its members are all joined: a transaction holds the turn until it commits).
-    if (this.group && this.relaxed !== undefined && !lease.withoutOwnSync) this.flush();
+    if (this.group && this.relaxed && !lease.withoutOwnSync) this.flush();
     if (!this.group) {
       if (lease.withoutOwnSync) {
         // SQLite takes a new level only outside a transaction.
-        this.relaxed = this.level ??= this.sqlite.pragma('synchronous', { simple: true }) as number;
-        if (this.relaxed > NORMAL) this.exec(`pragma synchronous = ${NORMAL}`);
+        this.relaxed = true;
+        this.level ??= this.sqlite.pragma('synchronous', { simple: true }) as number;
+        if (this.level > NORMAL) this.exec(`pragma synchronous = ${NORMAL}`);
       }
       try {
         // The write lock, waited for under busy_timeout. A deferred transaction that reads and then
@@ -234,9 +234,9 @@ class GroupCommitDriver implements Driver {
 
   /** After a group that committed without an fsync: the connection's own level again. */
   private restoreLevel() {
-    const level = this.relaxed;
-    this.relaxed = undefined;
-    if (level !== undefined && level > NORMAL) this.exec(`pragma synchronous = ${level}`);
+    if (!this.relaxed) return;
+    this.relaxed = false;
+    if (this.level! > NORMAL) this.exec(`pragma synchronous = ${this.level}`);
   }
 
   /** The group commits in the next check phase, in its turn: what ends before then joins it. */
