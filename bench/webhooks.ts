@@ -162,7 +162,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
     let reads = 0;
     let paying = true;
     const started = performance.now();
-    const idle = terminals.slice(READERS);
+    const idle = [...terminals];
     const payments = paced(Math.round(seconds * s.paymentsPerSecond), s.paymentsPerSecond, async (k) => {
       const t = idle.shift();
       if (!t) throw new Error('no idle terminal');
