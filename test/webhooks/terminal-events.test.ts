@@ -41,6 +41,38 @@ describeEachStore('terminal presence events', (dialect) => {
     expect(metrics).toContain('cloudpos_webhook_delivery_failures_total 0');
   });
 
+  it('keeps a terminal holding a long poll online across flushes, and counts its window from the poll\'s end', async () => {
+    const { app, clock } = ctx();
+    const c = await onboard(app);
+    const t = c.terminals[0]!;
+    const { presence, store } = app.platform;
+    const found = await app.platform.deviceAuth.authenticate(t.deviceToken);
+    if (!found.ok) throw new Error(found.detail);
+    const stored = async () => {
+      const row = await store.db.selectFrom('terminal_presence').select(['last_seen_at', 'online']).where('terminal_id', '=', found.value.pk).executeTakeFirstOrThrow();
+      return [Number(row.last_seen_at), Number(row.online)];
+    };
+    // Held for one second of real time; the platform's clock is the test's.
+    const held = deviceApi(app, t.deviceToken).next(1);
+    while (app.platform.transactions.heldPolls() === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Three windows pass while the poll is held: every flush writes it as seen then, never offline.
+    for (let i = 1; i <= 3; i++) {
+      clock!.advance(presence.onlineWindowMs);
+      await presence.flush();
+      expect(await stored()).toEqual([clock!.now(), 1]);
+    }
+    expect((await held).statusCode).toBe(204);
+    const ended = clock!.now();
+    clock!.advance(presence.onlineWindowMs);
+    await presence.flush();
+    expect(await stored()).toEqual([ended, 1]);
+    clock!.advance(1);
+    await presence.flush();
+    expect(await stored()).toEqual([ended, 0]);
+    const log = (await merchantApi(app, c.apiKey)('GET', '/events')).json() as Array<{ type: string }>;
+    expect(log.map((e) => e.type)).toEqual(['terminal.offline', 'terminal.online']);
+  });
+
   it('writes a fleet\'s edges in slices, each terminal\'s once, also when two flushes cross', async () => {
     const { app, clock } = ctx();
     const c = await onboard(app, { terminalsPerStore: 120 });
