@@ -78,7 +78,12 @@ export function createPlatform(store: Database, config: Config, options: Platfor
   const attemptCounts = new LogCounts<string>(webhookRepo.attemptTally, now, config.EVENT_RETENTION_DAYS);
   const webhooks = new WebhookService(webhookRepo, events, box, policy, now, () => worker.deliveriesMade(), { events: eventCounts, attempts: attemptCounts });
   const presence = new TerminalPresence(events, now, Math.max(3 * config.POLL_INTERVAL_MS, 2 * PRESENCE_FLUSH_MS), () => worker.wake());
-  const deviceAuth = new DeviceAuth(onboarding.repo, now, config.AUTH_CACHE_MS, authChanges, (terminal) => onboarding.remember(terminal));
+  // A terminal found by its token is kept by the creations' directory and for the events that name
+  // it (its going online first): the same object, not a copy read again per purpose.
+  const deviceAuth = new DeviceAuth(onboarding.repo, now, config.AUTH_CACHE_MS, authChanges, (terminal) => {
+    onboarding.remember(terminal);
+    events.remember(terminal.pk, terminal);
+  });
   const idempotency = new IdempotencyRepository(store.db);
   const closing = new AbortController();
   const transactions = transactionUseCases({

@@ -182,7 +182,7 @@ export class EventRepository {
         tx,
         changed.map((p, i) => {
           const ref = refs[i]!;
-          const data = { terminal_id: ref.id, online: comingOnline, last_seen: new Date(Number(p.last_seen_at)).toISOString(), store: ref.store };
+          const data = { terminal_id: ref.id, online: comingOnline, last_seen: new Date(Number(p.last_seen_at)).toISOString(), store: { uuid: ref.store.uuid, name: ref.store.name } };
           return { customer_id: ref.customer_id, type, subject: `terminal:${p.terminal_id}`, data, at: now };
         }),
       );

@@ -30,6 +30,9 @@ describeEachStore('terminal presence events', (dialect) => {
       ['terminal.offline', 2, t.id, false],
       ['terminal.online', 1, t.id, true],
     ]);
+    // The store as events name it: its uuid and name, nothing else of the terminal's store.
+    const store = { uuid: c.stores[0], name: expect.any(String) };
+    for (const e of log) expect(e.data).toEqual({ terminal_id: t.id, online: e.type === 'terminal.online', last_seen: expect.any(String), store });
     const got = await r.until((all) => all.length >= 2);
     expect(got.map((x) => x.event.type).sort()).toEqual(['terminal.offline', 'terminal.online']);
     for (const x of got) verify(secret, x);
