@@ -15,14 +15,16 @@ export interface PollConnection {
 type Wake = 'notified' | 'timeout' | 'gone';
 
 /** One held poll and what wakes it: a notification for its terminal, its deadline, its connection
- * closing, the server stopping. A fleet holds one per terminal, so it is one object with two
+ * closing, the server stopping. A fleet holds one per terminal, so it is one object with three
  * functions, reused for every wait of the poll. */
 class HeldPoll {
   gone = false;
   private resolve: ((why: Wake) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Told by the notifier, and by the timer with 'timeout'. */
-  readonly wake = (why: Wake = 'notified') => this.finish(why);
+  /** Told by the notifier. */
+  readonly wake = () => this.finish('notified');
+  /** The timer's (a closure, not an argument the timer would keep in an array of its own). */
+  private readonly expire = () => this.finish('timeout');
   readonly close = () => this.finish('gone');
 
   constructor(
@@ -34,7 +36,7 @@ class HeldPoll {
   wait(ms: number): Promise<Wake> {
     return new Promise<Wake>((resolve) => {
       this.resolve = resolve;
-      this.timer = setTimeout(this.wake, ms, 'timeout');
+      this.timer = setTimeout(this.expire, ms);
       this.notifier.subscribe(this.terminalPk, this.wake);
     });
   }
