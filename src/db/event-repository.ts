@@ -16,6 +16,9 @@ const PRESENCE_SLICES: Record<Dialect, { times: number; edges: number }> = {
   postgres: { times: 5_000, edges: 200 },
 };
 
+/** How many terminals' references are kept for their events. */
+const KNOWN_TERMINALS = 10_000;
+
 /** Integers as PostgreSQL's text form of an array. */
 const arrayLiteral = (values: number[]) => `{${values.join(',')}}`;
 
@@ -42,7 +45,8 @@ export class EventRepository {
 
   /** What the caller read of a terminal, kept for its events. */
   remember(pk: number, ref: TerminalRef): TerminalRef {
-    if (this.terminals.size > 10_000) this.terminals.clear();
+    // Past KNOWN_TERMINALS the longest known goes (a fleet's first polls tell every terminal).
+    if (this.terminals.size >= KNOWN_TERMINALS && !this.terminals.has(pk)) this.terminals.delete(this.terminals.keys().next().value!);
     this.terminals.set(pk, ref);
     return ref;
   }
@@ -129,7 +133,7 @@ export class EventRepository {
       // The slice as two parameters (array literals, or JSON on SQLite), not two per terminal:
       // building and binding 10,000 parameters held the event loop for tens of milliseconds. A
       // literal joined at once, not a JS array the driver serialises element by element: that made
-      // about 250 bytes of garbage per terminal, every flush.
+      // about 400 bytes of garbage per terminal, every flush.
       const rows =
         this.dialect === 'postgres'
           ? sql`select * from unnest(cast(${arrayLiteral(slice)} as bigint[]), cast(${arrayLiteral(slice.map(seenAt))} as bigint[]))`
