@@ -26,6 +26,8 @@ const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolv
 
 type EventInput = { customer_id: number; type: EventType; subject: string; data: unknown; at: number };
 
+/** What an event names of a terminal. A terminal as read (`Terminal`) is one: its store may hold
+ * more than a StoreRef, and an event's payload takes the store's uuid and name alone. */
 export interface TerminalRef {
   id: string;
   customer_id: number;

@@ -112,7 +112,7 @@ export class TransactionGateway {
         await this.insertTransaction(tx, row);
         await this.insertEvent(tx, { transaction_id: t.id, at: t.created_at, actor: 'CUSTOMER', event: 'CREATE', from_status: null, from_stage: null, to_status: row.status, to_stage: row.stage, detail: null });
         const transaction = toTransaction(row);
-        await this.outbox?.(tx, transaction, INITIAL_STATE, t.created_at, terminalRef(terminal));
+        await this.outbox?.(tx, transaction, INITIAL_STATE, t.created_at, terminal);
         if (!retrieval) return ok(transaction);
         // Nobody else can have moved it: it is not committed yet.
         const retrieved = await this.applyIn(tx, transaction, 'RETRIEVE', {}, t.created_at);
@@ -147,11 +147,10 @@ export class TransactionGateway {
     terminal: Terminal,
   ): Promise<Result<Transaction, 'TERMINAL_BUSY'> | 'SUPERSEDE'> {
     const created = toTransaction(row);
-    const known = terminalRef(terminal);
-    const event = await this.eventOf?.(this.db, created, INITIAL_STATE, row.created_at, known);
+    const event = await this.eventOf?.(this.db, created, INITIAL_STATE, row.created_at, terminal);
     // The table's move of the new row: everything as created but its stage.
     const retrieved = retrieval?.next;
-    const retrievedEvent = retrieval && (await this.eventOf?.(this.db, retrieval.next, retrieval.plan.to, row.created_at, known));
+    const retrievedEvent = retrieval && (await this.eventOf?.(this.db, retrieval.next, retrieval.plan.to, row.created_at, terminal));
     // An unfetched transaction in the way, as the last statement read it, with its move's event.
     let superseding: { id: string; event: TransactionEventRecord } | undefined;
     for (let attempt = 1; ; attempt++) {
@@ -180,7 +179,7 @@ export class TransactionGateway {
           const applied = apply(active, active.expires_at <= row.created_at ? 'EXPIRE' : 'SUPERSEDE');
           if (!applied.ok) return 'SUPERSEDE';
           const moved = { ...applied.value.next, updated_at: row.created_at };
-          superseding = { id: active.id, event: await this.eventOf(this.db, moved, applied.value.plan.to, row.created_at, known) };
+          superseding = { id: active.id, event: await this.eventOf(this.db, moved, applied.value.plan.to, row.created_at, terminal) };
           continue;
         }
         return busy(`transaction ${done.active?.id ?? 'unknown'}: it has been fetched by the terminal already`);
@@ -316,11 +315,6 @@ function retrievalOf(row: TransactionRow): Retrieval {
   const applied = apply(toTransaction(row), 'RETRIEVE');
   if (!applied.ok) throw new Error('a new transaction can always be retrieved');
   return applied.value;
-}
-
-/** What the customer's events name of the terminal the caller has read. */
-function terminalRef(terminal: Terminal) {
-  return { id: terminal.id, customer_id: terminal.customer_id, store: { uuid: terminal.store.uuid, name: terminal.store.name } };
 }
 
 function eventRow(id: string, plan: TransitionPlan, at: number, detail?: string) {
