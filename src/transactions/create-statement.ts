@@ -27,10 +27,11 @@ if (EXPIRE.from.length !== 1 || EXPIRE.from[0] !== FROM || EXPIRE.to !== TO || E
  * and its open transaction, moves that one by the life-cycle table's SUPERSEDE (or EXPIRE, past
  * its expiry) when the terminal has not fetched it, records that event, and inserts the new
  * transaction with its CREATE event and its customer's event with that event's deliveries, only
- * if nothing open is left in its way. The insert reads the move's result, so PostgreSQL runs the
- * move first; a creator that committed after this statement's snapshot (it waited for that
- * creator's lock) is met by the unique index on the terminal's open transaction, and the caller
- * runs the statement again with a fresh snapshot. */
+ * if nothing open is left in its way and the terminal exists (no foreign key checks that). The
+ * insert reads the move's result, so PostgreSQL runs the move first; a creator that committed
+ * after this statement's snapshot (it waited for that creator's lock) is met by the unique index
+ * on the terminal's open transaction, and the caller runs the statement again with a fresh
+ * snapshot. */
 export async function createInOneStatement(
   db: Executor | Kysely<Tables>,
   row: TransactionRow,
@@ -168,7 +169,7 @@ function creationStatement(shape: Shape, v: Values) {
       select ${v.id}::text, ${v.customer_id}::bigint, ${v.terminal_id}::bigint, ${v.type}::text, ${lit(stored.status)}, ${lit(stored.stage)},
              ${v.merchant_order_reference}::text, ${v.amount_minor}::bigint, ${v.currency}::text, ${v.reference_id}::text,
              ${v.now}::bigint, ${v.expires_at}::bigint, ${v.now}::bigint
-       where (select count(*) from moved) = (select count(*) from active)
+       where (select count(*) from moved) = (select count(*) from active) and exists (select 1 from terminal)
       returning id
     ), created_event as (
       insert into transaction_events (transaction_id, at, actor, event, from_status, from_stage, to_status, to_stage, detail)
