@@ -3,7 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import { appendFileSync } from 'node:fs';
 import { Pool } from 'undici';
-import { call, cannon, cpuMsOf, memoryOf, paced, percentile, sleep, type CannonRequest, type RateResult, type Server } from './lib.js';
+import { call, cannon, cpuMsOf, memoryOf, paced, percentile, postgresPids, sleep, type CannonRequest, type RateResult, type Server } from './lib.js';
 import type { Seeded } from './seed.js';
 
 export interface Row {
@@ -46,15 +46,16 @@ const ms = (v: number) => `${v.toFixed(1)} ms`;
 const rate = (r: RateResult) => `${Math.round(r.rps)} req/s`;
 const jsonHeaders = { 'content-type': 'application/json' };
 
-/** A rate run with the server's CPU time per request (µs) over it. */
-type Measured = RateResult & { cpuUs: number };
+/** A rate run with the server's CPU time per request (µs) over it, and PostgreSQL's when asked. */
+type Measured = RateResult & { cpuUs: number; pgUs?: number };
 
 function rateRow(db: string, scenario: string, metric: string, p: Measured, b: Measured, target: number): Row {
   const ratio = p.rps / b.rps;
   const bad = p.bad + b.bad;
   // The server's own CPU per request (user + system, the best round of each) moves less with the
   // machine's other tenants than the rate does.
-  const cpu = `server CPU per request ${Math.round(p.cpuUs)} µs vs ${Math.round(b.cpuUs)} µs`;
+  const pg = p.pgUs !== undefined && b.pgUs !== undefined ? `; PostgreSQL's CPU per request ${Math.round(p.pgUs)} µs vs ${Math.round(b.pgUs)} µs` : '';
+  const cpu = `server CPU per request ${Math.round(p.cpuUs)} µs vs ${Math.round(b.cpuUs)} µs${pg}`;
   return {
     db,
     scenario,
@@ -68,16 +69,22 @@ function rateRow(db: string, scenario: string, metric: string, p: Measured, b: M
 }
 
 /** Rounds of baseline then platform runs; each side keeps its best round (the least disturbed by
- * the machine's other tenants). */
-async function compare(s: Settings, runs: Array<{ server: Server; next: () => CannonRequest }>): Promise<Measured[]> {
+ * the machine's other tenants). `postgres`: PostgreSQL's CPU per request too (its processes as
+ * each round starts, so the connections the warm-up opened count). */
+async function compare(s: Settings, runs: Array<{ server: Server; next: () => CannonRequest }>, postgres = false): Promise<Measured[]> {
   for (const r of runs) await cannon(r.server.base, r.next, s.warmup, s.connections);
   const best: Measured[] = runs.map(() => ({ rps: 0, p50: 0, p99: 0, total: 0, bad: 0, cpuUs: 0 }));
   for (let round = 0; round < s.rounds; round++) {
     for (const [i, r] of runs.entries()) {
+      const pids = postgres ? postgresPids() : [];
+      const pgCpu = () => pids.reduce((sum, pid) => sum + cpuMsOf(pid), 0);
       const cpuBefore = cpuMsOf(r.server.pid);
+      const pgBefore = pgCpu();
       const res = await cannon(r.server.base, r.next, s.seconds, s.connections);
-      const cpuUs = ((cpuMsOf(r.server.pid) - cpuBefore) * 1000) / Math.max(1, res.total);
-      if (res.rps > best[i]!.rps) best[i] = { ...res, bad: Math.max(res.bad, best[i]!.bad), cpuUs };
+      const perRequest = (msSpent: number) => (msSpent * 1000) / Math.max(1, res.total);
+      const cpuUs = perRequest(cpuMsOf(r.server.pid) - cpuBefore);
+      const pgUs = postgres ? perRequest(pgCpu() - pgBefore) : undefined;
+      if (res.rps > best[i]!.rps) best[i] = { ...res, bad: Math.max(res.bad, best[i]!.bad), cpuUs, ...(pgUs !== undefined && { pgUs }) };
       else best[i]!.bad = Math.max(best[i]!.bad, res.bad);
     }
   }
@@ -133,7 +140,7 @@ export async function createRate(db: string, s: Settings, platform: Server, base
   const [b, p] = await compare(s, [
     { server: baseline, next: () => ({ method: 'POST', path: '/insert', headers, body: body(m++) }) },
     { server: platform, next: () => ({ method: 'POST', path: `/terminals/${terminals[n % terminals.length]!.id}/transactions`, headers, body: body(n++) }) },
-  ]);
+  ], db === 'postgres');
   const superseding = Math.max(0, n - terminals.length);
   const row = rateRow(db, 'create', `POST /terminals/{id}/transactions over ${terminals.length} terminals (${n} created, ${superseding} superseded a pending one) vs bare durable INSERT`, p!, b!, db === 'sqlite' ? 0.6 : 0.4);
   return [row];
