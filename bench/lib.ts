@@ -80,6 +80,11 @@ export function cpuMsOf(pid: number, thread?: number): number {
   }
 }
 
+/** The CPU time of several processes together (PostgreSQL's), as cpuMsOf. */
+export function cpuMsOfAll(pids: number[]): number {
+  return pids.reduce((sum, pid) => sum + cpuMsOf(pid), 0);
+}
+
 /** Bytes a process has had written to storage so far (its write-ahead log, its checkpoints): 0 when
  * /proc does not say. */
 export function bytesWrittenOf(pid: number): number {

@@ -3,7 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import { appendFileSync } from 'node:fs';
 import { Pool } from 'undici';
-import { call, cannon, cpuMsOf, memoryOf, paced, percentile, postgresPids, sleep, type CannonRequest, type RateResult, type Server } from './lib.js';
+import { call, cannon, cpuMsOf, cpuMsOfAll, memoryOf, paced, percentile, postgresPids, sleep, type CannonRequest, type RateResult, type Server } from './lib.js';
 import type { Seeded } from './seed.js';
 
 export interface Row {
@@ -77,13 +77,12 @@ async function compare(s: Settings, runs: Array<{ server: Server; next: () => Ca
   for (let round = 0; round < s.rounds; round++) {
     for (const [i, r] of runs.entries()) {
       const pids = postgres ? postgresPids() : [];
-      const pgCpu = () => pids.reduce((sum, pid) => sum + cpuMsOf(pid), 0);
       const cpuBefore = cpuMsOf(r.server.pid);
-      const pgBefore = pgCpu();
+      const pgBefore = cpuMsOfAll(pids);
       const res = await cannon(r.server.base, r.next, s.seconds, s.connections);
       const perRequest = (msSpent: number) => (msSpent * 1000) / Math.max(1, res.total);
       const cpuUs = perRequest(cpuMsOf(r.server.pid) - cpuBefore);
-      const pgUs = postgres ? perRequest(pgCpu() - pgBefore) : undefined;
+      const pgUs = postgres ? perRequest(cpuMsOfAll(pids) - pgBefore) : undefined;
       if (res.rps > best[i]!.rps) best[i] = { ...res, bad: Math.max(res.bad, best[i]!.bad), cpuUs, ...(pgUs !== undefined && { pgUs }) };
       else best[i]!.bad = Math.max(best[i]!.bad, res.bad);
     }

@@ -7,7 +7,7 @@
 import { appendFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { Pool } from 'undici';
-import { bytesWrittenOf, call, cpuMsOf, median, paced, percentile, postgresPids, sleep, type Server } from './lib.js';
+import { bytesWrittenOf, call, cpuMsOf, cpuMsOfAll, median, paced, percentile, postgresPids, sleep, type Server } from './lib.js';
 import type { Row, Settings, Terminal } from './scenarios.js';
 import type { Seeded } from './seed.js';
 import type { Report } from './webhook-receiver.js';
@@ -106,7 +106,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
     platform: cpuMsOf(platform.pid),
     main: cpuMsOf(platform.pid, platform.pid),
     bench: process.cpuUsage(),
-    pg: pgPids.reduce((sum, pid) => sum + cpuMsOf(pid), 0),
+    pg: cpuMsOfAll(pgPids),
     written: bytesWrittenOf(platform.pid),
   });
   const rate = async (seconds: number, workers: number, side?: 'off' | 'on') => {

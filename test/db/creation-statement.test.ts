@@ -26,6 +26,8 @@ describe('postgres: the one-statement creation', () => {
       expires_at: now + 60_000,
     });
   };
+  /** The terminal onboard() just registered: the latest. */
+  const latestTerminalPk = async () => Number((await sql<{ id: string }>`select max(id) as id from terminals`.execute(platform().db.store.db)).rows[0]!.id);
   const count = async (table: 'transactions' | 'transaction_events') =>
     Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(platform().db.store.db)).rows[0]!.n);
 
@@ -38,8 +40,7 @@ describe('postgres: the one-statement creation', () => {
     const missing = await createInOneStatement(db.store.db, rowFor(c.customerId, 987_654_321), { supersededBy: 'x', supersede: true });
     expect(missing).toEqual({ created: false, active: undefined });
     expect([await count('transactions'), await count('transaction_events')]).toEqual(before);
-    // The terminal onboard() just registered: the latest.
-    const pk = Number((await sql<{ id: string }>`select max(id) as id from terminals`.execute(db.store.db)).rows[0]!.id);
+    const pk = await latestTerminalPk();
     const made = await createInOneStatement(db.store.db, rowFor(c.customerId, pk), { supersededBy: 'x', supersede: true });
     expect(made).toEqual({ created: true, active: undefined });
     expect([await count('transactions'), await count('transaction_events')]).toEqual([before[0]! + 1, before[1]! + 1]);
@@ -47,7 +48,7 @@ describe('postgres: the one-statement creation', () => {
   it('moves the open transaction by the ctid it locked, in the plan PostgreSQL keeps for any table size', async () => {
     const { db } = platform();
     const c = await onboard(platform().app);
-    const pk = Number((await sql<{ id: string }>`select max(id) as id from terminals`.execute(db.store.db)).rows[0]!.id);
+    const pk = await latestTerminalPk();
     // The statement as the platform sends it: its text and parameters, seen on the way out.
     let sent: CompiledQuery | undefined;
     const real = db.store.db;
