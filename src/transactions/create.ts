@@ -14,11 +14,12 @@ export interface CreateTransaction {
   reference?: { id: string };
 }
 
-/** 31 decimal digits, like the guide's ids: ~100 random bits, unguessable. */
+/** 31 decimal digits, like the guide's ids: the creation's millisecond (13 digits until the year
+ * 2286) and 18 random digits (60 bits), unguessable. Ordered by time, so each index on an id (the
+ * transaction's, its history's, its events' subject) takes new keys at its right edge, in pages a
+ * database has just written, instead of one random page of the whole index per key. */
 export function newTransactionId(): string {
-  let id = String(randomInt(1, 10));
-  while (id.length < 31) id += String(randomInt(0, 1e12)).padStart(12, '0');
-  return id.slice(0, 31);
+  return `${Date.now()}${String(randomInt(0, 1e12)).padStart(12, '0')}${String(randomInt(0, 1e6)).padStart(6, '0')}`;
 }
 
 /** Pushes a purchase, a refund or a pre-authorization to one terminal of the caller. A terminal

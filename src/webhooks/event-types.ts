@@ -24,15 +24,16 @@ export function transactionEventType(to: LifecycleState): EventType {
   return to.status === 'AUTHORIZED' ? 'transaction.authorized' : to.status === 'CLEARED' ? 'transaction.cleared' : 'transaction.cancelled';
 }
 
-/** Event ids are the `webhook-id` of their deliveries: unguessable (128 random bits), and the same
- * on every retry. */
+/** Event ids are the `webhook-id` of their deliveries, the same on every retry: 32 hex digits, the
+ * millisecond the id was made (12) and 80 random bits (20), unguessable. Ordered by time, like
+ * transaction ids, so the events' primary key grows at its right edge. */
 export function newEventId(): string {
-  if (drawn + 16 > pool.length) {
+  if (drawn + RANDOM_BYTES > pool.length) {
     randomFillSync(pool);
     drawn = 0;
   }
-  const id = `evt_${pool.toString('hex', drawn, drawn + 16)}`;
-  drawn += 16;
+  const id = `evt_${Date.now().toString(16).padStart(12, '0')}${pool.toString('hex', drawn, drawn + RANDOM_BYTES)}`;
+  drawn += RANDOM_BYTES;
   return id;
 }
 
@@ -40,6 +41,7 @@ export function newEventId(): string {
  * randomUUID does) instead of one call per id: a payment makes several events, and the call cost
  * more than the rest of making one. */
 const pool = Buffer.alloc(4096);
+const RANDOM_BYTES = 10;
 let drawn = pool.length;
 
 /** An event as the API shows it and as a webhook delivers it. */
