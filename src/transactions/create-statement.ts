@@ -65,7 +65,8 @@ export async function createInOneStatement(
   const values: Array<[ValueName, unknown]> = [
     ['terminal_id', row.terminal_id],
     ['now', row.created_at],
-    ['superseded_by', supersededBy],
+    // Only a statement that supersedes names it (its move's history row).
+    ...(options.supersede ? [['superseded_by', supersededBy] as [ValueName, unknown]] : []),
     ['id', row.id],
     ['customer_id', row.customer_id],
     ['type', row.type],
@@ -128,6 +129,8 @@ function statementOf(shape: Shape, values: Array<[ValueName, unknown]>, db: Exec
   return statement;
 }
 
+const lit = (value: string | undefined) => sql.lit(value ?? null);
+
 /** The text of `shape`'s statement, with `v` where its values go. The move finds the open
  * transaction by the ctid `active` locked (at most one: the unique index), not by joining `active`:
  * PostgreSQL keeps one plan per prepared statement, and the join's plan, made while the table was
@@ -138,7 +141,6 @@ function creationStatement(shape: Shape, v: Values) {
   const retrieved = shape.retrieved;
   // The state the row is written in: as created, or already moved on.
   const stored = retrieved?.to ?? { status: shape.status, stage: shape.stage };
-  const lit = (value: string | undefined) => sql.lit(value ?? null);
   return sql<CreationRow>`
     with terminal as (
       select id from terminals where id = ${v.terminal_id}::bigint for no key update
@@ -146,34 +148,13 @@ function creationStatement(shape: Shape, v: Values) {
       select id, ctid, stage, expires_at <= ${v.now}::bigint as expired from transactions
        where terminal_id = ${v.terminal_id}::bigint and stage <> 'DONE' and exists (select 1 from terminal)
        for update
-    ), moved as (
-      update transactions t
-         set status = ${lit(TO.status)}, stage = ${lit(TO.stage)}, updated_at = ${v.now}::bigint,
-             cancel_reason = case when (select expired from active) then ${lit(EXPIRE.cancel_reason)} else ${lit(SUPERSEDE.cancel_reason)} end
-       where t.ctid = (select ctid from active) and t.status = ${lit(FROM.status)} and t.stage = ${lit(FROM.stage)} and ${sql.lit(shape.supersede)}
-         and ${shape.superseding ? sql`t.id = ${v.superseding_id}::text` : sql.lit(true)}
-      returning t.id, (select expired from active) as expired
-    ), ${shape.superseding ? sql`moved_outbox as (
-      insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
-      select ${v.superseding_event_id}::text, ${v.superseding_event_customer_id}::bigint, ${v.superseding_event_type}::text, ${v.superseding_event_subject}::text,
-             (select coalesce(max(sequence), 0) + 1 from events where subject = ${v.superseding_event_subject}::text), ${v.superseding_event_data}::text, ${v.now}::bigint, 1
-        from moved
-      returning id, customer_id, type, created_at
-    ), moved_deliveries as (
-      ${deliveriesOf(sql`moved_outbox`)}
-    ), ` : sql``}moved_event as (
-      insert into transaction_events (transaction_id, at, actor, event, from_status, from_stage, to_status, to_stage, detail)
-      select id, ${v.now}::bigint, ${lit(SUPERSEDE.actor)}, case when expired then 'EXPIRE' else 'SUPERSEDE' end,
-             ${lit(FROM.status)}, ${lit(FROM.stage)}, ${lit(TO.status)}, ${lit(TO.stage)},
-             case when expired then ${lit(EXPIRE.cancel_reason)} else ${v.superseded_by}::text end
-        from moved
-    ), inserted as (
+    )${shape.supersede ? sql`, ${moveOfActive(shape, v)}` : sql``}, inserted as (
       insert into transactions (id, customer_id, terminal_id, type, status, stage, merchant_order_reference,
                                 amount_minor, currency, reference_id, created_at, expires_at, updated_at)
       select ${v.id}::text, ${v.customer_id}::bigint, ${v.terminal_id}::bigint, ${v.type}::text, ${lit(stored.status)}, ${lit(stored.stage)},
              ${v.merchant_order_reference}::text, ${v.amount_minor}::bigint, ${v.currency}::text, ${v.reference_id}::text,
              ${v.now}::bigint, ${v.expires_at}::bigint, ${v.now}::bigint
-       where (select count(*) from moved) = (select count(*) from active) and exists (select 1 from terminal)
+       where ${shape.supersede ? sql`(select count(*) from moved) = (select count(*) from active)` : sql`not exists (select 1 from active)`} and exists (select 1 from terminal)
       returning id
     ), created_event as (
       insert into transaction_events (transaction_id, at, actor, event, from_status, from_stage, to_status, to_stage, detail)
@@ -201,7 +182,35 @@ function creationStatement(shape: Shape, v: Values) {
     ), created_deliveries as (
       ${deliveriesOf(sql`created_outbox`)}
     )
-    select (select count(*) from inserted)::int as created, (select count(*) from moved)::int as moved,
+    select (select count(*) from inserted)::int as created, ${shape.supersede ? sql`(select count(*) from moved)::int` : sql`0`} as moved,
            (select id from active limit 1) as active_id, (select stage from active limit 1) as active_stage,
            (select to_jsonb(x) from transactions x where x.id = (select id from active limit 1)) as active_row`;
+}
+
+/** The move of the open transaction `active` locked, with its history row (and, superseding, its
+ * customer's event and that event's deliveries): left out of the text of a creation that does not
+ * supersede, whose plan then has none of its nodes to start and end on every call. */
+function moveOfActive(shape: Shape, v: Values) {
+  return sql`moved as (
+      update transactions t
+         set status = ${lit(TO.status)}, stage = ${lit(TO.stage)}, updated_at = ${v.now}::bigint,
+             cancel_reason = case when (select expired from active) then ${lit(EXPIRE.cancel_reason)} else ${lit(SUPERSEDE.cancel_reason)} end
+       where t.ctid = (select ctid from active) and t.status = ${lit(FROM.status)} and t.stage = ${lit(FROM.stage)}
+         and ${shape.superseding ? sql`t.id = ${v.superseding_id}::text` : sql.lit(true)}
+      returning t.id, (select expired from active) as expired
+    ), ${shape.superseding ? sql`moved_outbox as (
+      insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
+      select ${v.superseding_event_id}::text, ${v.superseding_event_customer_id}::bigint, ${v.superseding_event_type}::text, ${v.superseding_event_subject}::text,
+             (select coalesce(max(sequence), 0) + 1 from events where subject = ${v.superseding_event_subject}::text), ${v.superseding_event_data}::text, ${v.now}::bigint, 1
+        from moved
+      returning id, customer_id, type, created_at
+    ), moved_deliveries as (
+      ${deliveriesOf(sql`moved_outbox`)}
+    ), ` : sql``}moved_event as (
+      insert into transaction_events (transaction_id, at, actor, event, from_status, from_stage, to_status, to_stage, detail)
+      select id, ${v.now}::bigint, ${lit(SUPERSEDE.actor)}, case when expired then 'EXPIRE' else 'SUPERSEDE' end,
+             ${lit(FROM.status)}, ${lit(FROM.stage)}, ${lit(TO.status)}, ${lit(TO.stage)},
+             case when expired then ${lit(EXPIRE.cancel_reason)} else ${v.superseded_by}::text end
+        from moved
+    )`;
 }
