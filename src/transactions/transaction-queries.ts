@@ -18,15 +18,6 @@ export interface TransactionFilter {
   created_to?: number;
 }
 
-/* PostgreSQL keeps one plan per prepared statement, made by the fifth call at the latest: in a new
- * database, while the table is young. The hot reads of a transaction are written so that no plan
- * of them is cheaper on a small table and dearer on a large one (without statistics, on a database
- * whose autovacuum is off, the young plan stays): by primary key alone, or a terminal's open
- * transaction by the partial unique index, one terminal at a time (a LATERAL subquery with LIMIT 1,
- * which PostgreSQL does not flatten into a join). Planned on an empty table, `terminal_id = any($1)`
- * kept a sequential scan (656 pages read per poll with 20,000 transactions), and `id = $1 and
- * terminal_id = $2` an index on the terminal (806 pages for a terminal with 1,250). */
-
 /** `stage <> 'DONE'` written as a literal, not a parameter: the predicate of the partial unique index
  * of a terminal's open transaction (`transactions_one_active_per_terminal`). With a parameter the
  * lookup took SQLite twice the time (26.6 against 12.7 µs), and a PostgreSQL prepared statement's
@@ -43,6 +34,11 @@ export class TransactionQueries {
   constructor(database: Database) {
     this.db = database.db;
     const dialect = database.dialect;
+    // PostgreSQL keeps one plan per prepared statement, made from its sixth call on, in a new
+    // database while the table is young, and without statistics (autovacuum off) for good. Planned
+    // on an empty table, `terminal_id = any($1)` kept a sequential scan (656 pages per poll with
+    // 20,000 transactions behind); one terminal at a time in a LATERAL subquery with LIMIT 1, which
+    // PostgreSQL does not flatten into a join, the partial unique index is the only plan.
     const activeOfMany = compiledOnce((terminalPks: unknown) =>
       dialect === 'postgres'
         ? { compile: () => sql<TransactionRow>`select t.* from unnest(${terminalPks}::bigint[]) k(pk) cross join lateral (select * from transactions where terminal_id = k.pk and stage <> ${OPEN} limit 1) t`.compile(this.db) }
@@ -76,13 +72,14 @@ export class TransactionQueries {
   );
 
   async findById(id: string, db: Executor = this.db) {
-    return firstTransaction(await db.selectFrom('transactions').selectAll().where('id', '=', id).execute());
+    return firstTransaction(await this.byId(db, id));
   }
 
   /** A transaction of one terminal. */
   async findForTerminal(terminalPk: number, id: string) {
-    // By its id alone, the terminal compared here: with the terminal in the query, a plan made
-    // while the table was young read the terminal's every transaction by another index.
+    // By its id alone, the terminal compared here: with the terminal in the query, the plan kept
+    // from a young table read the terminal's every transaction by another index (806 pages for a
+    // terminal with 1,250).
     const t = firstTransaction(await this.byId(this.db, id));
     return t?.terminal_pk === terminalPk ? t : undefined;
   }

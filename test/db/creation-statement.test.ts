@@ -4,7 +4,7 @@ import { createInOneStatement } from '../../src/transactions/create-statement.js
 import { newTransactionId } from '../../src/transactions/create.js';
 import { newTransactionRow } from '../../src/transactions/transaction-row.js';
 import type { Executor } from '../../src/db/executor.js';
-import { onboard, usePlatform } from '../support/platform.js';
+import { latestTerminalPk, onboard, usePlatform } from '../support/platform.js';
 
 // PostgreSQL creates a payment in one statement (create-statement.ts) and checks no foreign keys
 // on that path (migration 0013): the statement itself writes nothing for a terminal that is not there.
@@ -26,8 +26,6 @@ describe('postgres: the one-statement creation', () => {
       expires_at: now + 60_000,
     });
   };
-  /** The terminal onboard() just registered: the latest. */
-  const latestTerminalPk = async () => Number((await sql<{ id: string }>`select max(id) as id from terminals`.execute(platform().db.store.db)).rows[0]!.id);
   const count = async (table: 'transactions' | 'transaction_events') =>
     Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(platform().db.store.db)).rows[0]!.n);
 
@@ -40,7 +38,7 @@ describe('postgres: the one-statement creation', () => {
     const missing = await createInOneStatement(db.store.db, rowFor(c.customerId, 987_654_321), { supersededBy: 'x', supersede: true });
     expect(missing).toEqual({ created: false, active: undefined });
     expect([await count('transactions'), await count('transaction_events')]).toEqual(before);
-    const pk = await latestTerminalPk();
+    const pk = await latestTerminalPk(platform().db.store.db);
     const made = await createInOneStatement(db.store.db, rowFor(c.customerId, pk), { supersededBy: 'x', supersede: true });
     expect(made).toEqual({ created: true, active: undefined });
     expect([await count('transactions'), await count('transaction_events')]).toEqual([before[0]! + 1, before[1]! + 1]);
@@ -48,7 +46,7 @@ describe('postgres: the one-statement creation', () => {
   it('moves the open transaction by the ctid it locked, in the plan PostgreSQL keeps for any table size', async () => {
     const { db } = platform();
     const c = await onboard(platform().app);
-    const pk = await latestTerminalPk();
+    const pk = await latestTerminalPk(platform().db.store.db);
     // The statement as the platform sends it: its text and parameters, seen on the way out.
     let sent: CompiledQuery | undefined;
     const real = db.store.db;

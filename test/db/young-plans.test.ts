@@ -5,7 +5,7 @@ import type { Database } from '../../src/db/database.js';
 import type { Tables } from '../../src/db/schema.js';
 import { newTransactionId } from '../../src/transactions/create.js';
 import { TransactionQueries } from '../../src/transactions/transaction-queries.js';
-import { onboard, usePlatform } from '../support/platform.js';
+import { latestTerminalPk, onboard, usePlatform } from '../support/platform.js';
 
 // PostgreSQL keeps one plan per prepared statement, made on the first calls: in a new database,
 // while the transactions table is young. The reads every poll and every card makes must keep a
@@ -16,7 +16,7 @@ describe('postgres: the plans of the hot reads, made on a young table', () => {
   it('read a transaction by its primary key (a terminal’s, a customer’s) and a terminal’s open one by the partial index, with 2,000 transactions behind', async () => {
     const { db } = platform();
     const c = await onboard(platform().app);
-    const pk = Number((await sql<{ id: string }>`select max(id) as id from terminals`.execute(db.store.db)).rows[0]!.id);
+    const pk = await latestTerminalPk(db.store.db);
     // The statements as the platform sends them, seen on the way out.
     const sent: CompiledQuery[] = [];
     const seeing = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.url, max: 1 }) }), log: (e) => void sent.push(e.query) });

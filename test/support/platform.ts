@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
+import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll } from 'vitest';
 import type { Acquirer } from '../../src/acquirer/acquirer.js';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Dialect } from '../../src/db/database.js';
+import type { Tables } from '../../src/db/schema.js';
 import { createTestDatabase, type TestDatabase } from './stores.js';
 
 /** A clock the tests can move. */
@@ -117,4 +119,9 @@ export async function onboard(
   out.apiKey = key.apikey;
   out.keyId = key.id;
   return out;
+}
+
+/** The terminal onboard() registered last: the latest row. */
+export async function latestTerminalPk(db: Kysely<Tables>): Promise<number> {
+  return Number((await sql<{ id: string }>`select max(id) as id from terminals`.execute(db)).rows[0]!.id);
 }
