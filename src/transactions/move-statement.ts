@@ -1,4 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
+import { compiledOnce } from '../db/compiled-once.js';
 import { deliveriesOf } from '../db/event-repository.js';
 import type { Executor } from '../db/executor.js';
 import type { Transaction, TransactionChanges } from '../domain/transaction.js';
@@ -26,30 +27,69 @@ export async function moveInOneStatement(
   detail: string | null,
   event: TransactionEventRecord | undefined,
 ): Promise<boolean> {
-  const lit = (v: string | null | undefined) => sql.lit(v ?? null);
+  const columns = (Object.keys(changes) as Array<keyof TransactionChanges>).filter((c) => changes[c] !== undefined).sort();
+  const shape: Shape = { plan, result: next.result ?? null, cancel_reason: next.cancel_reason ?? null, columns, event: event !== undefined };
+  const values: unknown[] = [t.id, at, detail, ...columns.map((c) => changes[c])];
+  if (event) values.push(event.id, event.customer_id, event.type, event.subject, event.data);
+  const rows = await statementOf(shape, db)(db, ...values);
+  return rows[0]!.moved === 1;
+}
+
+/** What makes one move's text differ from another's: the life-cycle's words, which columns it
+ * changes, and whether it writes a customer event. */
+interface Shape {
+  plan: TransitionPlan;
+  result: string | null;
+  cancel_reason: string | null;
+  columns: Array<keyof TransactionChanges>;
+  event: boolean;
+}
+
+/** Each kind of move's statement, built and compiled by Kysely once (about 10 µs a move, measured
+ * apart, warm, against 2 µs to bind); a call binds its own values. */
+const statements = new Map<string, (db: Executor, ...values: unknown[]) => Promise<Array<{ moved: number }>>>();
+
+function statementOf(shape: Shape, db: Executor) {
+  const { plan } = shape;
+  const key = JSON.stringify([plan.actor, plan.event, plan.from, plan.to, shape.result, shape.cancel_reason, shape.columns, shape.event]);
+  let statement = statements.get(key);
+  if (!statement) {
+    statement = compiledOnce((...markers: unknown[]) => ({ compile: () => moveStatement(shape, markers).compile(db) }));
+    statements.set(key, statement);
+  }
+  return statement;
+}
+
+/** The text of `shape`'s move, with `v` where its values go: the id, the time, the detail, the
+ * changed columns' values in `shape.columns`' order, then the event's five fields. */
+function moveStatement(shape: Shape, v: unknown[]) {
+  const { plan } = shape;
+  const [id, at, detail] = v;
+  const lit = (value: string | null | undefined) => sql.lit(value ?? null);
   const set: RawBuilder<unknown>[] = [
     sql`status = ${lit(plan.to.status)}`,
     sql`stage = ${lit(plan.to.stage)}`,
-    sql`result = ${lit(next.result)}`,
-    sql`cancel_reason = ${lit(next.cancel_reason)}`,
+    sql`result = ${lit(shape.result)}`,
+    sql`cancel_reason = ${lit(shape.cancel_reason)}`,
     sql`updated_at = ${at}::bigint`,
   ];
-  for (const [column, value] of Object.entries(changes)) if (value !== undefined) set.push(sql`${sql.ref(column)} = ${value}`);
-  const outbox = event
+  shape.columns.forEach((column, i) => set.push(sql`${sql.ref(column)} = ${v[3 + i]}`));
+  const [eventId, customerId, type, subject, data] = v.slice(3 + shape.columns.length);
+  const outbox = shape.event
     ? sql`, outbox as (
       insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
-      select ${event.id}::text, ${event.customer_id}::bigint, ${event.type}::text, ${event.subject}::text,
-             (select coalesce(max(sequence), 0) + 1 from events where subject = ${event.subject}::text), ${event.data}::text, ${at}::bigint, 1
+      select ${eventId}::text, ${customerId}::bigint, ${type}::text, ${subject}::text,
+             (select coalesce(max(sequence), 0) + 1 from events where subject = ${subject}::text), ${data}::text, ${at}::bigint, 1
         from moved
       returning id, customer_id, type, created_at
     ), deliveries as (
       ${deliveriesOf(sql`outbox`)}
     )`
     : sql``;
-  const result = await sql<{ moved: number }>`
+  return sql<{ moved: number }>`
     with moved as (
       update transactions set ${sql.join(set)}
-       where id = ${t.id}::text and status = ${lit(plan.from.status)} and stage = ${lit(plan.from.stage)}
+       where id = ${id}::text and status = ${lit(plan.from.status)} and stage = ${lit(plan.from.stage)}
       returning id
     ), history as (
       insert into transaction_events (transaction_id, at, actor, event, from_status, from_stage, to_status, to_stage, detail)
@@ -57,6 +97,5 @@ export async function moveInOneStatement(
              ${lit(plan.to.status)}, ${lit(plan.to.stage)}, ${detail}::text
         from moved
     )${outbox}
-    select count(*)::int as moved from moved`.execute(db);
-  return result.rows[0]!.moved === 1;
+    select count(*)::int as moved from moved`;
 }
