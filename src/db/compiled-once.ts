@@ -1,4 +1,4 @@
-import type { Compilable, CompiledQuery, Insertable } from 'kysely';
+import type { Compilable, CompiledQuery, Insertable, RawBuilder } from 'kysely';
 import type { Executor } from './executor.js';
 import type { Tables } from './schema.js';
 
@@ -19,6 +19,21 @@ export function compiledOnce<A extends unknown[], R>(build: (...args: A) => Comp
     const parameters = query.parameters.map((p, i) => (slots[i]! >= 0 ? args[slots[i]!] : p));
     const result = await db.executeQuery<R>({ ...query, parameters });
     return result.rows;
+  };
+}
+
+/** `compiledOnce` for a statement whose text depends on a shape (the creation's, a move's): one
+ * compiled statement per shape, found by its `key`; `build` gets the shape and a marker for each
+ * value a call binds. */
+export function compiledPerShape<S, R>(build: (shape: S, markers: unknown[]) => RawBuilder<R>) {
+  const statements = new Map<string, (db: Executor, ...values: unknown[]) => Promise<R[]>>();
+  return (key: string, shape: S, db: Executor) => {
+    let statement = statements.get(key);
+    if (!statement) {
+      statement = compiledOnce((...markers: unknown[]) => ({ compile: () => build(shape, markers).compile(db) }));
+      statements.set(key, statement);
+    }
+    return statement;
   };
 }
 

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { TRANSITIONS, type TransitionPlan } from '../domain/transaction-lifecycle.js';
 import { deliveriesOf } from '../db/event-repository.js';
-import { compiledOnce } from '../db/compiled-once.js';
+import { compiledPerShape } from '../db/compiled-once.js';
 import type { Executor } from '../db/executor.js';
 import type { Tables, TransactionRow } from '../db/schema.js';
 import type { TransactionEventRecord } from '../webhooks/outbox.js';
@@ -79,7 +79,7 @@ export async function createInOneStatement(
     ...(event ? eventValues('event', event) : []),
     ...(second ? eventValues('second', second) : []),
   ];
-  const [r] = await statementOf(shape, values, db)(db, ...values.map(([, value]) => value));
+  const [r] = await statementOf(JSON.stringify(shape), { shape, values }, db)(db, ...values.map(([, value]) => value));
   return {
     created: r!.created === 1,
     active: r!.active_id === null || r!.active_row === null ? undefined : { id: r!.active_id, stage: r!.active_stage ?? '', superseded: r!.moved === 1, row: r!.active_row },
@@ -112,22 +112,10 @@ type CreationRow = { created: number; active_id: string | null; active_stage: st
 /** Each shape's statement, built and compiled by Kysely once; a call binds its own values. Building
  * and compiling the largest text the platform sends took 13 µs per creation (measured apart, warm),
  * against about 1 µs for the shape's key and the values, and the driver then finds its prepared
- * statement by a string whose hash is already known. */
-const statements = new Map<string, (db: Executor, ...values: unknown[]) => Promise<CreationRow[]>>();
-
-/** The statement of `shape`, compiled on its first call with a marker for each of `values`. */
-function statementOf(shape: Shape, values: Array<[ValueName, unknown]>, db: Executor | Kysely<Tables>) {
-  const key = JSON.stringify(shape);
-  let statement = statements.get(key);
-  if (!statement) {
-    statement = compiledOnce((...markers: unknown[]) => {
-      const v = Object.fromEntries(values.map(([name], i) => [name, markers[i]])) as Values;
-      return { compile: () => creationStatement(shape, v).compile(db) };
-    });
-    statements.set(key, statement);
-  }
-  return statement;
-}
+ * statement by a string whose hash is already known. The markers take the names of `values`. */
+const statementOf = compiledPerShape(({ shape, values }: { shape: Shape; values: Array<[ValueName, unknown]> }, markers) =>
+  creationStatement(shape, Object.fromEntries(values.map(([name], i) => [name, markers[i]])) as Values),
+);
 
 const lit = (value: string | undefined) => sql.lit(value ?? null);
 
