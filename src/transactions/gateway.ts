@@ -8,6 +8,7 @@ import { compiledInsert } from '../db/compiled-once.js';
 import type { Executor } from '../db/executor.js';
 import type { TransactionRow } from '../db/schema.js';
 import type { TransactionEventOf, TransactionEventRecord, TransactionOutbox } from '../webhooks/outbox.js';
+import { CreationBatches } from './create-batch.js';
 import { createInOneStatement } from './create-statement.js';
 import { moveInOneStatement } from './move-statement.js';
 import type { TransactionQueries } from './transaction-queries.js';
@@ -49,6 +50,8 @@ export class TransactionGateway {
   /** The inserts of every creation and every move, compiled once. */
   private readonly insertTransaction: ReturnType<typeof compiledInsert<'transactions'>>;
   private readonly insertEvent: ReturnType<typeof compiledInsert<'transaction_events'>>;
+  /** PostgreSQL's plain creations (nothing to supersede, no poll waiting here), written together when they pile up. */
+  private readonly batches: CreationBatches;
 
   /** `changed` hears of every transaction this gateway moved or superseded, after the commit;
    * `reached`, of every public status a transaction came to (the metrics count them). */
@@ -66,6 +69,9 @@ export class TransactionGateway {
     this.lockRows = database.dialect === 'postgres';
     this.insertTransaction = compiledInsert(this.db, 'transactions', TRANSACTION_COLUMNS);
     this.insertEvent = compiledInsert(this.db, 'transaction_events', EVENT_COLUMNS);
+    this.batches = new CreationBatches(this.db, ({ row, event }) =>
+      createInOneStatement(this.db, row, { supersededBy: `superseded by ${row.id}`, supersede: false, ...(event && { event }) }),
+    );
   }
 
   /** Creates a transaction as the terminal's one open transaction. Under the terminal's lock: the
@@ -155,13 +161,18 @@ export class TransactionGateway {
     let superseding: { id: string; event: TransactionEventRecord } | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        const done = await createInOneStatement(this.db, row, {
-          supersededBy: `superseded by ${row.id}`,
-          supersede: this.eventOf === undefined || superseding !== undefined,
-          ...(event && { event }),
-          ...(superseding && { superseding }),
-          ...(retrieval && { retrieved: { plan: retrieval.plan, ...(retrievedEvent && { event: retrievedEvent }) } }),
-        });
+        const supersede = this.eventOf === undefined || superseding !== undefined;
+        const done =
+          // The plain creation, as most are: with others piling up, written together with them.
+          !supersede && !retrieval
+            ? await this.batches.create({ row, ...(event && { event }) })
+            : await createInOneStatement(this.db, row, {
+                supersededBy: `superseded by ${row.id}`,
+                supersede,
+                ...(event && { event }),
+                ...(superseding && { superseding }),
+                ...(retrieval && { retrieved: { plan: retrieval.plan, ...(retrievedEvent && { event: retrievedEvent }) } }),
+              });
         if (done.active?.superseded) {
           this.changed({ id: done.active.id, terminal_pk: row.terminal_id });
           this.reached(done.active.row.type as TransactionType, SUPERSEDED_STATUS);

@@ -58,6 +58,27 @@ describeEachStore('creating and reading transactions', (dialect) => {
     for (const [i, r] of answers.entries()) if (named[i]!.mine) expect(r.headers.location).toContain(`/terminals/${named[i]!.id}/`);
   });
 
+  it('pushed to many terminals at once, and twice to one (on PostgreSQL written together), writes each with its history and its event, the second to one terminal superseding the first', async () => {
+    const c = await onboard(ctx().app, { terminalsPerStore: 12 });
+    const api = merchantApi(ctx().app, c.apiKey);
+    const targets = [...c.terminals, c.terminals[0]!];
+    const answers = await Promise.all(targets.map((t, i) => api('POST', `/terminals/${t.id}/transactions`, { ...purchase(1), merchant_order_reference: `together-${i}` })));
+    expect(answers.map((r) => r.statusCode)).toEqual(targets.map(() => 201));
+    const ids = answers.map((r) => r.json().id as string);
+    const store = ctx().db.store.db;
+    const stored = await store.selectFrom('transactions').select(['id', 'status', 'cancel_reason']).where('id', 'in', ids).execute();
+    const byId = new Map(stored.map((r) => [r.id, r]));
+    // The first terminal's two: whichever was asked second supersedes the other.
+    const twice = [ids[0]!, ids.at(-1)!].map((id) => byId.get(id)!);
+    expect(twice.map((r) => r.status).sort()).toEqual(['CANCELLED', 'CREATED']);
+    expect(twice.find((r) => r.status === 'CANCELLED')!.cancel_reason).toBe('SUPERSEDED');
+    expect(ids.slice(1, -1).map((id) => byId.get(id)!.status)).toEqual(ids.slice(1, -1).map(() => 'CREATED'));
+    const history = await store.selectFrom('transaction_events').select(['transaction_id', 'event']).where('transaction_id', 'in', ids).where('event', '=', 'CREATE').execute();
+    expect(history.map((h) => h.transaction_id).sort()).toEqual([...ids].sort());
+    const events = await store.selectFrom('events').select(['subject', 'type', 'sequence']).where('subject', 'in', ids.map((id) => `transaction:${id}`)).where('type', '=', 'transaction.created').execute();
+    expect(events.map((e) => [e.subject, e.sequence]).sort()).toEqual(ids.map((id) => [`transaction:${id}`, 1]).sort());
+  });
+
   it('reads the value back exactly as sent, for 0, 2 and 3 decimal currencies', async () => {
     for (const [currency, value] of [['JPY', 1250], ['EUR', 0.29], ['EUR', 123456.78], ['KWD', 12.345]] as const) {
       const c = await onboard(ctx().app, { currency });
