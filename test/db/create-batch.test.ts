@@ -25,6 +25,8 @@ describe('postgres: creations written together in one statement', () => {
     const busyId = newTransactionId();
     await sql`insert into transactions (id, customer_id, terminal_id, type, status, stage, merchant_order_reference, amount_minor, currency, created_at, expires_at, updated_at)
               values (${busyId}, ${c.customerId}, ${terminals[2]}, 'PURCHASE', 'CREATED', 'RETRIEVED', 'busy', 100, 'EUR', 1, ${Date.now() + 60_000}, 1)`.execute(store);
+    // An endpoint of the customer's that takes every event: each event written gets its delivery.
+    await sql`insert into webhook_endpoints (id, customer_id, url, secret, created_at) values ('we_batch', ${c.customerId}, 'https://example.com/hooks', 'sealed', 1)`.execute(store);
     const now = Date.now();
     const rowFor = (terminal: number, i: number): TransactionRow =>
       newTransactionRow({
@@ -57,6 +59,9 @@ describe('postgres: creations written together in one statement', () => {
     );
     const events = await store.selectFrom('events').select(['subject', 'sequence', 'data', 'created_at']).where('subject', 'in', rows.map((r) => `transaction:${r.id}`)).orderBy('data').execute();
     expect(events).toEqual(written.map((r) => ({ subject: `transaction:${r.id}`, sequence: 1, data: `{"n":"${r.merchant_order_reference}"}`, created_at: now })));
+    const deliveries = await store.selectFrom('webhook_deliveries').select(['event_id', 'endpoint_id', 'status']).where('endpoint_id', '=', 'we_batch').execute();
+    const eventIds = creations.filter((x) => written.includes(x.row)).map((x) => x.event.id);
+    expect(deliveries.sort((a, b) => a.event_id.localeCompare(b.event_id))).toEqual(eventIds.sort().map((id) => ({ event_id: id, endpoint_id: 'we_batch', status: 'PENDING' })));
   });
 
   it('writes nothing at all when one creation meets a transaction committed after its snapshot', async () => {
