@@ -9,18 +9,30 @@ import { newTransactionRow } from '../../src/transactions/transaction-row.js';
 import { newEventId } from '../../src/webhooks/event-types.js';
 import { onboard, usePlatform } from '../support/platform.js';
 
+/** A new purchase's row for `terminal` of `customer`, made `now`, with its own reference. */
+const purchaseRow = (customer: number, terminal: number, reference: string, now: number, id = newTransactionId()): TransactionRow =>
+  newTransactionRow({
+    id, customer_id: customer, terminal_pk: terminal, type: 'PURCHASE', merchant_order_reference: reference,
+    amount_minor: 100, currency: 'EUR', reference_id: null, created_at: now, expires_at: now + 60_000,
+  });
+
 // Plain creations that pile up on PostgreSQL go in one statement (create-batch.ts). Each must end
 // as it would alone: written with its history and its event when its terminal is free, and
 // answered with the open transaction in its way otherwise; a terminal that does not exist gets
 // nothing written.
 describe('postgres: creations written together in one statement', () => {
   const platform = usePlatform('postgres');
+  /** A new customer with `n` terminals, their keys newest first. */
+  const customerWith = async (n: number) => {
+    const { app, db } = platform();
+    const c = await onboard(app, { terminalsPerStore: n });
+    const store = db.store.db;
+    const terminals = (await sql<{ id: string }>`select id from terminals order by id desc limit ${n}`.execute(store)).rows.map((r) => Number(r.id));
+    return { c, db, store, terminals };
+  };
 
   it('writes each free terminal’s creation, and answers the open transaction of a busy one', async () => {
-    const { app, db } = platform();
-    const c = await onboard(app, { terminalsPerStore: 4 });
-    const store = db.store.db;
-    const terminals = (await sql<{ id: string }>`select id from terminals order by id desc limit 4`.execute(store)).rows.map((r) => Number(r.id));
+    const { c, store, terminals } = await customerWith(4);
     // The third terminal is busy with a transaction it has fetched.
     const busyId = newTransactionId();
     await sql`insert into transactions (id, customer_id, terminal_id, type, status, stage, merchant_order_reference, amount_minor, currency, created_at, expires_at, updated_at)
@@ -28,11 +40,7 @@ describe('postgres: creations written together in one statement', () => {
     // An endpoint of the customer's that takes every event: each event written gets its delivery.
     await sql`insert into webhook_endpoints (id, customer_id, url, secret, created_at) values ('we_batch', ${c.customerId}, 'https://example.com/hooks', 'sealed', 1)`.execute(store);
     const now = Date.now();
-    const rowFor = (terminal: number, i: number): TransactionRow =>
-      newTransactionRow({
-        id: newTransactionId(), customer_id: c.customerId, terminal_pk: terminal, type: 'PURCHASE', merchant_order_reference: `batch-${i}`,
-        amount_minor: 100 + i, currency: 'EUR', reference_id: null, created_at: now, expires_at: now + 60_000,
-      });
+    const rowFor = (terminal: number, i: number) => purchaseRow(c.customerId, terminal, `batch-${i}`, now);
     // Out of terminal order, and one terminal that does not exist.
     const rows = [rowFor(terminals[1]!, 0), rowFor(terminals[0]!, 1), rowFor(terminals[2]!, 2), rowFor(terminals[3]!, 3), rowFor(987_654_321, 4)];
     const creations = rows.map((row) => ({
@@ -65,16 +73,9 @@ describe('postgres: creations written together in one statement', () => {
   });
 
   it('writes nothing at all when one creation meets a transaction committed after its snapshot', async () => {
-    const { app, db } = platform();
-    const c = await onboard(app, { terminalsPerStore: 2 });
-    const store = db.store.db;
-    const terminals = (await sql<{ id: string }>`select id from terminals order by id desc limit 2`.execute(store)).rows.map((r) => Number(r.id));
+    const { c, store, terminals } = await customerWith(2);
     const now = Date.now();
-    const rowFor = (terminal: number, i: number) =>
-      newTransactionRow({
-        id: newTransactionId(), customer_id: c.customerId, terminal_pk: terminal, type: 'PURCHASE', merchant_order_reference: `race-${i}`,
-        amount_minor: 100, currency: 'EUR', reference_id: null, created_at: now, expires_at: now + 60_000,
-      });
+    const rowFor = (terminal: number, i: number) => purchaseRow(c.customerId, terminal, `race-${i}`, now);
     // Another creator holds the second terminal's lock and commits a transaction for it while the
     // batch waits for that lock: the batch's snapshot does not see it, and the unique index does.
     const other = rowFor(terminals[1]!, 9);
@@ -105,19 +106,12 @@ describe('postgres: creations written together in one statement', () => {
   // PostgreSQL"): made while the tables are new, the batch must still look each terminal and its
   // open transaction up by its key when thousands of rows follow.
   it('keeps a plan made on new tables that looks each terminal and its open transaction up by key', async () => {
-    const { app, db } = platform();
-    const c = await onboard(app, { terminalsPerStore: 2 });
-    const terminals = (await sql<{ id: string }>`select id from terminals order by id desc limit 2`.execute(db.store.db)).rows.map((r) => Number(r.id));
+    const { c, db, terminals } = await customerWith(2);
     const sent: CompiledQuery[] = [];
     const seeing = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.url, max: 1 }) }), log: (e) => void sent.push(e.query) });
     const now = Date.now();
     try {
-      const rows = terminals.map((terminal, i) =>
-        newTransactionRow({
-          id: newTransactionId(), customer_id: c.customerId, terminal_pk: terminal, type: 'PURCHASE', merchant_order_reference: `plan-${i}`,
-          amount_minor: 100, currency: 'EUR', reference_id: null, created_at: now, expires_at: now + 60_000,
-        }),
-      );
+      const rows = terminals.map((terminal, i) => purchaseRow(c.customerId, terminal, `plan-${i}`, now));
       const event = (row: TransactionRow) => ({ id: newEventId(), customer_id: c.customerId, type: 'transaction.created' as const, subject: `transaction:${row.id}`, data: '{}', at: now });
       await createManyInOneStatement(seeing, { status: rows[0]!.status, stage: rows[0]!.stage, event: true }, rows.map((row) => ({ row, event: event(row) })));
     } finally {
@@ -150,17 +144,9 @@ describe('postgres: creations written together in one statement', () => {
   });
 
   it('writes creations that pile up together, one terminal’s second after its first, and each alone after a batch that failed', async () => {
-    const { app, db } = platform();
-    const c = await onboard(app, { terminalsPerStore: 12 });
-    const store = db.store.db;
-    const terminals = (await sql<{ id: string }>`select id from terminals order by id desc limit 12`.execute(store)).rows.map((r) => Number(r.id));
+    const { c, store, terminals } = await customerWith(12);
     const now = Date.now();
-    const creation = (terminal: number, i: number, id = newTransactionId()): BatchedCreation => ({
-      row: newTransactionRow({
-        id, customer_id: c.customerId, terminal_pk: terminal, type: 'PURCHASE', merchant_order_reference: `pile-${i}`,
-        amount_minor: 100, currency: 'EUR', reference_id: null, created_at: now, expires_at: now + 60_000,
-      }),
-    });
+    const creation = (terminal: number, i: number, id = newTransactionId()): BatchedCreation => ({ row: purchaseRow(c.customerId, terminal, `pile-${i}`, now, id) });
     let alone = 0;
     const batches = new CreationBatches(store, ({ row }) => {
       alone++;
