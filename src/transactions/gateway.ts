@@ -140,7 +140,8 @@ export class TransactionGateway {
     }
   }
 
-  /** The creation as one autocommitted statement (create-statement.ts) with its customer's event;
+  /** The creation as one autocommitted statement (create-statement.ts; a plain one asked while
+   * others pile up, in theirs: create-batch.ts) with its customer's event;
    * when another creator committed meanwhile, again, with a snapshot that sees it: each retry
    * follows another creation of the same terminal, so only as many creators as race for one
    * terminal make it retry. 'SUPERSEDE': an unfetched transaction is in the way and the outbox needs
