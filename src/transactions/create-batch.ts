@@ -20,10 +20,9 @@ export interface BatchShape {
   event: boolean;
 }
 
-export const batchShapeOf = (c: BatchedCreation): BatchShape => ({ status: c.row.status, stage: c.row.stage, event: c.event !== undefined });
-
 /** Plain creations of different terminals (at most one each), all of `shape`, in one autocommitted
  * statement on PostgreSQL: one round trip, one plan started and ended, one commit for all of them.
+ * An event's customer is its transaction's, as every creation's is.
  * Each is what `createInOneStatement` does for it alone without superseding: its terminal locked
  * (FOR NO KEY UPDATE), the new transaction with its CREATE history row, its customer's event and
  * that event's deliveries written only if the terminal exists and has no open transaction; else
@@ -118,8 +117,9 @@ const MAX_BATCH = 64;
 
 interface Asked {
   creation: BatchedCreation;
-  /** its shape, as the key of a statement */
-  shape: string;
+  shape: BatchShape;
+  /** `shape` as text: creations of one key share a statement */
+  key: string;
   resolve: (done: OneStatementCreation) => void;
   reject: (e: unknown) => void;
 }
@@ -145,7 +145,8 @@ export class CreationBatches {
 
   create(creation: BatchedCreation): Promise<OneStatementCreation> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ creation, shape: JSON.stringify(batchShapeOf(creation)), resolve, reject });
+      const shape: BatchShape = { status: creation.row.status, stage: creation.row.stage, event: creation.event !== undefined };
+      this.waiting.push({ creation, shape, key: JSON.stringify(shape), resolve, reject });
       this.next();
     });
   }
@@ -175,7 +176,7 @@ export class CreationBatches {
       const terminal = asked.creation.row.terminal_id;
       const free = !this.writing.has(terminal) && !passed.has(terminal);
       passed.add(terminal);
-      if (free && batch.length < MAX_BATCH && (batch.length === 0 || asked.shape === batch[0]!.shape)) batch.push(asked);
+      if (free && batch.length < MAX_BATCH && (batch.length === 0 || asked.key === batch[0]!.key)) batch.push(asked);
       else rest.push(asked);
     }
     this.waiting = rest;
@@ -185,7 +186,7 @@ export class CreationBatches {
   private async run(batch: Asked[]) {
     if (batch.length > 1) {
       try {
-        const done = await createManyInOneStatement(this.db, batchShapeOf(batch[0]!.creation), batch.map((a) => a.creation));
+        const done = await createManyInOneStatement(this.db, batch[0]!.shape, batch.map((a) => a.creation));
         batch.forEach((a, i) => a.resolve(done[i]!));
         return;
       } catch {
