@@ -195,10 +195,14 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       appendFileSync(process.env.BENCH_PACE_ROUNDS, `${JSON.stringify({ db, side, fromUs: Number(from / 1000n), toUs: Number(process.hrtime.bigint() / 1000n), payments: reads })}\n`);
     }
     const after = cpu();
+    const bench = process.cpuUsage(before.bench);
     return {
       rate: reads / elapsed,
       delivered: ((await receiver.report()).received - received) / Math.max(1, 4 * paid.latencies.length),
       platformPerSecond: (after.platform - before.platform) / elapsed,
+      mainPerSecond: (after.main - before.main) / elapsed,
+      benchPerSecond: (bench.user + bench.system) / 1000 / elapsed,
+      pgPerSecond: (after.pg - before.pg) / elapsed,
     };
   };
   try {
@@ -218,7 +222,8 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
     const paceRounds = await alternatingPairs(pairs, webhooks, (side) => atPace(seconds, side));
     const paceRatios = paceRounds.map((r) => r.on.rate / r.off.rate);
     const paceRatio = median(paceRatios);
-    const paceMed = (side: 'off' | 'on', key: 'rate' | 'platformPerSecond') => median(paceRounds.map((r) => r[side][key]));
+    const paceMed = (side: 'off' | 'on', key: 'rate' | 'platformPerSecond' | 'mainPerSecond' | 'benchPerSecond' | 'pgPerSecond') => median(paceRounds.map((r) => r[side][key]));
+    const paceCpu = (key: 'platformPerSecond' | 'mainPerSecond' | 'benchPerSecond' | 'pgPerSecond') => `${paceMed('on', key).toFixed(0)}/${paceMed('off', key).toFixed(0)}`;
     const ratios = rounds.map((r) => r.on.rate / r.off.rate);
     const med = (side: 'off' | 'on', key: 'rate' | 'platformMs' | 'mainMs' | 'benchMs' | 'pgMs' | 'delivered' | 'writtenKb') => median(rounds.map((r) => r[side][key]));
     // Latency at a steady pace: terminals taken in turn, each one free again once its payment is done.
@@ -261,7 +266,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       {
         db,
         scenario: 'webhooks: API rate at the pace, on vs off',
-        metric: `status reads/s (GET /terminals/{id}/transactions/{txid} of the ${RECENT} latest payments) by ${READERS} backends in a closed loop, while whole payments run at ${s.paymentsPerSecond}/s, with an endpoint receiving every event (${4 * s.paymentsPerSecond}/s) vs none; median of ${pairs} pairs of ${seconds} s rounds (off/on order alternating), pair ratios ${paceRatios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}; events delivered within their on round ${paceRounds.map((r) => `${(r.on.delivered * 100).toFixed(0)}%`).join(' ')}; the platform's CPU on/off ${paceMed('on', 'platformPerSecond').toFixed(0)}/${paceMed('off', 'platformPerSecond').toFixed(0)} ms/s${notes}`,
+        metric: `status reads/s (GET /terminals/{id}/transactions/{txid} of the ${RECENT} latest payments) by ${READERS} backends in a closed loop, while whole payments run at ${s.paymentsPerSecond}/s, with an endpoint receiving every event (${4 * s.paymentsPerSecond}/s) vs none; median of ${pairs} pairs of ${seconds} s rounds (off/on order alternating), pair ratios ${paceRatios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}; events delivered within their on round ${paceRounds.map((r) => `${(r.on.delivered * 100).toFixed(0)}%`).join(' ')}; CPU ms/s on/off (medians): platform ${paceCpu('platformPerSecond')} (its main thread ${paceCpu('mainPerSecond')}), bench process (load and receiver) ${paceCpu('benchPerSecond')}${db === 'postgres' ? `, PostgreSQL ${paceCpu('pgPerSecond')}` : ''}${notes}`,
         value: `${paceMed('on', 'rate').toFixed(0)} reads/s`,
         baseline: `${paceMed('off', 'rate').toFixed(0)} reads/s (webhooks off)`,
         ratio: `${(paceRatio * 100).toFixed(0)}%`,
