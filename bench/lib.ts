@@ -80,6 +80,16 @@ export function cpuMsOf(pid: number, thread?: number): number {
   }
 }
 
+/** How long a process's thread (its main thread by default) has been ready to run but waiting for
+ * a core, in ms (the scheduler's run-queue time, /proc/…/schedstat): 0 when /proc does not say. */
+export function queuedMsOf(pid: number, thread = pid): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${thread}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return 0;
+  }
+}
+
 /** The CPU time of several processes together (PostgreSQL's), as cpuMsOf. */
 export function cpuMsOfAll(pids: number[]): number {
   return pids.reduce((sum, pid) => sum + cpuMsOf(pid), 0);

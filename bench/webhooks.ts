@@ -7,7 +7,7 @@
 import { appendFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { Pool } from 'undici';
-import { bytesWrittenOf, call, cpuMsOf, cpuMsOfAll, median, paced, percentile, postgresPids, sleep, type Server } from './lib.js';
+import { bytesWrittenOf, call, cpuMsOf, cpuMsOfAll, median, paced, percentile, postgresPids, queuedMsOf, sleep, type Server } from './lib.js';
 import type { Row, Settings, Terminal } from './scenarios.js';
 import type { Seeded } from './seed.js';
 import type { Report } from './webhook-receiver.js';
@@ -105,6 +105,8 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
   const cpu = () => ({
     platform: cpuMsOf(platform.pid),
     main: cpuMsOf(platform.pid, platform.pid),
+    queued: queuedMsOf(platform.pid),
+    benchQueued: queuedMsOf(process.pid),
     bench: process.cpuUsage(),
     pg: cpuMsOfAll(pgPids),
     written: bytesWrittenOf(platform.pid),
@@ -201,6 +203,8 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       delivered: ((await receiver.report()).received - received) / Math.max(1, 4 * paid.latencies.length),
       platformPerSecond: (after.platform - before.platform) / elapsed,
       mainPerSecond: (after.main - before.main) / elapsed,
+      queuedPerSecond: (after.queued - before.queued) / elapsed,
+      benchQueuedPerSecond: (after.benchQueued - before.benchQueued) / elapsed,
       benchPerSecond: (bench.user + bench.system) / 1000 / elapsed,
       pgPerSecond: (after.pg - before.pg) / elapsed,
     };
@@ -222,8 +226,9 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
     const paceRounds = await alternatingPairs(pairs, webhooks, (side) => atPace(seconds, side));
     const paceRatios = paceRounds.map((r) => r.on.rate / r.off.rate);
     const paceRatio = median(paceRatios);
-    const paceMed = (side: 'off' | 'on', key: 'rate' | 'platformPerSecond' | 'mainPerSecond' | 'benchPerSecond' | 'pgPerSecond') => median(paceRounds.map((r) => r[side][key]));
-    const paceCpu = (key: 'platformPerSecond' | 'mainPerSecond' | 'benchPerSecond' | 'pgPerSecond') => `${paceMed('on', key).toFixed(0)}/${paceMed('off', key).toFixed(0)}`;
+    type PaceKey = 'rate' | 'platformPerSecond' | 'mainPerSecond' | 'queuedPerSecond' | 'benchPerSecond' | 'benchQueuedPerSecond' | 'pgPerSecond';
+    const paceMed = (side: 'off' | 'on', key: PaceKey) => median(paceRounds.map((r) => r[side][key]));
+    const paceCpu = (key: Exclude<PaceKey, 'rate'>) => `${paceMed('on', key).toFixed(0)}/${paceMed('off', key).toFixed(0)}`;
     const ratios = rounds.map((r) => r.on.rate / r.off.rate);
     const med = (side: 'off' | 'on', key: 'rate' | 'platformMs' | 'mainMs' | 'benchMs' | 'pgMs' | 'delivered' | 'writtenKb') => median(rounds.map((r) => r[side][key]));
     // Latency at a steady pace: terminals taken in turn, each one free again once its payment is done.
@@ -266,7 +271,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       {
         db,
         scenario: 'webhooks: API rate at the pace, on vs off',
-        metric: `status reads/s (GET /terminals/{id}/transactions/{txid} of the ${RECENT} latest payments) by ${READERS} backends in a closed loop, while whole payments run at ${s.paymentsPerSecond}/s, with an endpoint receiving every event (${4 * s.paymentsPerSecond}/s) vs none; median of ${pairs} pairs of ${seconds} s rounds (off/on order alternating), pair ratios ${paceRatios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}; events delivered within their on round ${paceRounds.map((r) => `${(r.on.delivered * 100).toFixed(0)}%`).join(' ')}; CPU ms/s on/off (medians): platform ${paceCpu('platformPerSecond')} (its main thread ${paceCpu('mainPerSecond')}), bench process (load and receiver) ${paceCpu('benchPerSecond')}${db === 'postgres' ? `, PostgreSQL ${paceCpu('pgPerSecond')}` : ''}${notes}`,
+        metric: `status reads/s (GET /terminals/{id}/transactions/{txid} of the ${RECENT} latest payments) by ${READERS} backends in a closed loop, while whole payments run at ${s.paymentsPerSecond}/s, with an endpoint receiving every event (${4 * s.paymentsPerSecond}/s) vs none; median of ${pairs} pairs of ${seconds} s rounds (off/on order alternating), pair ratios ${paceRatios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}; events delivered within their on round ${paceRounds.map((r) => `${(r.on.delivered * 100).toFixed(0)}%`).join(' ')}; CPU ms/s on/off (medians): platform ${paceCpu('platformPerSecond')} (its main thread ${paceCpu('mainPerSecond')}, which waited for a core ${paceCpu('queuedPerSecond')}), bench process (load and receiver) ${paceCpu('benchPerSecond')} (its main thread waited ${paceCpu('benchQueuedPerSecond')})${db === 'postgres' ? `, PostgreSQL ${paceCpu('pgPerSecond')}` : ''}${notes}`,
         value: `${paceMed('on', 'rate').toFixed(0)} reads/s`,
         baseline: `${paceMed('off', 'rate').toFixed(0)} reads/s (webhooks off)`,
         ratio: `${(paceRatio * 100).toFixed(0)}%`,
