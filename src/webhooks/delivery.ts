@@ -16,6 +16,13 @@ const POLL_MS = 1_000;
  * instance would deliver at most maxInFlight per PASS_MS, falling ever further behind. */
 const GATHER_MS = 3;
 const PASS_MS = 50;
+/** While the event loop that serves the API was busy for more than BUSY of the time since the last
+ * look, looks are spaced BUSY_PASS_MS apart instead: each handles more deliveries at once, so
+ * their fixed cost (a commit, a claim, a message to the send thread and its burst of requests)
+ * takes less of that loop when it has none to spare. Delivery waits up to that much longer then;
+ * an instance with time to spare delivers as soon as before. */
+const BUSY = 0.8;
+const BUSY_PASS_MS = 100;
 
 export type AttemptOutcome = 'DELIVERED' | 'RETRYING' | 'FAILED';
 
@@ -42,6 +49,10 @@ export class WebhookWorker {
   private running = false;
   /** When the last look started (performance.now()). */
   private lastLook = -Infinity;
+  /** How far apart looks are now: PASS_MS, or BUSY_PASS_MS while the event loop is busy. */
+  private pass = PASS_MS;
+  /** The event loop's utilization as of the last look. */
+  private loop = performance.eventLoopUtilization();
   private again = false;
   /** Look for undispatched events on the next run (at start, then every second). */
   private sweep = true;
@@ -117,7 +128,7 @@ export class WebhookWorker {
       return;
     }
     const now = performance.now();
-    const at = now + (this.behind && 2 * this.finished.length >= this.settings.maxInFlight ? GATHER_MS : Math.max(GATHER_MS, this.lastLook + PASS_MS - now));
+    const at = now + (this.behind && 2 * this.finished.length >= this.settings.maxInFlight ? GATHER_MS : Math.max(GATHER_MS, this.lastLook + this.pass - now));
     if (this.scheduled && this.scheduledAt <= at) return;
     clearTimeout(this.scheduled);
     this.scheduledAt = at;
@@ -139,6 +150,9 @@ export class WebhookWorker {
     do {
       this.again = false;
       this.lastLook = performance.now();
+      const loop = performance.eventLoopUtilization();
+      this.pass = performance.eventLoopUtilization(loop, this.loop).utilization > BUSY ? BUSY_PASS_MS : PASS_MS;
+      this.loop = loop;
       const finished = this.finished;
       this.finished = [];
       const sweep = this.sweep;
