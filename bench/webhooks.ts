@@ -111,6 +111,20 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
     pg: cpuMsOfAll(pgPids),
     written: bytesWrittenOf(platform.pid),
   });
+  /** What each process used since `before` (a reading of cpu()): ms of CPU or of waiting for a core, bytes written. */
+  const since = (before: ReturnType<typeof cpu>) => {
+    const after = cpu();
+    const bench = process.cpuUsage(before.bench);
+    return {
+      platform: after.platform - before.platform,
+      main: after.main - before.main,
+      queued: after.queued - before.queued,
+      benchQueued: after.benchQueued - before.benchQueued,
+      bench: (bench.user + bench.system) / 1000,
+      pg: after.pg - before.pg,
+      written: after.written - before.written,
+    };
+  };
   const rate = async (seconds: number, workers: number, side?: 'off' | 'on') => {
     const received = (await receiver.report()).received;
     const before = cpu();
@@ -130,7 +144,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
         }
       }),
     );
-    const after = cpu();
+    const used = since(before);
     // Events delivered during the round, against the four each payment made: a worker that falls
     // behind shows here, not as a better rate.
     const delivered = (await receiver.report()).received - received;
@@ -139,16 +153,15 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
     if (side && process.env.BENCH_ROUNDS) {
       appendFileSync(process.env.BENCH_ROUNDS, `${JSON.stringify({ db, side, fromUs: Number(from / 1000n), toUs: Number(process.hrtime.bigint() / 1000n), payments })}\n`);
     }
-    const bench = process.cpuUsage(before.bench);
     const per = (ms: number) => ms / Math.max(1, payments);
     return {
       rate: payments / ((performance.now() - started) / 1000),
-      platformMs: per(after.platform - before.platform),
-      mainMs: per(after.main - before.main),
-      benchMs: per((bench.user + bench.system) / 1000),
-      pgMs: per(after.pg - before.pg),
+      platformMs: per(used.platform),
+      mainMs: per(used.main),
+      benchMs: per(used.bench),
+      pgMs: per(used.pg),
       delivered: delivered / Math.max(1, 4 * payments),
-      writtenKb: per((after.written - before.written) / 1024),
+      writtenKb: per(used.written / 1024),
     };
   };
   const workers = Math.min(16, terminals.length);
@@ -196,17 +209,16 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
     if (side && process.env.BENCH_PACE_ROUNDS) {
       appendFileSync(process.env.BENCH_PACE_ROUNDS, `${JSON.stringify({ db, side, fromUs: Number(from / 1000n), toUs: Number(process.hrtime.bigint() / 1000n), payments: reads })}\n`);
     }
-    const after = cpu();
-    const bench = process.cpuUsage(before.bench);
+    const used = since(before);
     return {
       rate: reads / elapsed,
       delivered: ((await receiver.report()).received - received) / Math.max(1, 4 * paid.latencies.length),
-      platformPerSecond: (after.platform - before.platform) / elapsed,
-      mainPerSecond: (after.main - before.main) / elapsed,
-      queuedPerSecond: (after.queued - before.queued) / elapsed,
-      benchQueuedPerSecond: (after.benchQueued - before.benchQueued) / elapsed,
-      benchPerSecond: (bench.user + bench.system) / 1000 / elapsed,
-      pgPerSecond: (after.pg - before.pg) / elapsed,
+      platformPerSecond: used.platform / elapsed,
+      mainPerSecond: used.main / elapsed,
+      queuedPerSecond: used.queued / elapsed,
+      benchQueuedPerSecond: used.benchQueued / elapsed,
+      benchPerSecond: used.bench / elapsed,
+      pgPerSecond: used.pg / elapsed,
     };
   };
   try {
