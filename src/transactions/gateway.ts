@@ -69,9 +69,12 @@ export class TransactionGateway {
     this.lockRows = database.dialect === 'postgres';
     this.insertTransaction = compiledInsert(this.db, 'transactions', TRANSACTION_COLUMNS);
     this.insertEvent = compiledInsert(this.db, 'transaction_events', EVENT_COLUMNS);
-    this.batches = new CreationBatches(this.db, ({ row, event }) =>
-      createInOneStatement(this.db, row, { supersededBy: `superseded by ${row.id}`, supersede: false, ...(event && { event }) }),
-    );
+    this.batches = new CreationBatches(this.db, ({ row, event }) => this.createAlone(row, { supersede: false, ...(event && { event }) }));
+  }
+
+  /** One creation in a statement of its own (create-statement.ts). */
+  private createAlone(row: TransactionRow, options: Omit<Parameters<typeof createInOneStatement>[2], 'supersededBy'>) {
+    return createInOneStatement(this.db, row, { supersededBy: `superseded by ${row.id}`, ...options });
   }
 
   /** Creates a transaction as the terminal's one open transaction. Under the terminal's lock: the
@@ -167,8 +170,7 @@ export class TransactionGateway {
           // The plain creation, as most are: with others piling up, written together with them.
           !supersede && !retrieval
             ? await this.batches.create({ row, ...(event && { event }) })
-            : await createInOneStatement(this.db, row, {
-                supersededBy: `superseded by ${row.id}`,
+            : await this.createAlone(row, {
                 supersede,
                 ...(event && { event }),
                 ...(superseding && { superseding }),
