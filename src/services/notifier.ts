@@ -5,6 +5,11 @@ import type { Transaction } from '../domain/transaction.js';
  * with the transaction itself when it was just created on this instance. */
 export type ChangeWatcher = (terminalId: number | null, transactionId?: string, created?: Transaction) => void;
 
+/** What a held poll is to the notifier. */
+export interface PollListener {
+  wake(): void;
+}
+
 /** Wakes terminals that long-poll for their next transaction, and tells what remembers transactions
  * (the idle hints, the status views) that one changed. Behind an interface so that a change made
  * through one server instance reaches another (PostgreSQL LISTEN/NOTIFY); in-process is enough for
@@ -16,10 +21,10 @@ export interface TerminalNotifier {
   notify(terminalId: number, transactionId?: string, created?: Transaction): void;
   /** A transaction changed and committed on this instance: tells the watchers, wakes nobody. */
   changed(terminalId: number, transactionId: string): void;
-  /** Calls `listener` on every notification for the terminal until it is unsubscribed (the same
-   * function: no closure per subscription, a fleet holds one per terminal). */
-  subscribe(terminalId: number, listener: () => void): void;
-  unsubscribe(terminalId: number, listener: () => void): void;
+  /** Wakes `listener` on every notification for the terminal until it is unsubscribed (the held
+   * poll itself: no closure per subscription, a fleet holds one per terminal). */
+  subscribe(terminalId: number, listener: PollListener): void;
+  unsubscribe(terminalId: number, listener: PollListener): void;
   watch(listener: ChangeWatcher): () => void;
   /** Whether every change made anywhere reaches the watchers now, within the time a notification
    * takes: while it does not, nothing remembered about a transaction may answer for the store. */
@@ -30,32 +35,32 @@ export interface TerminalNotifier {
 /** One instance sees every change (SQLite serves one instance), at once. */
 export class InProcessNotifier implements TerminalNotifier {
   /** The listeners of a terminal: one function while there is one (a held poll), a set beyond. */
-  private readonly listeners = new Map<number, (() => void) | Set<() => void>>();
+  private readonly listeners = new Map<number, PollListener | Set<PollListener>>();
   private readonly watchers = new Set<ChangeWatcher>();
 
   notify(terminalId: number, transactionId?: string, created?: Transaction) {
     for (const watcher of this.watchers) watcher(terminalId, transactionId, created);
     const found = this.listeners.get(terminalId);
     if (found === undefined) return;
-    if (typeof found === 'function') found();
-    else for (const listener of [...found]) listener();
+    if (found instanceof Set) for (const listener of [...found]) listener.wake();
+    else found.wake();
   }
 
   changed(terminalId: number, transactionId: string) {
     for (const watcher of this.watchers) watcher(terminalId, transactionId);
   }
 
-  subscribe(terminalId: number, listener: () => void) {
+  subscribe(terminalId: number, listener: PollListener) {
     const found = this.listeners.get(terminalId);
     if (found === undefined) this.listeners.set(terminalId, listener);
-    else if (typeof found === 'function') this.listeners.set(terminalId, new Set([found, listener]));
-    else found.add(listener);
+    else if (found instanceof Set) found.add(listener);
+    else this.listeners.set(terminalId, new Set([found, listener]));
   }
 
-  unsubscribe(terminalId: number, listener: () => void) {
+  unsubscribe(terminalId: number, listener: PollListener) {
     const found = this.listeners.get(terminalId);
     if (found === listener) this.listeners.delete(terminalId);
-    else if (typeof found === 'object') {
+    else if (found instanceof Set) {
       found.delete(listener);
       if (found.size === 0) this.listeners.delete(terminalId);
     }

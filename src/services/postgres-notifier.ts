@@ -4,7 +4,7 @@ import { SELF_ANNOUNCING_PREFIX, TRANSACTIONS_CHANNEL } from '../db/later-migrat
 import type { Transaction } from '../domain/transaction.js';
 import { AUTH_CHANNEL, type AuthChangeListener, type AuthChanges } from './auth-changes.js';
 import { announcementPayload, parseAnnouncement, type Announcement } from './change-announcements.js';
-import { InProcessNotifier, type ChangeWatcher, type TerminalNotifier } from './notifier.js';
+import { InProcessNotifier, type ChangeWatcher, type PollListener, type TerminalNotifier } from './notifier.js';
 
 /** The listening connection's own heartbeat: what it hears proves it still hears everything. */
 const HEARTBEAT_CHANNEL = 'cloudpos_heartbeat';
@@ -299,11 +299,11 @@ export class PostgresNotifier implements TerminalNotifier {
     });
   }
 
-  subscribe(terminalId: number, listener: () => void) {
+  subscribe(terminalId: number, listener: PollListener) {
     this.local.subscribe(terminalId, listener);
   }
 
-  unsubscribe(terminalId: number, listener: () => void) {
+  unsubscribe(terminalId: number, listener: PollListener) {
     this.local.unsubscribe(terminalId, listener);
   }
 

@@ -4,6 +4,7 @@ import { apply } from '../domain/transaction-lifecycle.js';
 import type { TerminalPresence } from '../services/presence.js';
 import { RecentChanges } from '../services/recent-changes.js';
 import type { UseCaseContext } from './context.js';
+import { Deadlines, HeldPoll } from './held-poll.js';
 
 /** The connection a held poll answers on: when it closes, the poll ends. */
 export interface PollConnection {
@@ -12,53 +13,13 @@ export interface PollConnection {
   off(event: 'close', listener: () => void): unknown;
 }
 
-type Wake = 'notified' | 'timeout' | 'gone';
-
-/** One held poll and what wakes it: a notification for its terminal, its deadline, its connection
- * closing, the server stopping. A fleet holds one per terminal, so it is one object with three
- * functions, reused for every wait of the poll. */
-class HeldPoll {
-  gone = false;
-  private resolve: ((why: Wake) => void) | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  /** Told by the notifier. */
-  readonly wake = () => this.finish('notified');
-  /** The timer's (a closure, not an argument the timer would keep in an array of its own). */
-  private readonly expire = () => this.finish('timeout');
-  readonly close = () => this.finish('gone');
-
-  constructor(
-    private readonly notifier: UseCaseContext['notifier'],
-    readonly terminalPk: number,
-  ) {}
-
-  /** Resolves on the first of a notification, `ms`, or the end of the poll. */
-  wait(ms: number): Promise<Wake> {
-    return new Promise<Wake>((resolve) => {
-      this.resolve = resolve;
-      this.timer = setTimeout(this.expire, ms);
-      this.notifier.subscribe(this.terminalPk, this.wake);
-    });
-  }
-
-  finish(why: Wake) {
-    if (why === 'gone') this.gone = true;
-    const resolve = this.resolve;
-    if (resolve === undefined) return;
-    this.resolve = undefined;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.notifier.unsubscribe(this.terminalPk, this.wake);
-    resolve(why);
-  }
-}
-
 /** A terminal asks for its work: the transaction it already holds (so a lost answer is not a lost
  * payment), else the pending one, which becomes RETRIEVED. With a wait, the poll is held until a
  * transaction is created for the terminal, the wait ends, the terminal goes away or the server
  * stops. A held poll keeps its terminal online. */
 export class Pickup {
-  private readonly held = new Set<HeldPoll>();
+  /** Polls held right now (in `deadlines` until their deadline passes). */
+  private held = 0;
   /** Terminals a poll found with nothing to do: the "nothing pending" hint, held until a change of
    * one of its transactions is heard, here or from another instance, and trusted only while the
    * notifier vouches that every change is heard. */
@@ -70,6 +31,7 @@ export class Pickup {
   /** The terminals told of a change, so that a look keeps its hint only if its own terminal's
    * transactions did not change while it looked. */
   private readonly changes = new RecentChanges<number>();
+  private readonly deadlines = new Deadlines();
 
   constructor(
     private readonly ctx: UseCaseContext,
@@ -78,7 +40,7 @@ export class Pickup {
     private readonly closing: AbortSignal,
   ) {
     closing.addEventListener('abort', () => {
-      for (const poll of this.held) poll.finish('gone');
+      this.deadlines.endAll();
     });
     // Only a creation makes a terminal busy, and every change is told for its terminal.
     ctx.notifier.watch((terminalPk, _transactionId, created) => {
@@ -103,30 +65,35 @@ export class Pickup {
 
   /** Polls held right now, waiting for a transaction. */
   get heldPolls(): number {
-    return this.held.size;
+    return this.held;
   }
 
-  async next(terminal: Terminal, waitS: number, connection: PollConnection): Promise<Transaction | null> {
+  next(terminal: Terminal, waitS: number, connection: PollConnection): Promise<Transaction | null> {
     const waitMs = Math.min(waitS, this.longPollMaxS) * 1000;
     if (waitMs <= 0) return this.look(terminal);
-    const deadline = Date.now() + waitMs;
-    const poll = new HeldPoll(this.ctx.notifier, terminal.pk);
+    const poll = new HeldPoll(this.ctx.notifier, terminal.pk, performance.now() + waitMs);
     poll.gone = this.closing.aborted;
-    this.held.add(poll);
+    this.held++;
+    this.deadlines.add(poll, waitMs);
     connection.on('close', poll.close);
     this.presence.pollStarted(terminal.pk);
+    return this.hold(terminal, poll, connection);
+  }
+
+  /** Looks, and waits to look again while the poll lasts. */
+  private async hold(terminal: Terminal, poll: HeldPoll, connection: PollConnection): Promise<Transaction | null> {
     try {
       for (;;) {
-        const remaining = deadline - Date.now();
         // Subscribe before looking, so a transaction created in between is not missed.
-        const woken = remaining > 0 && !poll.gone ? poll.wait(remaining) : undefined;
+        const woken = poll.expired || poll.gone ? undefined : poll.wait();
         const next = await this.look(terminal);
         if (next) return next;
         if (!woken || (await woken) !== 'notified') return null;
       }
     } finally {
       poll.finish('gone');
-      this.held.delete(poll);
+      this.deadlines.leave(poll);
+      this.held--;
       connection.off('close', poll.close);
       this.presence.pollEnded(terminal.pk);
       if (!this.presence.holdsPoll(terminal.pk)) this.offered.delete(terminal.pk);

@@ -100,14 +100,14 @@ describe.skipIf(!inject('pgAvailable'))('PostgreSQL change notifications [postgr
     it("tells the other a creation (waking its terminal's polls) and a change, after the commit", async () => {
       await expect.poll(() => a.trusted() && b.trusted()).toBe(true);
       let woken = 0;
-      const wake = () => void woken++;
-      b.subscribe(7, wake);
+      const poll = { wake: () => void woken++ };
+      b.subscribe(7, poll);
       a.notify(7, 'created');
       a.changed(8, 'moved');
       await expect.poll(() => woken).toBe(1);
       await expect.poll(() => heardByB.some(([t, id]) => t === 8 && id === 'moved')).toBe(true);
       expect(heardByB).toContainEqual([7, 'created']);
-      b.unsubscribe(7, wake);
+      b.unsubscribe(7, poll);
     });
 
     it('hands the other the transaction a creation committed, unless it changed again before being told', async () => {
@@ -150,8 +150,8 @@ describe.skipIf(!inject('pgAvailable'))('PostgreSQL change notifications [postgr
       await expect.poll(() => a.trusted() && b.trusted()).toBe(true);
       heardByB.length = 0;
       let woken = 0;
-      const wake = () => void woken++;
-      b.subscribe(9, wake);
+      const poll = { wake: () => void woken++ };
+      b.subscribe(9, poll);
       // a loses its listening connection, and a change made meanwhile cannot be told: the reset
       // it sends once it is back makes b forget (and wake its held polls)
       const pid = (a as unknown as { client: pg.Client & { processID: number } }).client.processID;
@@ -159,7 +159,7 @@ describe.skipIf(!inject('pgAvailable'))('PostgreSQL change notifications [postgr
       a.changed(10, 'unheard');
       await expect.poll(() => woken, { timeout: 5_000 }).toBeGreaterThan(0);
       expect(heardByB.some(([t]) => t === null)).toBe(true);
-      b.unsubscribe(9, wake);
+      b.unsubscribe(9, poll);
     });
 
     it('makes the others forget everything when an instance falls silent without saying goodbye', async () => {
