@@ -7,13 +7,11 @@ export interface PresenceRecorder {
 /** When each terminal was last seen, kept in memory and written in batches, so that a poll costs
  * no database write. A terminal holding a long poll counts as seen for as long as it holds it. */
 export class TerminalPresence {
+  /** When each terminal was last seen: as that time while the next flush is to write it, as the
+   * time negated once a flush took it. No map of the terminals to write is built and emptied at
+   * each round, nor kept beside this one: with a fleet holding polls, each was a hash table of
+   * half a megabyte, outside the young generation. */
   private readonly seen = new Map<number, number>();
-  /** The flush round in which each terminal was last seen: those seen in the current round are
-   * the ones the next flush writes. No map of them is built and emptied at each round: with a
-   * fleet holding polls, that was a megabyte of garbage every five seconds, outside the young
-   * generation (its tables are too large), kept until the next full collection. */
-  private readonly seenInRound = new Map<number, number>();
-  private round = 0;
   private readonly holding = new Map<number, number>();
 
   constructor(
@@ -27,7 +25,6 @@ export class TerminalPresence {
 
   markSeen(terminalId: number) {
     this.seen.set(terminalId, this.now());
-    this.seenInRound.set(terminalId, this.round);
   }
 
   pollStarted(terminalId: number) {
@@ -50,8 +47,9 @@ export class TerminalPresence {
   /** The later of what this process saw and what the store says (another instance may have seen it). */
   lastSeen(terminalId: number, stored: number | null): number | null {
     if (this.holding.has(terminalId)) return this.now();
-    const mine = this.seen.get(terminalId);
-    if (mine === undefined) return stored;
+    const at = this.seen.get(terminalId);
+    if (at === undefined) return stored;
+    const mine = Math.abs(at);
     return stored === null ? mine : Math.max(mine, stored);
   }
 
@@ -63,22 +61,25 @@ export class TerminalPresence {
 
   /** Writes what changed since the last flush; terminals holding a long poll are refreshed, as
    * seen now. Also when nothing did: terminals nobody has seen for the window go offline. Nothing
-   * is allocated per held terminal (a round is a small integer; their time is the flush's): a
-   * fleet holding polls would otherwise make garbage every five seconds, and V8 shrinks the heap
-   * only of a process it finds allocating little. */
+   * is allocated per held terminal (their time is the flush's): a fleet holding polls would
+   * otherwise make garbage every five seconds, and V8 shrinks the heap only of a process it finds
+   * allocating little. */
   async flush() {
-    const round = this.round++;
     const now = this.now();
-    for (const id of this.holding.keys()) this.seenInRound.set(id, round);
     const ids: number[] = [];
-    this.seenInRound.forEach((seenIn, id) => {
-      if (seenIn === round) ids.push(id);
+    this.seen.forEach((at, id) => {
+      if (at > 0) this.seen.set(id, -at);
+      else if (!this.holding.has(id)) return;
+      ids.push(id);
     });
     try {
-      if ((await this.repo.recordLastSeen(ids, (id) => (this.holding.has(id) ? now : this.seen.get(id)!), now, this.onlineWindowMs)) > 0) this.onEvents();
+      if ((await this.repo.recordLastSeen(ids, (id) => (this.holding.has(id) ? now : Math.abs(this.seen.get(id)!)), now, this.onlineWindowMs)) > 0) this.onEvents();
     } catch (e) {
       // Not written: the next round writes them again.
-      for (const id of ids) this.seenInRound.set(id, this.round);
+      for (const id of ids) {
+        const at = this.seen.get(id)!;
+        if (at < 0) this.seen.set(id, -at);
+      }
       throw e;
     }
   }
