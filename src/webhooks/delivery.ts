@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ClaimedDelivery, FinishedAttempt, WebhookRepository } from '../db/webhook-repository.js';
 import { signingKey, type SecretBox } from './secrets.js';
-import { DELIVERY_TIMEOUT_MS, type SendOrder, type SendResult, type SenderSettings } from './sender.js';
+import { DELIVERY_TIMEOUT_MS, type SendOrder, type SendResult, type SenderSettings } from './send-orders.js';
 import type { UrlPolicy } from './url-policy.js';
 
 /** A claim on PostgreSQL outlives the attempt it covers; an instance that dies leaves it to the others then. */

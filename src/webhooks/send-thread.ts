@@ -5,7 +5,8 @@
  * every REPORT_MS (each message wakes the API's event loop; an answer is recorded by the next look
  * anyway, at most every 50 ms under load). */
 import { parentPort, workerData } from 'node:worker_threads';
-import { Sender, type SendOrder, type SendResult, type SenderSettings } from './sender.js';
+import type { SendOrder, SendResult, SenderSettings } from './send-orders.js';
+import { Sender } from './sender.js';
 
 const REPORT_MS = 5;
 const port = parentPort!;

@@ -2,38 +2,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { eventBody } from './event-types.js';
 import { signatureHeader } from './secrets.js';
 import { publicOnlyLookup } from './url-policy.js';
-
-/** A 2xx within this long is delivered (Standard Webhooks; DESIGN.md, "Webhooks"). */
-export const DELIVERY_TIMEOUT_MS = 10_000;
-
-/** One POST to make: the event as stored, signed with each of `keys` (the endpoint's signing keys
- * now, the current one first). */
-export interface SendOrder {
-  /** the delivery's id */
-  id: number;
-  url: string;
-  /** `webhook-timestamp`, in seconds */
-  timestamp: number;
-  keys: Uint8Array[];
-  event: { id: string; type: string; created_at: number; sequence: number; data: string };
-}
-
-/** How an attempt ended. */
-export interface SendResult {
-  /** the delivery's id */
-  id: number;
-  ok: boolean;
-  ms: number;
-  status?: number;
-  error?: string;
-}
-
-export interface SenderSettings {
-  /** connections to an origin at most */
-  connections: number;
-  /** refuse connections to internal addresses (production, WEBHOOK_ALLOW_PRIVATE unset) */
-  publicOnly: boolean;
-}
+import { DELIVERY_TIMEOUT_MS, type SendOrder, type SendResult, type SenderSettings } from './send-orders.js';
 
 /** Makes the POSTs of deliveries: keep-alive connections, a pool per origin, each request ended
  * exactly once, through `done`, within DELIVERY_TIMEOUT_MS. Runs in the send thread (send-thread.ts),
