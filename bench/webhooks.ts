@@ -10,7 +10,7 @@ import { Pool } from 'undici';
 import { bytesWrittenOf, call, cpuMsOf, cpuMsOfAll, median, paced, percentile, postgresPids, queuedMsOf, sleep, type Server } from './lib.js';
 import type { Row, Settings, Terminal } from './scenarios.js';
 import type { Seeded } from './seed.js';
-import type { Report } from './webhook-receiver.js';
+import type { Report, Start } from './webhook-receiver.js';
 
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 /** Backends reading statuses while payments run at the pace, and the recent payments they read. */
@@ -26,7 +26,7 @@ async function startReceiver() {
   worker.on('message', (m: unknown) => waiting.shift()?.resolve(m));
   worker.on('error', (e) => waiting.splice(0).forEach((w) => w.reject(e)));
   const next = <T>() => new Promise<T>((resolve, reject) => waiting.push({ resolve: (m) => resolve(m as T), reject }));
-  const url = await next<string>();
+  const { url, lowest } = await next<Start>();
   let last: Report = { received: 0, duplicates: 0, latencies: [] };
   const report = async () => {
     const answer = next<Report>();
@@ -35,6 +35,8 @@ async function startReceiver() {
   };
   return {
     url,
+    /** How the receiver runs, for the rows' text. */
+    priority: lowest ? 'at nice 19' : 'at the normal priority (its thread id could not be read)',
     report,
     /** What the last report said. */
     last: () => last,
@@ -272,7 +274,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       {
         db,
         scenario: 'webhooks: delivery latency p50',
-        metric: `commit (event created_at) → receiver on 127.0.0.1, ${lat.length} events of ${pace.latencies.length} payments at ${s.paymentsPerSecond}/s (4 events each); payment p50 ${ms(percentile(pace.latencies, 50))}${notes}`,
+        metric: `commit (event created_at) → receiver on 127.0.0.1 ${receiver.priority}, ${lat.length} events of ${pace.latencies.length} payments at ${s.paymentsPerSecond}/s (4 events each); payment p50 ${ms(percentile(pace.latencies, 50))}${notes}`,
         value: ms(percentile(lat, 50)),
         baseline: '—',
         ratio: '—',
@@ -283,7 +285,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       {
         db,
         scenario: 'webhooks: API rate at the pace, on vs off',
-        metric: `status reads/s (GET /terminals/{id}/transactions/{txid} of the ${RECENT} latest payments) by ${READERS} backends in a closed loop, while whole payments run at ${s.paymentsPerSecond}/s, with an endpoint receiving every event (${4 * s.paymentsPerSecond}/s) vs none; median of ${pairs} pairs of ${seconds} s rounds (off/on order alternating), pair ratios ${paceRatios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}; events delivered within their on round ${paceRounds.map((r) => `${(r.on.delivered * 100).toFixed(0)}%`).join(' ')}; CPU ms/s on/off (medians): platform ${paceCpu('platformPerSecond')} (its main thread ${paceCpu('mainPerSecond')}, which waited for a core ${paceCpu('queuedPerSecond')}), bench process (load and receiver) ${paceCpu('benchPerSecond')} (its main thread waited ${paceCpu('benchQueuedPerSecond')})${db === 'postgres' ? `, PostgreSQL ${paceCpu('pgPerSecond')}` : ''}${notes}`,
+        metric: `status reads/s (GET /terminals/{id}/transactions/{txid} of the ${RECENT} latest payments) by ${READERS} backends in a closed loop, while whole payments run at ${s.paymentsPerSecond}/s, with an endpoint receiving every event (${4 * s.paymentsPerSecond}/s; the receiver ${receiver.priority}) vs none; median of ${pairs} pairs of ${seconds} s rounds (off/on order alternating), pair ratios ${paceRatios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}; events delivered within their on round ${paceRounds.map((r) => `${(r.on.delivered * 100).toFixed(0)}%`).join(' ')}; CPU ms/s on/off (medians): platform ${paceCpu('platformPerSecond')} (its main thread ${paceCpu('mainPerSecond')}, which waited for a core ${paceCpu('queuedPerSecond')}), bench process (load and receiver) ${paceCpu('benchPerSecond')} (its main thread waited ${paceCpu('benchQueuedPerSecond')})${db === 'postgres' ? `, PostgreSQL ${paceCpu('pgPerSecond')}` : ''}${notes}`,
         value: `${paceMed('on', 'rate').toFixed(0)} reads/s`,
         baseline: `${paceMed('off', 'rate').toFixed(0)} reads/s (webhooks off)`,
         ratio: `${(paceRatio * 100).toFixed(0)}%`,
@@ -293,7 +295,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       {
         db,
         scenario: 'webhooks: closed loop on vs off',
-        metric: `whole payments/s (create + fetch + card; 3 requests each), ${workers} terminals in a closed loop, with an endpoint receiving every event vs none (the webhook work grows with the rate: ${(4 * med('on', 'rate')).toFixed(0)} events/s on); median of ${pairs} pairs of ${seconds} s rounds (off/on order alternating), pair ratios ${ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}; best rounds ${best.on.toFixed(0)}/${best.off.toFixed(0)} = ${((best.on / best.off) * 100).toFixed(0)}%; events delivered within their on round ${rounds.map((r) => `${(r.on.delivered * 100).toFixed(0)}%`).join(' ')}; CPU ms per payment on/off (medians): platform ${cpuPer('platformMs')} (its main thread ${cpuPer('mainMs')}), bench process (load and receiver) ${cpuPer('benchMs')}${db === 'postgres' ? `, PostgreSQL ${cpuPer('pgMs')}` : `; KiB the platform wrote to disk per payment on/off ${med('on', 'writtenKb').toFixed(1)}/${med('off', 'writtenKb').toFixed(1)}`}${notes}`,
+        metric: `whole payments/s (create + fetch + card; 3 requests each), ${workers} terminals in a closed loop, with an endpoint receiving every event (the receiver ${receiver.priority}) vs none (the webhook work grows with the rate: ${(4 * med('on', 'rate')).toFixed(0)} events/s on); median of ${pairs} pairs of ${seconds} s rounds (off/on order alternating), pair ratios ${ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}; best rounds ${best.on.toFixed(0)}/${best.off.toFixed(0)} = ${((best.on / best.off) * 100).toFixed(0)}%; events delivered within their on round ${rounds.map((r) => `${(r.on.delivered * 100).toFixed(0)}%`).join(' ')}; CPU ms per payment on/off (medians): platform ${cpuPer('platformMs')} (its main thread ${cpuPer('mainMs')}), bench process (load and receiver) ${cpuPer('benchMs')}${db === 'postgres' ? `, PostgreSQL ${cpuPer('pgMs')}` : `; KiB the platform wrote to disk per payment on/off ${med('on', 'writtenKb').toFixed(1)}/${med('off', 'writtenKb').toFixed(1)}`}${notes}`,
         value: `${med('on', 'rate').toFixed(0)} payments/s`,
         baseline: `${med('off', 'rate').toFixed(0)} payments/s (webhooks off)`,
         ratio: `${(ratio * 100).toFixed(0)}%`,
