@@ -10,7 +10,8 @@ export class TerminalPresence {
   /** When each terminal was last seen: as that time while the next flush is to write it, as the
    * time negated once a flush took it. No map of the terminals to write is built and emptied at
    * each round, nor kept beside this one: with a fleet holding polls, each was a hash table of
-   * half a megabyte, outside the young generation. */
+   * half a megabyte, outside the young generation. The sign is the mark, so the clock (`now`,
+   * epoch milliseconds) must read above 0: a sighting at 0 would count as written already. */
   private readonly seen = new Map<number, number>();
   private readonly holding = new Map<number, number>();
 
