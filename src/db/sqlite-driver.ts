@@ -1,32 +1,25 @@
-import { resolve } from 'node:path';
 import type SQLite from 'better-sqlite3';
 import { CompiledQuery, SelectQueryNode, SqliteAdapter, SqliteDialect, type DatabaseConnection, type Driver, type Kysely, type QueryResult, type Transaction } from 'kysely';
 import { ConnectionTurns, run, StatementCache } from './sqlite-connection.js';
-import { WalSync, type Fdatasync } from './wal-sync.js';
 
 /**
  * SQLite for the platform: one writing connection, taken in turns, a second for reads, and
  * transactions committed in groups.
  *
- * A durable commit costs the pages the transaction changed written to the write-ahead log, and
- * an fsync of it: with a payment's rows and their indexes, half a millisecond, most of a
- * creation's cost. Transactions that end while others wait their turn, or in the same turn of the
- * event loop, are committed together:
+ * A durable commit costs an fsync of the write-ahead log, and the pages the transaction changed
+ * written to it: with a payment's rows and their indexes, half a millisecond, most of a creation's
+ * cost, on the one thread that also serves the API. Transactions that end while others wait
+ * their turn, or in the same turn of the event loop, are committed together:
  * - the first opens the group (BEGIN IMMEDIATE, the write lock); each transaction is a savepoint
  *   in it, released when it commits and undone alone when it rolls back;
- * - the group commits in the event loop's next check phase, or before any statement outside a
- *   transaction runs;
- * - a file in WAL mode opened at synchronous = FULL commits at NORMAL, and the log is synced
- *   after the COMMIT, off the event loop (wal-sync.ts): the thread that serves the API does not
- *   wait for the disk. Until that sync has ended, nothing runs on the database: no transaction
- *   begins and no statement outside one runs, on either connection. So nothing is seen, by a
- *   client or by another transaction, before it is durable, as at FULL;
- * - a transaction's commit resolves only once its group is durable, and a group that fails to
- *   commit fails each of its transactions. A sync that fails leaves the group's changes in the
- *   log, committed for SQLite and not for their clients: the connection refuses everything from
- *   then on, and a restart finds whatever the disk kept;
+ * - the group commits (one fsync) in the event loop's next check phase, or before any statement
+ *   outside a transaction runs;
+ * - a transaction's commit resolves only once its group's COMMIT has returned, so nothing is
+ *   acknowledged before it is durable, and a group that fails to commit fails each of its
+ *   transactions;
  * - records that may be lost with the machine (not with the process) are written in transactions
- *   marked by `withoutOwnSync`: a group of those alone is not synced; the next durable commit
+ *   marked by `withoutOwnSync`: their groups commit at synchronous = NORMAL, without an fsync, and
+ *   a durable transaction never joins one (that group commits first); the next durable commit
  *   syncs the log with them in it;
  * - a statement outside a transaction never sees another's uncommitted changes. A select runs on
  *   a second connection, which sees what is committed, without waiting for a turn or a group (a
@@ -37,17 +30,15 @@ import { WalSync, type Fdatasync } from './wal-sync.js';
  */
 export class GroupCommitSqliteDialect extends SqliteDialect {
   /** `reader`: a second connection to the same file, for the selects outside transactions. */
-  /** `fdatasync`: how the log is synced (a test stands in for the disk). */
   constructor(
     private readonly sqlite: SQLite.Database,
     private readonly reader?: SQLite.Database,
-    private readonly fdatasync?: Fdatasync,
   ) {
     super({ database: sqlite });
   }
 
   override createDriver(): Driver {
-    return new GroupCommitDriver(this.sqlite, this.reader, this.fdatasync);
+    return new GroupCommitDriver(this.sqlite, this.reader);
   }
 
   /** SQLite's DDL is transactional, which Kysely's adapter does not claim: with this, the migrator
@@ -65,9 +56,8 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   }
 }
 
-/** SQLite's synchronous levels: NORMAL does not sync the write-ahead log at a commit, FULL does. */
+/** SQLite's synchronous level that does not sync the write-ahead log at a commit (FULL, 2, does). */
 const NORMAL = 1;
-const FULL = 2;
 
 /** The savepoint that is one transaction of a group. */
 const UNIT = 'cloudpos_tx';
@@ -100,30 +90,18 @@ class GroupCommitDriver implements Driver {
   private readonly reads: StatementCache | undefined;
   /** The transactions released into the open group (BEGIN IMMEDIATE has run), awaiting its COMMIT. */
   private group: Member[] | undefined;
-  /** A transaction of the open group is not marked WITHOUT_OWN_SYNC: the group is synced. */
-  private durable = false;
+  /** The open group commits without an fsync: its transactions were marked WITHOUT_OWN_SYNC. */
+  private relaxed = false;
+  /** The connection's own synchronous level, as first read: set again after such a group. */
+  private level: number | undefined;
   private flushScheduled = false;
-  /** Syncs the log after a durable COMMIT; undefined where SQLite syncs at the COMMIT (or nothing
-   * needs syncing: a database in memory, a level below FULL). */
-  private readonly wal: WalSync | undefined;
 
   constructor(
     private readonly sqlite: SQLite.Database,
     private readonly reader: SQLite.Database | undefined,
-    fdatasync: Fdatasync | undefined,
   ) {
     this.statements = new StatementCache(sqlite);
     this.reads = reader && new StatementCache(reader);
-    const wal = !sqlite.memory && String(sqlite.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
-    if (wal && (sqlite.pragma('synchronous', { simple: true }) as number) >= FULL) {
-      sqlite.pragma(`synchronous = ${NORMAL}`);
-      this.wal = new WalSync(`${resolve(sqlite.name)}-wal`, fdatasync);
-    }
-  }
-
-  /** Before anything runs on the database: the sync under way, if any, has ended (WalSync.settled). */
-  settled(): Promise<void> | undefined {
-    return this.wal?.settled();
   }
 
   async init() {}
@@ -135,13 +113,25 @@ class GroupCommitDriver implements Driver {
 
   async beginTransaction(lease: Lease) {
     await lease.turn();
-    const settled = this.settled();
-    if (settled) await settled;
+    // A durable transaction does not join a group that commits without an fsync: that group
+    // commits first (its members are all joined: a transaction holds the turn until it commits).
+    if (this.group && this.relaxed && !lease.withoutOwnSync) this.flush();
     if (!this.group) {
-      // The write lock, waited for under busy_timeout. A deferred transaction that reads and then
-      // writes while another process (the admin CLI, a second server) holds the lock would fail at
-      // once with SQLITE_BUSY instead of waiting.
-      this.exec('begin immediate');
+      if (lease.withoutOwnSync) {
+        // SQLite takes a new level only outside a transaction.
+        this.relaxed = true;
+        this.level ??= this.sqlite.pragma('synchronous', { simple: true }) as number;
+        if (this.level > NORMAL) this.exec(`pragma synchronous = ${NORMAL}`);
+      }
+      try {
+        // The write lock, waited for under busy_timeout. A deferred transaction that reads and then
+        // writes while another process (the admin CLI, a second server) holds the lock would fail at
+        // once with SQLITE_BUSY instead of waiting.
+        this.exec('begin immediate');
+      } catch (e) {
+        this.restoreLevel();
+        throw e;
+      }
       this.group = [];
     }
     try {
@@ -156,7 +146,6 @@ class GroupCommitDriver implements Driver {
   async commitTransaction(lease: Lease) {
     this.exec(`release ${UNIT}`);
     lease.state = 'joined';
-    if (!lease.withoutOwnSync) this.durable = true;
     const durable = new Promise<void>((resolve, reject) => this.group!.push({ resolve, reject }));
     // The next in line may go on while this one waits for the group's COMMIT.
     this.hand(lease);
@@ -178,7 +167,7 @@ class GroupCommitDriver implements Driver {
     // the group held is gone with it.
     const lost = this.group ?? [];
     this.group = undefined;
-    this.durable = false;
+    this.restoreLevel();
     const e = Object.assign(new Error('the commit of this transaction was undone by an error of another in its group'), { code: 'SQLITE_ABORT' });
     for (const member of lost) member.reject(e);
   }
@@ -191,9 +180,7 @@ class GroupCommitDriver implements Driver {
     await this.turns.take();
     try {
       this.flush();
-      await this.settled()?.catch(() => {});
     } finally {
-      this.wal?.close();
       this.reader?.close();
       this.sqlite.close();
     }
@@ -207,35 +194,20 @@ class GroupCommitDriver implements Driver {
     return statement.reader && statement.readonly ? statement : undefined;
   }
 
-  /** A statement on a lease holding the turn: one outside a transaction runs once the open group
-   * has committed and been synced, and is synced itself if it wrote. */
-  execute<R>(lease: Lease, query: CompiledQuery): QueryResult<R> | Promise<QueryResult<R>> {
+  /** A statement on a lease holding the turn: one outside a transaction runs after the open group's COMMIT. */
+  execute<R>(lease: Lease, query: CompiledQuery): QueryResult<R> {
     if (query.sql === WITHOUT_OWN_SYNC) {
       if (lease.state !== 'none') throw new Error('a transaction is marked WITHOUT_OWN_SYNC before it begins');
       lease.withoutOwnSync = true;
       return { rows: [] };
     }
-    if (lease.state !== 'none') return run<R>(this.statements.get(query.sql), query);
-    const settled = this.outside();
-    return settled ? settled.then(() => this.alone<R>(query)) : this.alone<R>(query);
-  }
-
-  /** A statement in a transaction of its own (SQLite's autocommit), durable when it returns. */
-  private alone<R>(query: CompiledQuery): QueryResult<R> | Promise<QueryResult<R>> {
-    const statement = this.statements.get(query.sql);
-    const result = run<R>(statement, query);
-    if (!this.wal || statement.reader) return result;
-    return this.wal.run().then(() => result);
-  }
-
-  /** Before a statement outside a transaction: the open group commits, and its sync ends. */
-  outside(): Promise<void> | undefined {
-    this.flush();
-    return this.settled();
+    if (lease.state === 'none') this.flush();
+    return run<R>(this.statements.get(query.sql), query);
   }
 
   *stream<R>(lease: Lease, query: CompiledQuery): IterableIterator<QueryResult<R>> {
     if (!SelectQueryNode.is(query.query)) throw new Error('SQLite streams select queries only');
+    if (lease.state === 'none') this.flush();
     for (const row of this.statements.get(query.sql).iterate(query.parameters)) yield { rows: [row as R] };
   }
 
@@ -256,8 +228,15 @@ class GroupCommitDriver implements Driver {
   private endIfEmpty() {
     if (this.group?.length !== 0) return;
     this.group = undefined;
-    this.durable = false;
     if (this.sqlite.inTransaction) this.exec('rollback');
+    this.restoreLevel();
+  }
+
+  /** After a group that committed without an fsync: the connection's own level again. */
+  private restoreLevel() {
+    if (!this.relaxed) return;
+    this.relaxed = false;
+    if (this.level! > NORMAL) this.exec(`pragma synchronous = ${this.level}`);
   }
 
   /** The group commits in the next check phase, in its turn: what ends before then joins it. */
@@ -277,32 +256,25 @@ class GroupCommitDriver implements Driver {
     });
   }
 
-  /** COMMITs the open group, if any, and settles its members once it is durable. Called holding the turn. */
+  /** COMMITs the open group, if any, and settles its members. Called holding the turn. */
   private flush() {
     const members = this.group;
     if (!members) return;
-    const durable = this.durable;
     this.group = undefined;
-    this.durable = false;
     try {
       this.exec('commit');
     } catch (e) {
       try {
         if (this.sqlite.inTransaction) this.exec('rollback');
+        this.restoreLevel();
       } catch {
         // the connection is unusable; the next statement says so
       }
       for (const member of members) member.reject(e);
       return;
     }
-    if (!this.wal || !durable) {
-      for (const member of members) member.resolve();
-      return;
-    }
-    this.wal.run().then(
-      () => members.forEach((member) => member.resolve()),
-      (e: unknown) => members.forEach((member) => member.reject(e)),
-    );
+    this.restoreLevel();
+    for (const member of members) member.resolve();
   }
 }
 
@@ -324,18 +296,13 @@ class Lease implements DatabaseConnection {
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const read = this.driver.readOutside(this, query);
-    if (read) {
-      const settled = this.driver.settled();
-      if (settled) await settled;
-      return run<R>(read, query);
-    }
+    if (read) return run<R>(read, query);
     await this.turn();
     return this.driver.execute<R>(this, query);
   }
 
   async *streamQuery<R>(query: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
     await this.turn();
-    if (this.state === 'none') await this.driver.outside();
     yield* this.driver.stream<R>(this, query);
   }
 }

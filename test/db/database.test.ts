@@ -1,4 +1,4 @@
-import { fdatasyncSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -143,14 +143,13 @@ describe('the SQLite connection [sqlite]', () => {
       });
     });
 
-    /** A file in WAL mode at synchronous FULL, as the platform opens it, behind a disk whose syncs
-     * of the log the test lets end (or fail) one by one; and the level each COMMIT ran at. */
-    const withHeldSyncs = async (body: (db: Kysely<any>, disk: HeldDisk) => Promise<void>) => {
+    it('commits a group whose every transaction is marked without an fsync of its own at synchronous NORMAL, any other at FULL', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'cloudpos-sync-'));
       const sqlite = new SQLite(join(dir, 'db.sqlite'));
       sqlite.pragma('journal_mode = WAL');
       sqlite.pragma('synchronous = FULL');
-      const disk: HeldDisk = { files: [], held: [], levels: [] };
+      // What the driver runs, and the synchronous level each COMMIT ran at.
+      const commits: number[] = [];
       const prepare = sqlite.prepare.bind(sqlite);
       sqlite.prepare = ((text: string) => {
         const statement = prepare(text);
@@ -158,112 +157,30 @@ describe('the SQLite connection [sqlite]', () => {
         const run = statement.run.bind(statement);
         return Object.assign(statement, {
           run: (...args: unknown[]) => {
-            disk.levels.push(sqlite.pragma('synchronous', { simple: true }) as number);
+            commits.push(sqlite.pragma('synchronous', { simple: true }) as number);
             return run(...args);
           },
         });
       }) as typeof sqlite.prepare;
-      const fdatasync = (fd: number, done: (e: NodeJS.ErrnoException | null) => void) => {
-        disk.files.push(readlinkSync(`/proc/self/fd/${fd}`));
-        disk.held.push((e) => (e ? done(e) : fdatasyncSync(fd) === undefined && done(null)));
-      };
-      // The reading connection the platform opens beside the writing one.
-      const reader = new SQLite(join(dir, 'db.sqlite'));
-      reader.pragma('query_only = ON');
-      const db = new Kysely<any>({ dialect: new GroupCommitSqliteDialect(sqlite, reader, fdatasync) });
+      const db = new Kysely<any>({ dialect: new GroupCommitSqliteDialect(sqlite) });
       try {
-        const created = sql`create table t (v text not null)`.execute(db);
-        await until(() => disk.held.length === 1);
-        disk.held.shift()!();
-        await created;
-        disk.files.length = 0;
-        await body(db, disk);
+        await sql`create table t (v text not null)`.execute(db);
+        const write = async (tx: Transaction<any>, v: string) => void (await tx.insertInto('t').values({ v }).execute());
+        const insert = (v: string, relaxed: boolean) => (relaxed ? withoutOwnSync(db, (tx) => write(tx, v)) : db.transaction().execute((tx) => write(tx, v)));
+        await Promise.all([insert('a', true), insert('b', true)]);
+        expect(commits).toEqual([1]);
+        // A marked one joins a durable group; a durable one does not join a marked group, which commits first.
+        await Promise.all([insert('c', false), insert('d', true)]);
+        expect(commits).toEqual([1, 2]);
+        await Promise.all([insert('e', true), insert('f', false), insert('g', true)]);
+        expect(commits).toEqual([1, 2, 1, 2]);
+        // The level is back, and every change is there.
+        expect(sqlite.pragma('synchronous', { simple: true })).toBe(2);
+        expect((await db.selectFrom('t').select('v').orderBy('v').execute()).map((r) => r.v)).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
       } finally {
-        disk.held.splice(0).forEach((end) => end());
         await db.destroy();
         rmSync(dir, { recursive: true, force: true });
       }
-    };
-    interface HeldDisk {
-      /** the file each sync was asked for */
-      files: string[];
-      /** the syncs not ended yet: each ends when called, with the error if given */
-      held: Array<(e?: NodeJS.ErrnoException) => void>;
-      levels: number[];
-    }
-    /** Turns of the event loop until `ready`, a bounded number: the group commits in a check phase. */
-    const until = async (ready: () => boolean) => {
-      for (let i = 0; i < 100 && !ready(); i++) await new Promise((r) => setImmediate(r));
-      expect(ready()).toBe(true);
-    };
-    const state = <T>(p: Promise<T>) => {
-      const s = { done: false, error: undefined as unknown };
-      p.then(
-        () => (s.done = true),
-        (e: unknown) => (s.error = e),
-      );
-      return s;
-    };
-    const write = async (tx: Transaction<any>, v: string) => void (await tx.insertInto('t').values({ v }).execute());
-    const insert = (db: Kysely<any>, v: string, relaxed = false) => (relaxed ? withoutOwnSync(db, (tx) => write(tx, v)) : db.transaction().execute((tx) => write(tx, v)));
-
-    it('commits at NORMAL and syncs the log after the COMMIT, off the event loop: nothing is acknowledged or seen, and nothing begins, before the sync ends', async () => {
-      await withHeldSyncs(async (db, disk) => {
-        const group = [state(insert(db, 'a')), state(insert(db, 'b', true))];
-        await until(() => disk.held.length === 1);
-        expect(disk.files[0]).toMatch(/db\.sqlite-wal$/);
-        // Committed for SQLite, not yet durable: the event loop goes on, and everything else waits.
-        const read = db.selectFrom('t').select('v').execute();
-        const reading = state(read);
-        let began = false;
-        const next = state(db.transaction().execute(async (tx) => {
-          began = true;
-          await write(tx, 'c');
-        }));
-        for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-        expect(group.map((g) => g.done)).toEqual([false, false]);
-        expect(reading.done).toBe(false);
-        expect(began).toBe(false);
-        disk.held.shift()!();
-        expect((await read).map((r) => r.v)).toEqual(['a', 'b']);
-        await until(() => group.every((g) => g.done) && began && disk.held.length === 1);
-        expect(next.done).toBe(false);
-        disk.held.shift()!();
-        await until(() => next.done);
-        // A statement outside a transaction that writes is synced too, before it returns.
-        const alone = state(db.insertInto('t').values({ v: 'd' }).execute());
-        await until(() => disk.held.length === 1);
-        expect(alone.done).toBe(false);
-        disk.held.shift()!();
-        await until(() => alone.done);
-        expect(disk.levels.every((level) => level === 1)).toBe(true);
-      });
-    });
-
-    it('does not sync a group whose every transaction is marked without an fsync of its own; one unmarked transaction makes its group synced', async () => {
-      await withHeldSyncs(async (db, disk) => {
-        await Promise.all([insert(db, 'a', true), insert(db, 'b', true)]);
-        expect(disk.files).toEqual([]);
-        const mixed = Promise.all([insert(db, 'c', true), insert(db, 'd'), insert(db, 'e', true)]);
-        await until(() => disk.held.length === 1);
-        disk.held.shift()!();
-        await mixed;
-        expect(disk.files).toHaveLength(1);
-        expect(disk.levels).toEqual([1, 1]);
-        expect((await db.selectFrom('t').select('v').orderBy('v').execute()).map((r) => r.v)).toEqual(['a', 'b', 'c', 'd', 'e']);
-      });
-    });
-
-    it('fails the transactions of a group whose sync fails, and refuses everything after it', async () => {
-      await withHeldSyncs(async (db, disk) => {
-        const group = [state(insert(db, 'a')), state(insert(db, 'b'))];
-        await until(() => disk.held.length === 1);
-        disk.held.shift()!(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
-        await until(() => group.every((g) => g.error !== undefined));
-        for (const g of group) expect(g.error).toMatchObject({ code: 'SQLITE_IOERR_FSYNC' });
-        await expect(db.selectFrom('t').select('v').execute()).rejects.toMatchObject({ code: 'SQLITE_IOERR_FSYNC' });
-        await expect(insert(db, 'c')).rejects.toMatchObject({ code: 'SQLITE_IOERR_FSYNC' });
-      });
     });
 
     it('fails every transaction of a group whose commit fails, and keeps none of their changes', async () => {
