@@ -1,6 +1,9 @@
 import { sql } from 'kysely';
 import type { Executor } from './executor.js';
 
+/** The tables of the event log, appended to in time order. */
+export type LogTable = 'events' | 'webhook_deliveries' | 'webhook_attempts';
+
 /** Rows per statement of the retention sweeps: a few milliseconds each. */
 export const RETENTION_SLICE = 2_000;
 
@@ -10,7 +13,7 @@ export const RETENTION_SLICE = 2_000;
  * for seconds, or PostgreSQL's locks in one long transaction. Returns how many rows went. */
 export async function deleteOlderInSlices(
   db: Executor,
-  table: 'events' | 'webhook_deliveries' | 'webhook_attempts' | 'idempotency_keys',
+  table: LogTable | 'idempotency_keys',
   key: string[],
   column: string,
   before: number,
@@ -21,6 +24,23 @@ export async function deleteOlderInSlices(
   for (;;) {
     const { numAffectedRows } = await sql`delete from ${sql.table(table)} where (${keys}) in (
       select ${keys} from ${sql.table(table)} where ${sql.ref(column)} < ${before} limit ${slice})`.execute(db);
+    const n = Number(numAffectedRows ?? 0);
+    deleted += n;
+    if (n < slice) return deleted;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** SQLite's retention of a table appended to in time order, with no index by time (migration
+ * 0014): slices of its first rows by rowid, of which those older than `before` go, until a slice
+ * holds a row that is not. Each statement reads its slice's rows and no more. A row stamped
+ * before one inserted ahead of it (a clock set back) waits for that one to age out too: at most
+ * the clock's step longer. Returns how many rows went. */
+export async function deleteFirstOlderInSlices(db: Executor, table: LogTable, column: string, before: number, slice = RETENTION_SLICE): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const { numAffectedRows } = await sql`delete from ${sql.table(table)} where rowid in (
+      select rowid from ${sql.table(table)} order by rowid limit ${slice}) and ${sql.ref(column)} < ${before}`.execute(db);
     const n = Number(numAffectedRows ?? 0);
     deleted += n;
     if (n < slice) return deleted;

@@ -3,7 +3,7 @@ import type { StoreRef } from '../domain/terminal.js';
 import { formatTerminalId } from '../domain/terminal-id.js';
 import { eventJson, newEventId, type EventType } from '../webhooks/event-types.js';
 import type { Dialect } from './database.js';
-import { deleteOlderInSlices, RETENTION_SLICE } from './delete-in-slices.js';
+import { deleteFirstOlderInSlices, deleteOlderInSlices, RETENTION_SLICE, type LogTable } from './delete-in-slices.js';
 import type { Executor } from './executor.js';
 import type { Tables } from './schema.js';
 import { withoutOwnSync } from './sqlite-driver.js';
@@ -239,9 +239,11 @@ export class EventRepository {
 
   /** Forgets what is older than `before`: events, their deliveries and the attempts. */
   async deleteOlderThan(before: number, slice = RETENTION_SLICE) {
-    await deleteOlderInSlices(this.db, 'webhook_attempts', ['id'], 'at', before, slice);
-    await deleteOlderInSlices(this.db, 'webhook_deliveries', ['id'], 'created_at', before, slice);
-    await deleteOlderInSlices(this.db, 'events', ['id'], 'created_at', before, slice);
+    const sweep = (table: LogTable, column: string) =>
+      this.dialect === 'sqlite' ? deleteFirstOlderInSlices(this.db, table, column, before, slice) : deleteOlderInSlices(this.db, table, ['id'], column, before, slice);
+    await sweep('webhook_attempts', 'at');
+    await sweep('webhook_deliveries', 'created_at');
+    await sweep('events', 'created_at');
   }
 }
 

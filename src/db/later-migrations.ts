@@ -135,5 +135,21 @@ export function laterMigrations(dialect: Dialect): Record<string, Migration> {
         await sql`alter table transaction_events drop constraint transaction_events_transaction_id_fkey`.execute(db);
       },
     },
+    '0014_sqlite_log_rows_in_insertion_order': {
+      async up(db) {
+        // With webhooks on, a payment's commits wrote each delivery to three indexes and each
+        // attempt to two, where PostgreSQL keeps one BRIN for their time (0009, 0012). Events,
+        // deliveries and attempts are appended in time order, so SQLite's retention walks them
+        // from the first row (delete-in-slices.ts) instead of through an index by time, and an
+        // endpoint's deletion finds its pending deliveries through the index of due ones. An
+        // event is written with one index entry fewer, a delivery with two fewer, an attempt with
+        // one fewer.
+        if (dialect !== 'sqlite') return;
+        await db.schema.dropIndex('events_created').execute();
+        await db.schema.dropIndex('webhook_deliveries_endpoint').execute();
+        await db.schema.dropIndex('webhook_deliveries_created').execute();
+        await db.schema.dropIndex('webhook_attempts_at').execute();
+      },
+    },
   };
 }

@@ -1,6 +1,9 @@
 import { CompiledQuery, createQueryId, sql, type KyselyPlugin, type RootOperationNode } from 'kysely';
 import { expect, it } from 'vitest';
 import { TransactionQueries } from '../../src/transactions/transaction-queries.js';
+import { deleteFirstOlderInSlices } from '../../src/db/delete-in-slices.js';
+import { WebhookRepository } from '../../src/db/webhook-repository.js';
+import { customerWithEndpoint } from '../support/outbox.js';
 import type { Database } from '../../src/db/database.js';
 import { describeEachStore, useTestDatabase } from '../support/stores.js';
 
@@ -20,8 +23,13 @@ class Recorder implements KyselyPlugin {
  * scans are ruled out where they can be (PostgreSQL), so that a tiny table shows which indexes a
  * query can use at all. */
 async function plansOf(store: Database, call: (queries: TransactionQueries) => Promise<unknown>): Promise<string> {
+  return plansOfRun(store, (db) => call(new TransactionQueries({ ...store, db })));
+}
+
+/** The plans of the queries `run` ran on the store's database, as plansOf. */
+async function plansOfRun(store: Database, run: (db: Database['db']) => Promise<unknown>): Promise<string> {
   const recorder = new Recorder();
-  await call(new TransactionQueries({ ...store, db: store.db.withPlugin(recorder) }));
+  await run(store.db.withPlugin(recorder));
   const executor = store.db.getExecutor();
   const plans: string[] = [];
   for (const node of recorder.nodes) {
@@ -92,16 +100,29 @@ describeEachStore('the reads a new payment is left out of still find their rows 
     expect(plan).not.toMatch(/SCAN transactions$|Seq Scan/m);
   });
 
-  it('the events retention: the index of events by time', async () => {
+  it('the events retention: on SQLite the first rows by rowid, on PostgreSQL the index of events by time', async () => {
     const { store } = db();
-    if (dialect === 'postgres') {
-      // A BRIN index is chosen over the others once the table has rows in time order (a tiny one
-      // is cheaper to read through any btree).
-      await sql`insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
-        select 'evt_' || g, 1, 'transaction.created', 'transaction:' || g, 1, '{}', g, 1 from generate_series(1, 20000) g`.execute(store.db);
-      await sql`analyze events`.execute(store.db);
+    if (dialect === 'sqlite') {
+      // A slice of the first rows, each deleted through the rowid.
+      const plan = await plansOfRun(store, (db) => deleteFirstOlderInSlices(db, 'events', 'created_at', 100));
+      expect(plan).toMatch(/SEARCH events USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+      expect(plan).not.toMatch(/TEMP B-TREE|events_/);
+      return;
     }
+    // A BRIN index is chosen over the others once the table has rows in time order (a tiny one
+    // is cheaper to read through any btree).
+    await sql`insert into events (id, customer_id, type, subject, sequence, data, created_at, dispatched)
+      select 'evt_' || g, 1, 'transaction.created', 'transaction:' || g, 1, '{}', g, 1 from generate_series(1, 20000) g`.execute(store.db);
+    await sql`analyze events`.execute(store.db);
     const plan = await planOf(store, store.db.selectFrom('events').select('id').where('created_at', '<', 100).limit(2_000));
     expect(plan).toContain('events_created');
+  });
+
+  it("an endpoint's deletion: its pending deliveries through the index of due ones", async () => {
+    const { store } = db();
+    const customer = await customerWithEndpoint(store.db, new WebhookRepository(store.db, dialect), 'we_x', 'http://127.0.0.1:9/x');
+    const plan = await plansOfRun(store, (kysely) => new WebhookRepository(kysely, dialect).deleteEndpoint(customer, 'we_x'));
+    expect(plan).toContain('webhook_deliveries_due');
+    expect(plan).not.toMatch(/SCAN webhook_deliveries$|Seq Scan on webhook_deliveries/m);
   });
 });
