@@ -20,6 +20,7 @@ import { installIdempotency } from './http/idempotency.js';
 import { installRequestId, serverOptions } from './http/connection.js';
 import { installInputGuard } from './http/input-guard.js';
 import { validatorCompiler } from './http/validator.js';
+import { sharedSerializers } from './http/serializers.js';
 import { installPublicUrl } from './http/public-url.js';
 import { homeRoute } from './http/home.js';
 import { PlatformMetrics } from './http/metrics.js';
@@ -52,6 +53,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,
     ...hardened,
+    schemaController: { compilersFactory: { buildSerializer: sharedSerializers() } },
     // https.createServer takes the http options (connection checks, header timeout) beside the TLS ones.
     ...(options.https ? { https: { ...hardened.http, ...options.https } } : {}),
   }).setValidatorCompiler(validatorCompiler);
