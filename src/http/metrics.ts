@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AcquirerCall } from '../acquirer/timed.js';
+import { AnswerMetrics } from './answer-metrics.js';
 import type { PublicStatus, TransactionType } from '../domain/transaction-lifecycle.js';
 import type { Platform } from '../platform.js';
 
@@ -20,18 +21,11 @@ const ACQUIRER_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 /** The platform's Prometheus metrics, one registry per app (tests build many apps in one process). */
 export class PlatformMetrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({
-    name: 'cloudpos_http_requests_total',
-    help: 'HTTP requests answered, by method, route pattern and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [this.registry],
-  });
-  private readonly latency = new Histogram({
-    name: 'cloudpos_http_request_duration_seconds',
-    help: 'Time from receiving a request to answering it, by method, route pattern and status (held polls included)',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: HTTP_BUCKETS,
-    registers: [this.registry],
+  private readonly answers = new AnswerMetrics(this.registry, HTTP_BUCKETS, {
+    count: 'cloudpos_http_requests_total',
+    countHelp: 'HTTP requests answered, by method, route pattern and status',
+    time: 'cloudpos_http_request_duration_seconds',
+    timeHelp: 'Time from receiving a request to answering it, by method, route pattern and status (held polls included)',
   });
   private readonly acquirer = new Histogram({
     name: 'cloudpos_acquirer_request_duration_seconds',
@@ -134,20 +128,8 @@ export class PlatformMetrics {
 
   /** Counts and times every answer, by its route pattern (not the path, which carries ids). */
   install(app: FastifyInstance, options: { route: boolean }) {
-    // The labelled series of each method, route and status, looked up once: prom-client would
-    // otherwise hash the labels on every answer.
-    const series = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
     app.addHook('onResponse', (request, reply, done) => {
-      const route = request.routeOptions.url ?? '(unmatched)';
-      const key = `${request.method} ${reply.statusCode} ${route}`;
-      let s = series.get(key);
-      if (!s) {
-        const labels = { method: request.method, route, status: String(reply.statusCode) };
-        s = { count: this.requests.labels(labels), time: this.latency.labels(labels) };
-        series.set(key, s);
-      }
-      s.count.inc();
-      s.time.observe(reply.elapsedTime / 1000);
+      this.answers.observe(request.method, request.routeOptions.url ?? '(unmatched)', reply.statusCode, reply.elapsedTime / 1000);
       done();
     });
     if (options.route) {

@@ -52,6 +52,10 @@ describeEachStore('/metrics', (dialect) => {
     expect(grown(text, 'cloudpos_http_requests_total{method="DELETE",route="(unmatched)",status="405"}')).toBe(1);
     expect(grown(text, 'cloudpos_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/terminals",status="200"}')).toBe(2);
     expect(grown(text, 'cloudpos_http_request_duration_seconds_count{method="GET",route="/terminals",status="200"}')).toBe(2);
+    // buckets are cumulative: the largest finite one holds both, the first no more than it
+    expect(grown(text, 'cloudpos_http_request_duration_seconds_bucket{le="300",method="GET",route="/terminals",status="200"}')).toBe(2);
+    expect(grown(text, 'cloudpos_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/terminals",status="200"}')).toBeLessThanOrEqual(2);
+    expect(grown(text, 'cloudpos_http_request_duration_seconds_sum{method="GET",route="/terminals",status="200"}')).toBeGreaterThan(0);
     // the process's own metrics come along
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
   });
