@@ -53,7 +53,8 @@ export class PlatformMetrics {
     labelNames: ['type', 'status'] as const,
     registers: [this.registry],
   });
-  /** Its series by type and status, looked up once (prom-client hashes the labels on each call otherwise). */
+  /** Its series by type and status, each child made once (its `inc` still hashes the labels: once
+   * per transaction move, not per request as the answers' metrics would). */
   private readonly statusSeries = new Map<string, { inc(): void }>();
 
   constructor() {
