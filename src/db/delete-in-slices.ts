@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from './executor.js';
 
 /** The tables of the event log, appended to in time order. */
@@ -11,7 +11,7 @@ export const RETENTION_SLICE = 2_000;
  * `key`), leaving the event loop to requests between statements. An hour of events at 100
  * payments/s is over a million rows: one statement would hold SQLite's event loop and write lock
  * for seconds, or PostgreSQL's locks in one long transaction. Returns how many rows went. */
-export async function deleteOlderInSlices(
+export function deleteOlderInSlices(
   db: Executor,
   table: LogTable | 'idempotency_keys',
   key: string[],
@@ -20,15 +20,8 @@ export async function deleteOlderInSlices(
   slice = RETENTION_SLICE,
 ): Promise<number> {
   const keys = sql.join(key.map((k) => sql.ref(k)));
-  let deleted = 0;
-  for (;;) {
-    const { numAffectedRows } = await sql`delete from ${sql.table(table)} where (${keys}) in (
-      select ${keys} from ${sql.table(table)} where ${sql.ref(column)} < ${before} limit ${slice})`.execute(db);
-    const n = Number(numAffectedRows ?? 0);
-    deleted += n;
-    if (n < slice) return deleted;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  return inSlices(db, slice, sql`delete from ${sql.table(table)} where (${keys}) in (
+    select ${keys} from ${sql.table(table)} where ${sql.ref(column)} < ${before} limit ${slice})`);
 }
 
 /** SQLite's retention of a table appended to in time order, with no index by time (migration
@@ -36,12 +29,17 @@ export async function deleteOlderInSlices(
  * holds a row that is not. Each statement reads its slice's rows and no more. A row stamped
  * before one inserted ahead of it (a clock set back) waits for that one to age out too: at most
  * the clock's step longer. Returns how many rows went. */
-export async function deleteFirstOlderInSlices(db: Executor, table: LogTable, column: string, before: number, slice = RETENTION_SLICE): Promise<number> {
+export function deleteFirstOlderInSlices(db: Executor, table: LogTable, column: string, before: number, slice = RETENTION_SLICE): Promise<number> {
+  return inSlices(db, slice, sql`delete from ${sql.table(table)} where rowid in (
+    select rowid from ${sql.table(table)} order by rowid limit ${slice}) and ${sql.ref(column)} < ${before}`);
+}
+
+/** Runs `statement` (deleting at most `slice` rows) until it deletes fewer, leaving the event loop
+ * to requests between runs. Returns how many rows went. */
+async function inSlices(db: Executor, slice: number, statement: RawBuilder<unknown>): Promise<number> {
   let deleted = 0;
   for (;;) {
-    const { numAffectedRows } = await sql`delete from ${sql.table(table)} where rowid in (
-      select rowid from ${sql.table(table)} order by rowid limit ${slice}) and ${sql.ref(column)} < ${before}`.execute(db);
-    const n = Number(numAffectedRows ?? 0);
+    const n = Number((await statement.execute(db)).numAffectedRows ?? 0);
     deleted += n;
     if (n < slice) return deleted;
     await new Promise((resolve) => setImmediate(resolve));

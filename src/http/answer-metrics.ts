@@ -23,7 +23,7 @@ export class AnswerMetrics {
     private readonly bounds: readonly number[],
     names: { count: string; countHelp: string; time: string; timeHelp: string },
   ) {
-    registry.registerMetric(this.metric(names.count, names.countHelp, 'counter', (s, out) => out.push({ labels: { ...s.labels }, value: s.count })));
+    registry.registerMetric(this.metric(names.count, names.countHelp, 'counter', (s, out) => out.push({ labels: s.labels, value: s.count })));
     registry.registerMetric(
       this.metric(names.time, names.timeHelp, 'histogram', (s, out) => {
         let below = 0;
@@ -33,8 +33,8 @@ export class AnswerMetrics {
         }
         out.push(
           { labels: { le: '+Inf', ...s.labels }, value: s.count, metricName: `${names.time}_bucket` },
-          { labels: { ...s.labels }, value: s.sum, metricName: `${names.time}_sum` },
-          { labels: { ...s.labels }, value: s.count, metricName: `${names.time}_count` },
+          { labels: s.labels, value: s.sum, metricName: `${names.time}_sum` },
+          { labels: s.labels, value: s.count, metricName: `${names.time}_count` },
         );
       }),
     );
