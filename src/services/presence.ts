@@ -1,7 +1,8 @@
 /** Writes sightings, with the terminal.online and terminal.offline events they imply (EventRepository). */
 export interface PresenceRecorder {
-  /** `ids`: the terminals to write (sorted here, in place); `seenAt`: when each was last seen. */
-  recordLastSeen(ids: number[], seenAt: (id: number) => number, now: number, onlineWindowMs: number): Promise<number>;
+  /** `seen`: terminals to write as last seen at `seenAt(id)`; `held`: terminals to write as seen
+   * `now` (each list may be reordered in place). */
+  recordLastSeen(seen: number[], seenAt: (id: number) => number, held: number[], now: number, onlineWindowMs: number): Promise<number>;
 }
 
 /** When each terminal was last seen, kept in memory and written in batches, so that a poll costs
@@ -67,19 +68,22 @@ export class TerminalPresence {
    * allocating little. */
   async flush() {
     const now = this.now();
-    const ids: number[] = [];
+    const seen: number[] = [];
+    const held: number[] = [];
     this.seen.forEach((at, id) => {
       if (at > 0) this.seen.set(id, -at);
       else if (!this.holding.has(id)) return;
-      ids.push(id);
+      (this.holding.has(id) ? held : seen).push(id);
     });
     try {
-      if ((await this.repo.recordLastSeen(ids, (id) => (this.holding.has(id) ? now : Math.abs(this.seen.get(id)!)), now, this.onlineWindowMs)) > 0) this.onEvents();
+      if ((await this.repo.recordLastSeen(seen, (id) => Math.abs(this.seen.get(id)!), held, now, this.onlineWindowMs)) > 0) this.onEvents();
     } catch (e) {
       // Not written: the next round writes them again.
-      for (const id of ids) {
-        const at = this.seen.get(id)!;
-        if (at < 0) this.seen.set(id, -at);
+      for (const ids of [seen, held]) {
+        for (const id of ids) {
+          const at = this.seen.get(id)!;
+          if (at < 0) this.seen.set(id, -at);
+        }
       }
       throw e;
     }

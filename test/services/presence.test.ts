@@ -6,13 +6,13 @@ class Recorded implements PresenceRecorder {
   readonly writes: Array<Array<[number, number]>> = [];
   failNext = false;
 
-  async recordLastSeen(ids: number[], seenAt: (id: number) => number): Promise<number> {
+  async recordLastSeen(seen: number[], seenAt: (id: number) => number, held: number[], now: number): Promise<number> {
     if (this.failNext) {
       this.failNext = false;
       throw new Error('the database does not answer');
     }
-    ids.sort((a, b) => a - b);
-    this.writes.push(ids.map((id) => [id, seenAt(id)]));
+    const times: Array<[number, number]> = [...seen.map((id): [number, number] => [id, seenAt(id)]), ...held.map((id): [number, number] => [id, now])];
+    this.writes.push(times.sort((a, b) => a[0] - b[0]));
     return 0;
   }
 }
