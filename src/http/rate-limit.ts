@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { hashSecret } from '../secrets.js';
 import { problem } from './problem.js';
+import { windowedCounts } from './rate-limit-store.js';
 import { problems } from './schemas.js';
 
 /** Limits requests per credential in this instance's memory, counted by the SHA-256 of the API key
@@ -27,7 +28,7 @@ export interface RateLimitOptions {
   /** Whether answers under the limit carry the RateLimit-* headers too: a backend may pace itself
    * by them; a terminal's poll does not read them, and a fleet polls often. */
   headersUnderLimit: boolean;
-  /** How many credentials' counts are kept (least recently used dropped first). A count dropped
+  /** How many credentials' counts a window keeps (the first counted dropped first). A count dropped
    * within its minute starts again from zero, and a fleet polling round robin through more
    * terminals than this would drop and recreate one on every request. */
   remembered: number;
@@ -42,7 +43,7 @@ export async function installRateLimit(app: FastifyInstance, { perMinute, creden
     max: perMinute,
     timeWindow: 60_000,
     enableDraftSpec: true,
-    cache: remembered,
+    store: windowedCounts(remembered),
     ...(!headersUnderLimit && { addHeadersOnExceeding: { 'ratelimit-limit': false, 'ratelimit-remaining': false, 'ratelimit-reset': false } }),
     keyGenerator: (request) => {
       const secret = credential(request);
