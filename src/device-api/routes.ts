@@ -117,8 +117,6 @@ export const deviceRoutes =
       const admit = (result: Result<Terminal, 'DEVICE_TOKEN_INVALID'>) => {
         if (!result.ok) return done(problem('DEVICE_TOKEN_INVALID', result.detail));
         request.terminal = result.value;
-        // Counted and checked: a held poll would keep it (64 hex digits) for its whole wait.
-        request.secretHash = null;
         o.presence.markSeen(result.value.pk);
         done();
       };

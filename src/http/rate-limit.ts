@@ -47,9 +47,13 @@ export async function installRateLimit(app: FastifyInstance, { perMinute, creden
     ...(!headersUnderLimit && { addHeadersOnExceeding: { 'ratelimit-limit': false, 'ratelimit-remaining': false, 'ratelimit-reset': false } }),
     keyGenerator: (request) => {
       const secret = credential(request);
-      // The hash itself (64 hex digits: never an `ip:` key): no second string per request, which
-      // a held poll would keep for its whole wait.
-      return secret ? secretHashOf(request, secret) : `ip:${request.ip}`;
+      if (!secret) return `ip:${request.ip}`;
+      // The hash the authentication computed and keeps as its own key (a route's hooks run after
+      // its scope's): one hash per request, and one string per credential in both maps.
+      const hash = secretHashOf(request, secret);
+      // Its last use: a held poll would otherwise keep it (64 hex digits) for its whole wait.
+      request.secretHash = null;
+      return hash;
     },
     errorResponseBuilder: (_request, context) =>
       problem('RATE_LIMITED', `More than ${context.max} requests in a minute with this credential: retry after ${Math.ceil(context.ttl / 1000)} s.`),
