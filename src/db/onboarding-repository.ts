@@ -16,6 +16,9 @@ export class OnboardingRepository {
   private readonly byKey: BatchedReads<string, Terminal>;
   /** The store, merchant and customer of a terminal found by one of those. */
   private readonly stores: StoreDirectory;
+  /** Manufacturers and models as terminals share them: a fleet is mostly a few models, and each
+   * row read brings its own copies, which a terminal kept in memory would keep (up to 1,000). */
+  private readonly names = new Map<string, string>();
 
   constructor(
     private readonly db: Executor,
@@ -160,7 +163,14 @@ export class OnboardingRepository {
    * many stores is one read of them, not one each. */
   private async terminalsOf(rows: TerminalAloneRow[]): Promise<Terminal[]> {
     const entries = await Promise.all(rows.map((r) => this.storeOf(r)));
-    return rows.map((r, i) => terminalOf(r, entries[i]!));
+    return rows.map((r, i) => terminalOf({ ...r, manufacturer: this.shared(r.manufacturer), model: this.shared(r.model) }, entries[i]!));
+  }
+
+  private shared(name: string): string {
+    const known = this.names.get(name);
+    if (known !== undefined) return known;
+    if (this.names.size < 1_000) this.names.set(name, name);
+    return name;
   }
 
   /** `rows` as terminals with their stores, by `keyOf`. */
