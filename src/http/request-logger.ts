@@ -16,11 +16,14 @@ class RequestLogger {
 
   constructor(
     private readonly parent: Leveled,
-    private readonly bindings: Bindings,
+    /** Fastify's one binding, the request's id under its label: kept apart rather than in
+     * Fastify's object of it, which a held poll would keep for its whole wait. */
+    private readonly label: string,
+    private readonly id: unknown,
   ) {}
 
   private logger(): Leveled {
-    return (this.made ??= this.parent.child(this.bindings) as Leveled);
+    return (this.made ??= this.parent.child({ [this.label]: this.id }) as Leveled);
   }
 
   private write(level: Level, args: unknown[]) {
@@ -65,6 +68,12 @@ class RequestLogger {
  * or serializers of its own gets its child at once, as Fastify would make it. */
 export const requestLogger: NonNullable<FastifyServerOptions['childLoggerFactory']> = (logger, bindings, options) => {
   const parent = logger as Partial<Leveled>;
-  if (options.level !== undefined || options.serializers !== undefined || typeof parent.isLevelEnabled !== 'function') return logger.child(bindings, options);
-  return new RequestLogger(logger as Leveled, bindings) as unknown as FastifyBaseLogger;
+  let label: string | undefined;
+  let labels = 0;
+  for (const key in bindings) {
+    label = key;
+    if (++labels > 1) break;
+  }
+  if (labels !== 1 || options.level !== undefined || options.serializers !== undefined || typeof parent.isLevelEnabled !== 'function') return logger.child(bindings, options);
+  return new RequestLogger(logger as Leveled, label!, bindings[label!]) as unknown as FastifyBaseLogger;
 };
