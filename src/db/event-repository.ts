@@ -132,8 +132,8 @@ export class EventRepository {
     const { times, edges } = PRESENCE_SLICES[this.dialect];
     // A fleet holding polls is seen at the flush's own moment: those terminals go as a list of ids
     // with that one time (`held`), the others each with its own. An id with its time made about 200
-    // bytes of garbage per terminal at every flush, a pace of allocation that alone moved a held
-    // fleet's polls from V8's young generation to the old one.
+    // bytes of garbage per terminal at every flush: 2.1 MB every five seconds for 10,000 held polls,
+    // most of what a process holding them allocated.
     for (const [ids, at] of [
       [held, now],
       [seen, seenAt],
