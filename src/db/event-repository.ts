@@ -121,8 +121,8 @@ export class EventRepository {
 
   /** Last-seen times, then the terminal.online and terminal.offline events they imply: online when
    * seen within the window after being offline (or never known), offline when nobody saw it for the
-   * window. The times go first, autocommitted slices in terminal order: no lock is held past its
-   * statement, and the same order on every instance never deadlocks. The edges follow, a slice of
+   * window. The times go first, autocommitted slices (in terminal order on PostgreSQL): no lock is
+   * held past its statement, and the same order on every instance never deadlocks. The edges follow, a slice of
    * terminals per database transaction with their events; each edge is a compare-and-set on the
    * stored flag, so instances sharing the database write each event once. Between slices the
    * requests waiting meanwhile run: on SQLite every statement holds the event loop, and a fleet
@@ -138,7 +138,7 @@ export class EventRepository {
       [held, now],
       [seen, seenAt],
     ] as const) {
-      // In terminal order on PostgreSQL, where instances write the same rows (see above).
+      // Sorted where instances write the same rows (see above); SQLite has one writer.
       if (this.dialect === 'postgres') ids.sort((a, b) => a - b);
       for (let i = 0; i < ids.length; i += times) {
         await this.writeSeen(ids.slice(i, i + times), at);

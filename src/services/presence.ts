@@ -71,9 +71,10 @@ export class TerminalPresence {
     const seen: number[] = [];
     const held: number[] = [];
     this.seen.forEach((at, id) => {
+      const holds = this.holding.has(id);
       if (at > 0) this.seen.set(id, -at);
-      else if (!this.holding.has(id)) return;
-      (this.holding.has(id) ? held : seen).push(id);
+      else if (!holds) return;
+      (holds ? held : seen).push(id);
     });
     try {
       if ((await this.repo.recordLastSeen(seen, (id) => Math.abs(this.seen.get(id)!), held, now, this.onlineWindowMs)) > 0) this.onEvents();
