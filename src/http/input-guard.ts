@@ -87,20 +87,29 @@ const WHOLE = /^(0|[1-9][0-9]*)$/;
 const DECIMAL = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
 
 /** Numbers in paths and queries are plain decimals (no `1e20`, `0x10`, ` 1`), and whole numbers
- * stay within MAX_WHOLE_NUMBER: the schema's conversion alone would read `0x10` as 16. */
+ * stay within MAX_WHOLE_NUMBER: the schema's conversion alone would read `0x10` as 16. A single
+ * value is converted here as well, so that the validation finds the part fitting as it is and does
+ * not walk the schema to convert it (every long poll sends `wait`). */
 function checkNumbers(where: 'query' | 'path', values: Record<string, unknown> | undefined, schema: Schemaish | undefined) {
   if (!values || !schema?.properties) return;
-  for (const [name, raw] of Object.entries(values)) {
+  for (const name in values) {
     const kind = numberKind(schema.properties[name]);
     if (!kind) continue;
-    for (const v of [raw].flat()) {
-      if (typeof v !== 'string') continue;
-      if (!(kind === 'whole' ? WHOLE : DECIMAL).test(v)) {
-        throw invalid(where, `/${name}`, kind === 'whole' ? 'must be a whole number in decimal digits' : 'must be a decimal number');
-      }
-      if (kind === 'whole' && Number(v) > MAX_WHOLE_NUMBER) throw invalid(where, `/${name}`, `must be at most ${MAX_WHOLE_NUMBER}`);
-    }
+    const raw = values[name];
+    if (Array.isArray(raw)) for (const v of raw) checkNumber(where, name, kind, v);
+    else values[name] = checkNumber(where, name, kind, raw);
   }
+}
+
+/** `v` as a number, if it is text in the form `kind` wants; a 400 otherwise. */
+function checkNumber(where: 'query' | 'path', name: string, kind: 'whole' | 'decimal', v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  if (!(kind === 'whole' ? WHOLE : DECIMAL).test(v)) {
+    throw invalid(where, `/${name}`, kind === 'whole' ? 'must be a whole number in decimal digits' : 'must be a decimal number');
+  }
+  const n = Number(v);
+  if (kind === 'whole' && n > MAX_WHOLE_NUMBER) throw invalid(where, `/${name}`, `must be at most ${MAX_WHOLE_NUMBER}`);
+  return n;
 }
 
 /** POST routes that take no body (release, device cancel): nothing, or an empty object. */
