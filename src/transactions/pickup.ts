@@ -6,6 +6,9 @@ import { RecentChanges } from '../services/recent-changes.js';
 import type { UseCaseContext } from './context.js';
 import { Deadlines, HeldPoll } from './held-poll.js';
 
+/** The answer of a poll that finds nothing, shared (a settled promise never changes). */
+const NOTHING: Promise<Transaction | null> = Promise.resolve(null);
+
 /** The connection a held poll answers on: when it closes, the poll ends. */
 export interface PollConnection {
   on(event: 'close', listener: () => void): unknown;
@@ -70,7 +73,7 @@ export class Pickup {
 
   next(terminal: Terminal, waitS: number, connection: PollConnection): Promise<Transaction | null> {
     const waitMs = Math.min(waitS, this.longPollMaxS) * 1000;
-    if (waitMs <= 0) return this.look(terminal);
+    if (waitMs <= 0) return this.knownIdle(terminal.pk) ? NOTHING : this.look(terminal);
     const poll = new HeldPoll(this.ctx.notifier, terminal.pk, performance.now() + waitMs);
     poll.gone = this.closing.aborted;
     this.held++;
@@ -86,7 +89,8 @@ export class Pickup {
       for (;;) {
         // Subscribe before looking, so a transaction created in between is not missed.
         const woken = poll.expired || poll.gone ? undefined : poll.wait();
-        const next = await this.look(terminal);
+        // Known to have nothing, the usual case of a fleet's polls: no promise of look's own.
+        const next = this.knownIdle(terminal.pk) ? null : await this.look(terminal);
         if (next) return next;
         if (!woken || (await woken) !== 'notified') return null;
       }
@@ -100,9 +104,15 @@ export class Pickup {
     }
   }
 
+  /** Whether the terminal is known to have nothing pending: the hint, while the notifications that
+   * clear it are trusted. */
+  private knownIdle(pk: number): boolean {
+    return this.idle.has(pk) && this.ctx.notifier.trusted();
+  }
+
   private async look(terminal: Terminal): Promise<Transaction | null> {
     const pk = terminal.pk;
-    if (this.idle.has(pk) && this.ctx.notifier.trusted()) return null;
+    if (this.knownIdle(pk)) return null;
     for (let attempt = 0; attempt < 5; attempt++) {
       const seen = this.changes.moment();
       const offered = this.offered.get(pk);
