@@ -40,6 +40,8 @@ export interface TerminalRef {
 export class EventRepository {
   /** What an event names of a terminal never changes once it is registered. */
   private readonly terminals = new Map<number, TerminalRef>();
+  /** The text of each slice of a held list given to recordLastSeen, while that list lives. */
+  private readonly heldSlices = new WeakMap<number[], string[]>();
 
   constructor(
     private readonly db: Executor,
@@ -133,17 +135,24 @@ export class EventRepository {
     // A fleet holding polls is seen at the flush's own moment: those terminals go as a list of ids
     // with that one time (`held`), the others each with its own. An id with its time made about 200
     // bytes of garbage per terminal at every flush: 2.1 MB every five seconds for 10,000 held polls,
-    // most of what a process holding them allocated.
-    for (const [ids, at] of [
-      [held, now],
-      [seen, seenAt],
-    ] as const) {
-      // Sorted where instances write the same rows (see above); SQLite has one writer.
-      if (this.dialect === 'postgres') ids.sort((a, b) => a - b);
-      for (let i = 0; i < ids.length; i += times) {
-        await this.writeSeen(ids.slice(i, i + times), at);
-        await yieldToRequests();
-      }
+    // most of what a process holding them allocated. The held list comes again as it was while the
+    // same polls are held: its slices' text is made once (sorted where instances write the same
+    // rows, see above; SQLite has one writer).
+    let heldSlices = this.heldSlices.get(held);
+    if (!heldSlices) {
+      if (this.dialect === 'postgres') held.sort((a, b) => a - b);
+      heldSlices = [];
+      for (let i = 0; i < held.length; i += times) heldSlices.push(this.idsText(held.slice(i, i + times)));
+      this.heldSlices.set(held, heldSlices);
+    }
+    for (const ids of heldSlices) {
+      await this.writeSeen(ids, now);
+      await yieldToRequests();
+    }
+    if (this.dialect === 'postgres') seen.sort((a, b) => a - b);
+    for (let i = 0; i < seen.length; i += times) {
+      await this.writeSeenEach(seen.slice(i, i + times), seenAt);
+      await yieldToRequests();
     }
     // The edges to write, read without a lock: each is checked again where it is written.
     const flips = await this.db
@@ -163,18 +172,30 @@ export class EventRepository {
     return written;
   }
 
-  /** One statement of seen-times: `at`, one time for all of `ids` or each one's. Two parameters
-   * whatever the slice's size (array literals, or JSON on SQLite): building and binding 10,000
-   * parameters held the event loop for tens of milliseconds. */
-  private async writeSeen(ids: number[], at: number | ((id: number) => number)) {
-    const rows =
+  /** Ids as the text one statement of seen-times takes: an array literal, or JSON on SQLite. Two
+   * parameters whatever the slice's size: building and binding 10,000 parameters held the event
+   * loop for tens of milliseconds. */
+  private idsText(ids: number[]): string {
+    return this.dialect === 'postgres' ? arrayLiteral(ids) : JSON.stringify(ids);
+  }
+
+  /** One statement of seen-times, `at` for all of `ids` (idsText). */
+  private writeSeen(ids: string, at: number) {
+    return this.upsertSeen(
+      this.dialect === 'postgres' ? sql`select unnest(cast(${ids} as bigint[])), cast(${at} as bigint)` : sql`select value, ${at} from json_each(${ids}) where true`,
+    );
+  }
+
+  /** One statement of seen-times, each of `ids` at its own. */
+  private writeSeenEach(ids: number[], at: (id: number) => number) {
+    return this.upsertSeen(
       this.dialect === 'postgres'
-        ? typeof at === 'number'
-          ? sql`select unnest(cast(${arrayLiteral(ids)} as bigint[])), cast(${at} as bigint)`
-          : sql`select * from unnest(cast(${arrayLiteral(ids)} as bigint[]), cast(${arrayLiteral(ids.map(at))} as bigint[]))`
-        : typeof at === 'number'
-          ? sql`select value, ${at} from json_each(${JSON.stringify(ids)}) where true`
-          : sql`select value ->> 0, value ->> 1 from json_each(${JSON.stringify(ids.map((id) => [id, at(id)]))}) where true`;
+        ? sql`select * from unnest(cast(${arrayLiteral(ids)} as bigint[]), cast(${arrayLiteral(ids.map(at))} as bigint[]))`
+        : sql`select value ->> 0, value ->> 1 from json_each(${JSON.stringify(ids.map((id) => [id, at(id)]))}) where true`,
+    );
+  }
+
+  private async upsertSeen(rows: RawBuilder<unknown>) {
     const upsert = sql`insert into terminal_presence (terminal_id, last_seen_at) ${rows}
       on conflict (terminal_id) do update set last_seen_at = excluded.last_seen_at
       where terminal_presence.last_seen_at < excluded.last_seen_at`;

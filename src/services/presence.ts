@@ -1,7 +1,8 @@
 /** Writes sightings, with the terminal.online and terminal.offline events they imply (EventRepository). */
 export interface PresenceRecorder {
-  /** `seen`: terminals to write as last seen at `seenAt(id)`; `held`: terminals to write as seen
-   * `now` (each list may be reordered in place). */
+  /** `seen`: terminals to write as last seen at `seenAt(id)` (may be reordered in place); `held`:
+   * terminals to write as seen `now`, a list the caller never changes once given, so that the same
+   * list given again may be written from what was made of it the first time. */
   recordLastSeen(seen: number[], seenAt: (id: number) => number, held: number[], now: number, onlineWindowMs: number): Promise<number>;
 }
 
@@ -15,6 +16,11 @@ export class TerminalPresence {
    * epoch milliseconds) must read above 0: a sighting at 0 would count as written already. */
   private readonly seen = new Map<number, number>();
   private readonly holding = new Map<number, number>();
+  /** The terminals holding a poll, as a list made again only after a terminal started or stopped
+   * holding one: a fleet holding the same polls flush after flush is written from the same list
+   * (PresenceRecorder keeps its statements' text), not from a new one each time. */
+  private heldList: number[] = [];
+  private heldChanged = false;
 
   constructor(
     private readonly repo: PresenceRecorder,
@@ -31,13 +37,15 @@ export class TerminalPresence {
 
   pollStarted(terminalId: number) {
     this.markSeen(terminalId);
-    this.holding.set(terminalId, (this.holding.get(terminalId) ?? 0) + 1);
+    const n = this.holding.get(terminalId) ?? 0;
+    if (n === 0) this.heldChanged = true;
+    this.holding.set(terminalId, n + 1);
   }
 
   pollEnded(terminalId: number) {
     this.markSeen(terminalId);
     const n = (this.holding.get(terminalId) ?? 1) - 1;
-    if (n <= 0) this.holding.delete(terminalId);
+    if (n <= 0) this.heldChanged = this.holding.delete(terminalId) || this.heldChanged;
     else this.holding.set(terminalId, n);
   }
 
@@ -63,18 +71,21 @@ export class TerminalPresence {
 
   /** Writes what changed since the last flush; terminals holding a long poll are refreshed, as
    * seen now. Also when nothing did: terminals nobody has seen for the window go offline. Nothing
-   * is allocated per held terminal (their time is the flush's): a fleet holding polls would
-   * otherwise make garbage every five seconds, and V8 shrinks the heap only of a process it finds
-   * allocating little. */
+   * is allocated per held terminal while the same polls are held (their time is the flush's, their
+   * list the last one): a fleet holding polls would otherwise make garbage every five seconds, and
+   * V8 lowers the heap's limit only in a process it finds allocating little. */
   async flush() {
     const now = this.now();
     const seen: number[] = [];
-    const held: number[] = [];
+    if (this.heldChanged) {
+      this.heldList = [...this.holding.keys()];
+      this.heldChanged = false;
+    }
+    const held = this.heldList;
     this.seen.forEach((at, id) => {
-      const holds = this.holding.has(id);
-      if (at > 0) this.seen.set(id, -at);
-      else if (!holds) return;
-      (holds ? held : seen).push(id);
+      if (at <= 0) return;
+      this.seen.set(id, -at);
+      if (!this.holding.has(id)) seen.push(id);
     });
     try {
       if ((await this.repo.recordLastSeen(seen, (id) => Math.abs(this.seen.get(id)!), held, now, this.onlineWindowMs)) > 0) this.onEvents();

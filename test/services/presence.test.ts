@@ -4,6 +4,8 @@ import { TerminalPresence, type PresenceRecorder } from '../../src/services/pres
 /** What each flush handed to the store: the terminals and the times written. */
 class Recorded implements PresenceRecorder {
   readonly writes: Array<Array<[number, number]>> = [];
+  /** The held list of each flush, as given. */
+  readonly heldLists: number[][] = [];
   failNext = false;
 
   async recordLastSeen(seen: number[], seenAt: (id: number) => number, held: number[], now: number): Promise<number> {
@@ -11,6 +13,7 @@ class Recorded implements PresenceRecorder {
       this.failNext = false;
       throw new Error('the database does not answer');
     }
+    this.heldLists.push(held);
     const times: Array<[number, number]> = [...seen.map((id): [number, number] => [id, seenAt(id)]), ...held.map((id): [number, number] => [id, now])];
     this.writes.push(times.sort((a, b) => a[0] - b[0]));
     return 0;
@@ -61,6 +64,30 @@ describe('TerminalPresence', () => {
     at(17_000);
     await presence.flush();
     expect(store.writes.at(-1)).toEqual([]);
+  });
+
+  it('hands the store the same list of held terminals while the same polls are held, a new one once a terminal starts or stops holding one', async () => {
+    const { presence, store, at } = presenceAt(1_000);
+    presence.pollStarted(1);
+    presence.pollStarted(2);
+    await presence.flush();
+    // A second poll of a terminal already holding one, then its end: the same terminals hold polls.
+    presence.pollStarted(2);
+    presence.pollEnded(2);
+    at(6_000);
+    await presence.flush();
+    expect(store.heldLists[1]).toBe(store.heldLists[0]);
+    expect(store.writes.at(-1)).toEqual([
+      [1, 6_000],
+      [2, 6_000],
+    ]);
+    presence.pollEnded(1);
+    at(11_000);
+    await presence.flush();
+    expect(store.heldLists[2]).toEqual([2]);
+    presence.pollStarted(3);
+    await presence.flush();
+    expect(store.heldLists[3]!.sort()).toEqual([2, 3]);
   });
 
   it('writes again at the next flush what a failed flush did not write', async () => {
