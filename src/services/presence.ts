@@ -1,8 +1,9 @@
 /** Writes sightings, with the terminal.online and terminal.offline events they imply (EventRepository). */
 export interface PresenceRecorder {
   /** `seen`: terminals to write as last seen at `seenAt(id)` (may be reordered in place); `held`:
-   * terminals to write as seen `now`, a list the caller never changes once given, so that the same
-   * list given again may be written from what was made of it the first time. */
+   * terminals to write as seen `now` (may be reordered in place too), a list the caller never
+   * changes once given, so that the same list given again may be written from what was made of it
+   * the first time. */
   recordLastSeen(seen: number[], seenAt: (id: number) => number, held: number[], now: number, onlineWindowMs: number): Promise<number>;
 }
 

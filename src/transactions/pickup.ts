@@ -110,9 +110,9 @@ export class Pickup {
     return this.idle.has(pk) && this.ctx.notifier.trusted();
   }
 
+  /** The terminal's transaction, from the store (its callers ask `knownIdle` first). */
   private async look(terminal: Terminal): Promise<Transaction | null> {
     const pk = terminal.pk;
-    if (this.knownIdle(pk)) return null;
     for (let attempt = 0; attempt < 5; attempt++) {
       const seen = this.changes.moment();
       const offered = this.offered.get(pk);
