@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { BRANDS, cardNumberIn, ENTRY_MODES } from '../domain/card.js';
 import { CARDHOLDER_VERIFICATIONS } from '../domain/receipt.js';
@@ -157,12 +157,15 @@ export const deviceRoutes =
           response: { 200: Transaction, 204: Type.Null({ description: 'Nothing to handle' }), ...problems(400, 401, 403) },
         },
       },
-      // Not an async function: a held poll keeps one generator and promise fewer for its wait.
-      (request, reply) =>
-        o.transactions.next(request.terminal, request.query.wait ?? 0, reply.raw).then((next) => {
-          if (next) return transactionView(next, request.terminal.store);
-          void reply.code(204).send(null);
-        }),
+      // Answered by callback: a held poll keeps no async function or promise for its wait.
+      (request, reply) => {
+        o.transactions.next(request.terminal, request.query.wait ?? 0, reply.raw, (error, next) => {
+          // An error goes to the error handler, as a rejected handler's would (typed replies take views only).
+          if (error) void (reply as FastifyReply).send(error);
+          else if (next) void reply.send(transactionView(next, request.terminal.store));
+          else void reply.code(204).send(null);
+        });
+      },
     );
 
     app.get(

@@ -65,4 +65,23 @@ export const apiKeyOf = (request: FastifyRequest) => {
   return Array.isArray(v) ? v[0] : v;
 };
 
-export const bearerOf = (request: FastifyRequest) => /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+const BEARER = 'bearer';
+const SPACE = /\s/;
+/** Whether the character code is one of a regular expression's `\s`. */
+const isSpace = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c > 0x7f && SPACE.test(String.fromCharCode(c)));
+
+/** The token of `Authorization: Bearer <token>` (the scheme in any case, one token without
+ * spaces: what `/^Bearer\s+(\S+)$/i` would match), read without a regular expression: every poll asks twice (the rate limiter and the
+ * authentication), and a match would make an array each time. */
+export const bearerOf = (request: FastifyRequest): string | undefined => {
+  const header = request.headers.authorization;
+  if (header === undefined || header.length <= BEARER.length + 1) return undefined;
+  for (let i = 0; i < BEARER.length; i++) {
+    if ((header.charCodeAt(i) | 0x20) !== BEARER.charCodeAt(i)) return undefined;
+  }
+  let start = BEARER.length;
+  if (!isSpace(header.charCodeAt(start))) return undefined;
+  while (isSpace(header.charCodeAt(start))) start++;
+  for (let i = start; i < header.length; i++) if (isSpace(header.charCodeAt(i))) return undefined;
+  return start < header.length ? header.slice(start) : undefined;
+};

@@ -1,16 +1,48 @@
+import type { Terminal } from '../domain/terminal.js';
+import type { Transaction } from '../domain/transaction.js';
 import type { TerminalNotifier } from '../services/notifier.js';
 
-export type Wake = 'notified' | 'timeout' | 'gone';
+/** What a held poll asks of the pickup that holds it. */
+export interface PollHost {
+  readonly notifier: TerminalNotifier;
+  /** Whether the terminal is known to have nothing pending (no look needed). */
+  knownIdle(terminalPk: number): boolean;
+  /** The terminal's transaction, from the store; null when it has none to handle. */
+  look(terminal: Terminal): Promise<Transaction | null>;
+  /** The poll answered: it holds nothing any more. */
+  ended(poll: HeldPoll): void;
+}
 
-/** One held poll and what wakes it: a notification for its terminal, its deadline (its line's
- * timer), its connection closing, the server stopping. A fleet holds one per terminal, so it is
- * one object with one closure (the connection's listener), itself the notifier's listener and its
- * line's link, reused for every wait of the poll. */
+/** The connection a held poll answers on: when it closes, the poll ends. */
+export interface PollConnection {
+  on(event: 'close', listener: () => void): unknown;
+  once(event: 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+}
+
+/** How a poll is answered: once, with the transaction to handle, null (nothing), or the error. */
+export type PollAnswer = (error: Error | null, next: Transaction | null) => void;
+
+/**
+ * One held poll: it looks, and while it finds nothing it waits to look again, until a
+ * notification for its terminal, its deadline (its line's timer), its connection closing, or the
+ * server stopping. A fleet holds one per terminal, so it is one object with one closure (the
+ * connection's listener), itself the notifier's listener and its line's link, and it runs by
+ * callbacks: no async function or promise of its own is kept for a wait.
+ *
+ * It subscribes before its first look and stays subscribed until it answers, so a transaction
+ * created while it looks is not missed: that look is followed by another.
+ */
 export class HeldPoll {
   gone = false;
   /** Its deadline has passed. */
   expired = false;
-  private resolve: ((why: Wake) => void) | undefined;
+  /** Answered: nothing more happens. */
+  private answered = false;
+  /** A look is running. */
+  private looking = false;
+  /** Notified while it looked: look again. */
+  private again = false;
   /** Its line while it is in one, and its neighbours there. */
   line: DeadlineLine | undefined = undefined;
   previous: HeldPoll | undefined = undefined;
@@ -19,33 +51,69 @@ export class HeldPoll {
   readonly close = () => this.finish('gone');
 
   constructor(
-    private readonly notifier: TerminalNotifier,
-    readonly terminalPk: number,
+    private readonly host: PollHost,
+    readonly terminal: Terminal,
     /** performance.now() when the poll ends */
     readonly deadline: number,
+    private readonly connection: PollConnection,
+    private readonly answer: PollAnswer,
   ) {}
 
-  /** Resolves on the first of a notification, the deadline, or the end of the poll. */
-  wait(): Promise<Wake> {
-    return new Promise<Wake>((resolve) => {
-      this.resolve = resolve;
-      this.notifier.subscribe(this.terminalPk, this);
-    });
+  /** Listens to its connection, subscribes, then looks. */
+  start() {
+    this.connection.on('close', this.close);
+    this.host.notifier.subscribe(this.terminal.pk, this);
+    this.lookNow();
   }
 
-  /** Told by the notifier. */
+  /** Told by the notifier: looks again, after the notifier's turn (as a promise's reaction would). */
   wake() {
-    this.finish('notified');
+    if (this.answered) return;
+    if (this.looking) this.again = true;
+    else queueMicrotask(() => this.lookNow());
   }
 
-  finish(why: Wake) {
+  /** Its deadline passed ('timeout'), or its connection or the server ended it ('gone'): it
+   * answers nothing, or, while a look runs, what that look finds. */
+  finish(why: 'timeout' | 'gone') {
     if (why === 'gone') this.gone = true;
-    else if (why === 'timeout') this.expired = true;
-    const resolve = this.resolve;
-    if (resolve === undefined) return;
-    this.resolve = undefined;
-    this.notifier.unsubscribe(this.terminalPk, this);
-    resolve(why);
+    else this.expired = true;
+    if (!this.looking) this.end(null, null);
+  }
+
+  private lookNow() {
+    // A second wake queued before the first's look began: that look covers both.
+    if (this.answered || this.looking) return;
+    this.again = false;
+    // Known to have nothing, the usual case of a fleet's polls: no look, no promise.
+    if (this.host.knownIdle(this.terminal.pk)) return this.waitMore();
+    this.looking = true;
+    this.host.look(this.terminal).then(
+      (found) => {
+        this.looking = false;
+        if (found) this.end(null, found);
+        else this.waitMore();
+      },
+      (e: unknown) => {
+        this.looking = false;
+        this.end(e instanceof Error ? e : new Error(String(e)), null);
+      },
+    );
+  }
+
+  /** Found nothing: answers if the poll is over, looks again if notified meanwhile, else waits. */
+  private waitMore() {
+    if (this.expired || this.gone) this.end(null, null);
+    else if (this.again) this.lookNow();
+  }
+
+  private end(error: Error | null, found: Transaction | null) {
+    if (this.answered) return;
+    this.answered = true;
+    this.connection.off('close', this.close);
+    this.host.notifier.unsubscribe(this.terminal.pk, this);
+    this.host.ended(this);
+    this.answer(error, found);
   }
 }
 
@@ -106,8 +174,12 @@ export class DeadlineLine {
   }
 
   endAll() {
-    // Ending a poll leaves it in its line: it leaves when its request ends.
-    for (let poll = this.first; poll !== undefined; poll = poll.next) poll.finish('gone');
+    // A poll that ends leaves its line at once: its neighbours are read first.
+    for (let poll = this.first; poll !== undefined; ) {
+      const next = poll.next;
+      poll.finish('gone');
+      poll = next;
+    }
   }
 
   private arm(at: number) {

@@ -73,7 +73,7 @@ export function transactionUseCases(deps: {
     capture: preAuthorizations.capture,
     release: preAuthorizations.release,
     dayTotals: dayTotals(ctx),
-    next: (...args: Parameters<Pickup['next']>) => pickup.next(...args),
+    next: pickup.next.bind(pickup),
     heldPolls: () => pickup.heldPolls,
     presentCard: (...args: Parameters<PresentCard['run']>) => presentCard.run(...args),
     presented: reported.presented,

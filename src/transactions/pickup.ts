@@ -4,17 +4,7 @@ import { apply } from '../domain/transaction-lifecycle.js';
 import type { TerminalPresence } from '../services/presence.js';
 import { RecentChanges } from '../services/recent-changes.js';
 import type { UseCaseContext } from './context.js';
-import { Deadlines, HeldPoll } from './held-poll.js';
-
-/** The answer of a poll that finds nothing, shared (a settled promise never changes). */
-const NOTHING: Promise<Transaction | null> = Promise.resolve(null);
-
-/** The connection a held poll answers on: when it closes, the poll ends. */
-export interface PollConnection {
-  on(event: 'close', listener: () => void): unknown;
-  once(event: 'close', listener: () => void): unknown;
-  off(event: 'close', listener: () => void): unknown;
-}
+import { Deadlines, HeldPoll, type PollAnswer, type PollConnection, type PollHost } from './held-poll.js';
 
 /** A terminal asks for its work: the transaction it already holds (so a lost answer is not a lost
  * payment), else the pending one, which becomes RETRIEVED. With a wait, the poll is held until a
@@ -35,6 +25,8 @@ export class Pickup {
    * transactions did not change while it looked. */
   private readonly changes = new RecentChanges<number>();
   private readonly deadlines = new Deadlines();
+  /** What the held polls ask of this pickup. */
+  private readonly host: PollHost;
 
   constructor(
     private readonly ctx: UseCaseContext,
@@ -42,6 +34,18 @@ export class Pickup {
     private readonly longPollMaxS: number,
     private readonly closing: AbortSignal,
   ) {
+    this.host = {
+      notifier: ctx.notifier,
+      knownIdle: (pk) => this.knownIdle(pk),
+      look: (terminal) => this.look(terminal),
+      ended: (poll) => {
+        this.deadlines.leave(poll);
+        this.held--;
+        const pk = poll.terminal.pk;
+        this.presence.pollEnded(pk);
+        if (!this.presence.holdsPoll(pk)) this.offered.delete(pk);
+      },
+    };
     closing.addEventListener('abort', () => {
       this.deadlines.endAll();
     });
@@ -71,37 +75,21 @@ export class Pickup {
     return this.held;
   }
 
-  next(terminal: Terminal, waitS: number, connection: PollConnection): Promise<Transaction | null> {
+  /** Answers the terminal's next transaction, or null: at once without a wait, else once one is
+   * found or the wait ends (`answer` is called exactly once). */
+  next(terminal: Terminal, waitS: number, connection: PollConnection, answer: PollAnswer): void {
     const waitMs = Math.min(waitS, this.longPollMaxS) * 1000;
-    if (waitMs <= 0) return this.knownIdle(terminal.pk) ? NOTHING : this.look(terminal);
-    const poll = new HeldPoll(this.ctx.notifier, terminal.pk, performance.now() + waitMs);
+    if (waitMs <= 0) {
+      if (this.knownIdle(terminal.pk)) answer(null, null);
+      else this.look(terminal).then((found) => answer(null, found), (e: Error) => answer(e, null));
+      return;
+    }
+    const poll = new HeldPoll(this.host, terminal, performance.now() + waitMs, connection, answer);
     poll.gone = this.closing.aborted;
     this.held++;
     this.deadlines.add(poll, waitMs);
-    connection.on('close', poll.close);
     this.presence.pollStarted(terminal.pk);
-    return this.hold(terminal, poll, connection);
-  }
-
-  /** Looks, and waits to look again while the poll lasts. */
-  private async hold(terminal: Terminal, poll: HeldPoll, connection: PollConnection): Promise<Transaction | null> {
-    try {
-      for (;;) {
-        // Subscribe before looking, so a transaction created in between is not missed.
-        const woken = poll.expired || poll.gone ? undefined : poll.wait();
-        // Known to have nothing, the usual case of a fleet's polls: no promise of look's own.
-        const next = this.knownIdle(terminal.pk) ? null : await this.look(terminal);
-        if (next) return next;
-        if (!woken || (await woken) !== 'notified') return null;
-      }
-    } finally {
-      poll.finish('gone');
-      this.deadlines.leave(poll);
-      this.held--;
-      connection.off('close', poll.close);
-      this.presence.pollEnded(terminal.pk);
-      if (!this.presence.holdsPoll(terminal.pk)) this.offered.delete(terminal.pk);
-    }
+    poll.start();
   }
 
   /** Whether the terminal is known to have nothing pending: the hint, while the notifications that

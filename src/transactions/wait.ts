@@ -3,7 +3,7 @@ import type { StoreRef } from '../domain/terminal.js';
 import type { Transaction } from '../domain/transaction.js';
 import type { ChangeSignals } from '../services/change-signals.js';
 import type { Caller } from './context.js';
-import type { PollConnection } from './pickup.js';
+import type { PollConnection } from './held-poll.js';
 import type { readTransactions } from './read.js';
 
 type Status = Result<{ store: StoreRef; transaction: Transaction }, 'NOT_FOUND'>;
