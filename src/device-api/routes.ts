@@ -160,10 +160,14 @@ export const deviceRoutes =
       // Answered by callback: a held poll keeps no async function or promise for its wait.
       (request, reply) => {
         o.transactions.next(request.terminal, request.query.wait ?? 0, reply.raw, (error, next) => {
-          // An error goes to the error handler, as a rejected handler's would (typed replies take views only).
-          if (error) void (reply as FastifyReply).send(error);
-          else if (next) void reply.send(transactionView(next, request.terminal.store));
-          else void reply.code(204).send(null);
+          try {
+            if (error) throw error;
+            if (next) void reply.send(transactionView(next, request.terminal.store));
+            else void reply.code(204).send(null);
+          } catch (e) {
+            // To the error handler, as a rejected handler's would go (typed replies take views only).
+            void (reply as FastifyReply).send(e);
+          }
         });
       },
     );

@@ -23,6 +23,9 @@ export interface PollConnection {
 /** How a poll is answered: once, with the transaction to handle, null (nothing), or the error. */
 export type PollAnswer = (error: Error | null, next: Transaction | null) => void;
 
+/** What a failed look rejected with, as the error a poll answers (never a value sent as a body). */
+export const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
 /**
  * One held poll: it looks, and while it finds nothing it waits to look again, until a
  * notification for its terminal, its deadline (its line's timer), its connection closing, or the
@@ -96,7 +99,7 @@ export class HeldPoll {
       },
       (e: unknown) => {
         this.looking = false;
-        this.end(e instanceof Error ? e : new Error(String(e)), null);
+        this.end(asError(e), null);
       },
     );
   }

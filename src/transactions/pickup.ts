@@ -4,7 +4,7 @@ import { apply } from '../domain/transaction-lifecycle.js';
 import type { TerminalPresence } from '../services/presence.js';
 import { RecentChanges } from '../services/recent-changes.js';
 import type { UseCaseContext } from './context.js';
-import { Deadlines, HeldPoll, type PollAnswer, type PollConnection, type PollHost } from './held-poll.js';
+import { asError, Deadlines, HeldPoll, type PollAnswer, type PollConnection, type PollHost } from './held-poll.js';
 
 /** A terminal asks for its work: the transaction it already holds (so a lost answer is not a lost
  * payment), else the pending one, which becomes RETRIEVED. With a wait, the poll is held until a
@@ -81,7 +81,7 @@ export class Pickup {
     const waitMs = Math.min(waitS, this.longPollMaxS) * 1000;
     if (waitMs <= 0) {
       if (this.knownIdle(terminal.pk)) answer(null, null);
-      else this.look(terminal).then((found) => answer(null, found), (e: Error) => answer(e, null));
+      else this.look(terminal).then((found) => answer(null, found), (e: unknown) => answer(asError(e), null));
       return;
     }
     const poll = new HeldPoll(this.host, terminal, performance.now() + waitMs, connection, answer);
