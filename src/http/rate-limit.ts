@@ -46,11 +46,15 @@ export async function installRateLimit(app: FastifyInstance, { perMinute, creden
     store: windowedCounts(remembered),
     ...(!headersUnderLimit && { addHeadersOnExceeding: { 'ratelimit-limit': false, 'ratelimit-remaining': false, 'ratelimit-reset': false } }),
     keyGenerator: (request) => {
-      const secret = credential(request);
-      if (!secret) return `ip:${request.ip}`;
       // The hash the authentication computed and keeps as its own key (a route's hooks run after
-      // its scope's): one hash per request, and one string per credential in both maps.
-      const hash = secretHashOf(request, secret);
+      // its scope's): the header is not read again, one hash per request, and one string per
+      // credential in both maps.
+      let hash = request.secretHash;
+      if (hash === null) {
+        const secret = credential(request);
+        if (!secret) return `ip:${request.ip}`;
+        hash = secretHashOf(request, secret);
+      }
       // Its last use: a held poll would otherwise keep it (64 hex digits) for its whole wait.
       request.secretHash = null;
       return hash;
@@ -71,8 +75,8 @@ const SPACE = /\s/;
 const isSpace = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c > 0x7f && SPACE.test(String.fromCharCode(c)));
 
 /** The token of `Authorization: Bearer <token>` (the scheme in any case, one token without
- * spaces: what `/^Bearer\s+(\S+)$/i` would match), read without a regular expression: every poll asks twice (the rate limiter and the
- * authentication), and a match would make an array each time. */
+ * spaces: what `/^Bearer\s+(\S+)$/i` would match), read without a regular expression: every
+ * poll asks, and a match would make an array each time. */
 export const bearerOf = (request: FastifyRequest): string | undefined => {
   const header = request.headers.authorization;
   if (header === undefined || header.length <= BEARER.length + 1) return undefined;
