@@ -16,7 +16,8 @@ type Sample = { labels: Record<string, string | number>; value: number; metricNa
  * too: about 1 µs per answer for the two, which every request, a terminal's idle poll among them,
  * paid for a scrape every few seconds. */
 export class AnswerMetrics {
-  private readonly series = new Map<string, Series>();
+  /** The series by route pattern, then method, then status: found without building a key. */
+  private readonly routes = new Map<string, Map<string, Map<number, Series>>>();
 
   constructor(
     registry: Registry,
@@ -40,16 +41,23 @@ export class AnswerMetrics {
     );
   }
 
-  /** One answer, `seconds` after its request arrived. */
-  observe(method: string, route: string, status: number, seconds: number) {
-    const key = `${method} ${status} ${route}`;
-    let s = this.series.get(key);
-    if (!s) this.series.set(key, (s = { labels: { method, route, status: String(status) }, count: 0, sum: 0, buckets: new Float64Array(this.bounds.length) }));
-    s.count++;
-    s.sum += seconds;
-    let i = 0;
-    while (i < this.bounds.length && seconds > this.bounds[i]!) i++;
-    if (i < this.bounds.length) s.buckets[i] = s.buckets[i]! + 1;
+  /** What counts and times the answers of one route pattern: each answer, `seconds` after its
+   * request arrived. */
+  route(route: string): (method: string, status: number, seconds: number) => void {
+    let byMethod = this.routes.get(route);
+    if (!byMethod) this.routes.set(route, (byMethod = new Map()));
+    const methods = byMethod;
+    return (method, status, seconds) => {
+      let byStatus = methods.get(method);
+      if (!byStatus) methods.set(method, (byStatus = new Map()));
+      let s = byStatus.get(status);
+      if (!s) byStatus.set(status, (s = { labels: { method, route, status: String(status) }, count: 0, sum: 0, buckets: new Float64Array(this.bounds.length) }));
+      s.count++;
+      s.sum += seconds;
+      let i = 0;
+      while (i < this.bounds.length && seconds > this.bounds[i]!) i++;
+      if (i < this.bounds.length) s.buckets[i] = s.buckets[i]! + 1;
+    };
   }
 
   /** What the registry reads of a metric (its text, its JSON, a reset): prom-client's own metric
@@ -62,10 +70,12 @@ export class AnswerMetrics {
       aggregator: 'sum' as const,
       get: async () => {
         const values: Sample[] = [];
-        for (const s of this.series.values()) samples(s, values);
+        for (const byMethod of this.routes.values()) for (const byStatus of byMethod.values()) for (const s of byStatus.values()) samples(s, values);
         return { name, help, type, aggregator: 'sum' as const, values };
       },
-      reset: () => this.series.clear(),
+      reset: () => {
+        for (const byMethod of this.routes.values()) byMethod.clear();
+      },
     };
     return metric as unknown as Metric;
   }

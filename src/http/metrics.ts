@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onResponseHookHandler } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AcquirerCall } from '../acquirer/timed.js';
 import { AnswerMetrics } from './answer-metrics.js';
@@ -127,10 +127,22 @@ export class PlatformMetrics {
     }
   }
 
-  /** Counts and times every answer, by its route pattern (not the path, which carries ids). */
+  /** Counts and times every answer, by its route pattern (not the path, which carries ids): each
+   * route registered from now on with a hook of its own that knows its pattern (reading it from
+   * the request builds Fastify's route options every time), a request no route matched by the
+   * scope's. */
   install(app: FastifyInstance, options: { route: boolean }) {
+    app.addHook('onRoute', (route) => {
+      const answered = this.answers.route(route.url);
+      const hook: onResponseHookHandler = (request, reply, done) => {
+        answered(request.method, reply.statusCode, reply.elapsedTime / 1000);
+        done();
+      };
+      route.onResponse = [...[route.onResponse ?? []].flat(), hook];
+    });
+    const unmatched = this.answers.route('(unmatched)');
     app.addHook('onResponse', (request, reply, done) => {
-      this.answers.observe(request.method, request.routeOptions.url ?? '(unmatched)', reply.statusCode, reply.elapsedTime / 1000);
+      if (request.is404) unmatched(request.method, reply.statusCode, reply.elapsedTime / 1000);
       done();
     });
     if (options.route) {

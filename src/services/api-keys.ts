@@ -63,21 +63,29 @@ export class ApiKeyService {
   /** The caller behind a presented key, or why it is refused. `hash`: the presented key's SHA-256,
    * when the caller has it already. */
   async authenticate(presented: string, hash = hashSecret(presented)): Promise<Result<Caller, 'API_KEY_INVALID'>> {
-    return this.remembered(hash) ?? this.check(await this.cache.get(hash, this.now(), () => this.keys.findByHash(hash)), hash);
+    const known = this.remembered(hash);
+    if (known) return known;
+    return this.check(await this.cache.get(hash, this.now(), () => this.load(hash)));
+  }
+
+  /** The key stored under the hash. The index found its row by the hash: compare again in constant
+   * time all the same, before memory keeps it under that hash. */
+  private async load(hash: string) {
+    const key = await this.keys.findByHash(hash);
+    return key && sameDigest(key.key_hash, hash) ? key : undefined;
   }
 
   /** The answer for a key kept in memory, without a promise (every request of a busy integration
-   * asks); undefined when the store must be asked (`authenticate`). */
+   * asks); undefined when the store must be asked (`authenticate`). The memory keeps a key under
+   * its own hash, so finding it there is the comparison. */
   remembered(hash: string): Result<Caller, 'API_KEY_INVALID'> | undefined {
     const key = this.cache.peek(hash, this.now());
-    return key && this.check(key, hash);
+    return key && this.check(key);
   }
 
-  private check(key: ApiKey | undefined, hash: string): Result<Caller, 'API_KEY_INVALID'> {
+  private check(key: ApiKey | undefined): Result<Caller, 'API_KEY_INVALID'> {
     const now = this.now();
     if (!key) return err('API_KEY_INVALID', 'Invalid API Key.');
-    // The index found the row by its hash; compare again in constant time all the same.
-    if (!sameDigest(key.key_hash, hash)) return err('API_KEY_INVALID', 'Invalid API Key.');
     if (key.revoked_at !== null) return err('API_KEY_INVALID', 'Invalid API Key: it has been revoked.');
     if (key.valid_until !== null && key.valid_until <= now) return err('API_KEY_INVALID', 'Invalid API Key: it has expired.');
     if (key.valid_from !== null && key.valid_from > now) return err('API_KEY_INVALID', 'Invalid API Key: it is not valid yet.');

@@ -37,19 +37,18 @@ export function readTransactions(ctx: UseCaseContext, views: StatusViews) {
     },
 
     /** The status read as the bytes `render` makes of it, from memory while the transaction has not
-     * changed since. */
+     * changed since (a view is kept only for a path that named it, so the ids need no check then). */
     async statusView(caller: Caller, terminalId: string, id: string, render: (found: StatusFound) => string): Promise<Result<string, 'NOT_FOUND'>> {
+      const known = views.get(caller.customerId, terminalId, id, ctx.now());
+      if (known !== undefined) return ok(known);
       const key = keyOf(terminalId, id);
       if (key === undefined) return notFound(terminalId, id);
-      const owner = `${caller.customerId}\u0000${key}`;
-      const known = views.get(owner, id, ctx.now());
-      if (known !== undefined) return ok(known);
       const ticket = views.ticket();
       const found = await ctx.queries.findForCustomer(caller.customerId, key, id);
       if (!found) return notFound(terminalId, id);
       const transaction = await expireIfDue(found.transaction);
       const body = render({ store: found.store, transaction });
-      views.set(ticket, owner, id, body, transaction.stage === 'PENDING' ? transaction.expires_at : Infinity);
+      views.set(ticket, caller.customerId, terminalId, id, body, transaction.stage === 'PENDING' ? transaction.expires_at : Infinity);
       return ok(body);
     },
 

@@ -5,9 +5,11 @@ import { RecentChanges } from '../services/recent-changes.js';
  * change on this instance and, through the notifier, on every other drops its entry. A view is
  * answered only while the notifier vouches that changes are heard (`trusted`), and a pending
  * transaction's view only until its expiry (reading it then expires it). A read that was running
- * when its transaction changed keeps nothing, since it may have read the row before the change. */
+ * when its transaction changed keeps nothing, since it may have read the row before the change.
+ * A view answers only its customer asking by the terminal id exactly as the path spelt it when the
+ * view was made (the same spelling names the same terminal): another spelling reads the store. */
 export class StatusViews {
-  private readonly views = new Map<string, { owner: string; body: string; until: number }>();
+  private readonly views = new Map<string, { customerId: number; terminalId: string; body: string; until: number }>();
   private readonly changes = new RecentChanges<string>();
 
   constructor(
@@ -28,10 +30,10 @@ export class StatusViews {
     });
   }
 
-  /** The view of `id` kept for `owner` (the customer and the terminal of the path). */
-  get(owner: string, id: string, now: number): string | undefined {
+  /** The view of `id` kept for the customer and the terminal id of the path. */
+  get(customerId: number, terminalId: string, id: string, now: number): string | undefined {
     const view = this.views.get(id);
-    if (view === undefined || view.owner !== owner || now >= view.until || !this.notifier.trusted()) return undefined;
+    if (view === undefined || view.customerId !== customerId || view.terminalId !== terminalId || now >= view.until || !this.notifier.trusted()) return undefined;
     return view.body;
   }
 
@@ -40,10 +42,10 @@ export class StatusViews {
     return this.changes.moment();
   }
 
-  set(ticket: number, owner: string, id: string, body: string, until: number) {
+  set(ticket: number, customerId: number, terminalId: string, id: string, body: string, until: number) {
     if (!this.changes.unchangedSince(id, ticket) || !this.notifier.trusted()) return;
     this.views.delete(id);
-    this.views.set(id, { owner, body, until });
+    this.views.set(id, { customerId, terminalId, body, until });
     if (this.views.size > this.max) this.views.delete(this.views.keys().next().value!);
   }
 }

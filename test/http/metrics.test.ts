@@ -43,6 +43,7 @@ describeEachStore('/metrics', (dialect) => {
     expect((await api('GET', '/terminals/NO-SUCH-TERMINAL/transactions/1')).statusCode).toBe(404);
     expect((await api('GET', '/nowhere')).statusCode).toBe(404);
     expect((await api('DELETE', '/terminals')).statusCode).toBe(405);
+    expect((await app.inject({ method: 'HEAD', url: '/terminals', headers: { 'api-key': c.apiKey } })).statusCode).toBe(200);
     const text = await scrape(app);
     expect(grown(text, 'cloudpos_http_requests_total{method="GET",route="/terminals",status="200"}')).toBe(2);
     // the pattern, not the path: ids never become label values
@@ -50,6 +51,7 @@ describeEachStore('/metrics', (dialect) => {
     expect(text).not.toContain('NO-SUCH-TERMINAL');
     expect(grown(text, 'cloudpos_http_requests_total{method="GET",route="(unmatched)",status="404"}')).toBe(1);
     expect(grown(text, 'cloudpos_http_requests_total{method="DELETE",route="(unmatched)",status="405"}')).toBe(1);
+    expect(grown(text, 'cloudpos_http_requests_total{method="HEAD",route="/terminals",status="200"}')).toBe(1);
     expect(grown(text, 'cloudpos_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/terminals",status="200"}')).toBe(2);
     expect(grown(text, 'cloudpos_http_request_duration_seconds_count{method="GET",route="/terminals",status="200"}')).toBe(2);
     // buckets are cumulative: the largest finite one holds both, the first no more than it

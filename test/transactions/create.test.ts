@@ -146,6 +146,32 @@ describeEachStore('creating and reading transactions', (dialect) => {
     expect((await api('GET', `/terminals/${a.terminals[0]!.id}/transactions/abc`)).statusCode).toBe(404);
   });
 
+  it('reads a status alike through any spelling of the terminal id, and a remembered one never for another terminal or customer', async () => {
+    const a = await onboard(ctx().app, { terminalsPerStore: 2 });
+    const b = await onboard(ctx().app);
+    const api = merchantApi(ctx().app, a.apiKey);
+    const [mine, sibling] = [a.terminals[0]!.id, a.terminals[1]!.id];
+    const id = (await api('POST', `/terminals/${mine}/transactions`, purchase(1))).json().id;
+    const first = await api('GET', `/terminals/${mine}/transactions/${id}`);
+    expect(first.statusCode).toBe(200);
+    // Read again (remembered now), then through other spellings: the same answer each time.
+    for (const spelling of [mine, mine.toLowerCase(), mine.toUpperCase(), mine]) {
+      const res = await api('GET', `/terminals/${spelling}/transactions/${id}`);
+      expect(res.statusCode, spelling).toBe(200);
+      expect(res.body).toBe(first.body);
+    }
+    // Remembered for `mine`: another terminal of the customer, and another customer, find nothing.
+    expect((await api('GET', `/terminals/${sibling}/transactions/${id}`)).statusCode).toBe(404);
+    for (const spelling of [mine, mine.toLowerCase()]) {
+      expect((await merchantApi(ctx().app, b.apiKey)('GET', `/terminals/${spelling}/transactions/${id}`)).statusCode).toBe(404);
+    }
+    // A change shows through every spelling at once.
+    expect((await api('DELETE', `/terminals/${mine}/transactions/${id}`)).statusCode).toBe(204);
+    for (const spelling of [mine, mine.toLowerCase()]) {
+      expect((await api('GET', `/terminals/${spelling}/transactions/${id}`)).json().status).toBe('CANCELLED');
+    }
+  });
+
   it('lists a terminal’s transactions newest first, paginated and filtered', async () => {
     const c = await onboard(ctx().app);
     const api = merchantApi(ctx().app, c.apiKey);
