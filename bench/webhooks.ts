@@ -4,7 +4,9 @@
  * registered vs none; and the rate of whole payments (create, the terminal's fetch, the card) in
  * a closed loop, on vs off, where the webhook work grows with the rate. Rounds of each side
  * alternate within the same run. */
+import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Pool } from 'undici';
 import { bytesWrittenOf, call, cpuMsOf, cpuMsOfAll, median, paced, percentile, postgresPids, queuedMsOf, sleep, type Server } from './lib.js';
@@ -45,6 +47,27 @@ async function startReceiver() {
       worker.postMessage('close');
       await new Promise((resolve) => worker.once('exit', resolve));
     },
+  };
+}
+
+/** The control's sender (http-load.ts), in a process of its own like the platform's send thread
+ * is outside the bench's: started paused; `run(true)` lets it send, `run(false)` stops it between
+ * rounds. */
+async function startHttpLoad(url: string, perSecond: number, data: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./http-load.ts', import.meta.url)), url, String(perSecond)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BENCH_EVENT_DATA: data },
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bench/http-load.ts exited (${code})`)));
+    child.stdout!.once('data', () => resolve());
+  });
+  child.removeAllListeners('exit');
+  child.kill('SIGSTOP');
+  return {
+    pid: child.pid!,
+    run: async (on: boolean) => void child.kill(on ? 'SIGCONT' : 'SIGSTOP'),
+    close: () => void child.kill('SIGKILL'),
   };
 }
 
@@ -238,6 +261,24 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
     for (let k = 0; recent.length < RECENT; k++) recent.push({ t: terminals[k % terminals.length]!, id: await payOnce(customer, device, seeded, terminals[k % terminals.length]!, `wh-pace-${serial++}`) });
     await atPace(s.warmup);
     const paceRounds = await alternatingPairs(pairs, webhooks, (side) => atPace(seconds, side));
+    // The control: the same rounds, the platform with no endpoint, while a process of its own
+    // makes the POSTs of the pace's events (with a real event's body) to the same receiver.
+    await webhooks(false);
+    const sample = await call(customer, 'GET', '/events?type=transaction.cleared&size=1', key);
+    if (sample.status !== 200) throw new Error(`reading an event: ${sample.status} ${sample.text.slice(0, 120)}`);
+    const load = await startHttpLoad(receiver.url, 4 * s.paymentsPerSecond, JSON.stringify((sample.json() as unknown as Array<{ data: unknown }>)[0]!.data));
+    let controlRounds: Array<Record<'off' | 'on', { rate: number; loadPerSecond: number }>>;
+    try {
+      controlRounds = await alternatingPairs(pairs, load.run, async () => {
+        const before = cpuMsOf(load.pid);
+        const started = performance.now();
+        const { rate } = await atPace(seconds);
+        return { rate, loadPerSecond: (cpuMsOf(load.pid) - before) / ((performance.now() - started) / 1000) };
+      });
+    } finally {
+      load.close();
+    }
+    const controlRatios = controlRounds.map((r) => r.on.rate / r.off.rate);
     const paceRatios = paceRounds.map((r) => r.on.rate / r.off.rate);
     const paceRatio = median(paceRatios);
     type PaceKey = 'rate' | 'platformPerSecond' | 'mainPerSecond' | 'queuedPerSecond' | 'benchPerSecond' | 'benchQueuedPerSecond' | 'pgPerSecond';
@@ -291,6 +332,16 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
         ratio: `${(paceRatio * 100).toFixed(0)}%`,
         target: '≥ 90%',
         met: paceRatio >= 0.9 && errors === 0 && missing === 0 ? 'yes' : 'NO',
+      },
+      {
+        db,
+        scenario: 'webhooks: the same requests without the platform',
+        metric: `the control of the row above: status reads/s as there, while whole payments run at ${s.paymentsPerSecond}/s, the platform with no endpoint (no webhook work) vs the same with a process of its own (bench/http-load.ts, the platform's sender: undici, signed, a real event's body) making ${4 * s.paymentsPerSecond} POSTs/s in bursts every 100 ms to the same receiver; what those requests alone cost the API's rate on these cores; median of ${pairs} pairs of ${seconds} s rounds (off/on order alternating), pair ratios ${controlRatios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}; that process used ${median(controlRounds.map((r) => r.on.loadPerSecond)).toFixed(0)} ms/s of CPU (median of its rounds)`,
+        value: `${median(controlRounds.map((r) => r.on.rate)).toFixed(0)} reads/s`,
+        baseline: `${median(controlRounds.map((r) => r.off.rate)).toFixed(0)} reads/s (no requests)`,
+        ratio: `${(median(controlRatios) * 100).toFixed(0)}%`,
+        target: 'report',
+        met: '—',
       },
       {
         db,
