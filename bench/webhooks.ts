@@ -67,6 +67,10 @@ async function startHttpLoad(url: string, perSecond: number, data: string) {
   return {
     pid: child.pid!,
     run: async (on: boolean) => void child.kill(on ? 'SIGCONT' : 'SIGSTOP'),
+    /** Throws if it ended on its own: its rounds would have measured no requests at all. */
+    check: () => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`bench/http-load.ts ended during the control's rounds (${child.exitCode ?? child.signalCode})`);
+    },
     close: () => void child.kill('SIGKILL'),
   };
 }
@@ -275,6 +279,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
         const { rate } = await atPace(seconds);
         return { rate, loadPerSecond: (cpuMsOf(load.pid) - before) / ((performance.now() - started) / 1000) };
       });
+      load.check();
     } finally {
       load.close();
     }
