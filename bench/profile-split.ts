@@ -18,7 +18,8 @@ interface Profile {
 }
 interface Round {
   db: string;
-  side: 'off' | 'on';
+  /** 'control' rounds (the webhooks scenario's, at the pace) are left out: no webhook work of the platform's */
+  side: 'off' | 'on' | 'control';
   fromUs: number;
   toUs: number;
   payments: number;
@@ -34,6 +35,7 @@ const rounds = readFileSync(roundsFile, 'utf8')
   .split('\n')
   .filter(Boolean)
   .map((l) => JSON.parse(l) as Round)
+  .filter((r): r is Round & { side: 'off' | 'on' } => r.side !== 'control')
   .filter((r) => !db || r.db === db)
   // Only rounds inside this profile.
   .filter((r) => r.fromUs >= profile.startTime);

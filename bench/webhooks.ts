@@ -3,77 +3,28 @@
  * rate (status reads in a closed loop) while payments run at that pace, with an endpoint
  * registered vs none; and the rate of whole payments (create, the terminal's fetch, the card) in
  * a closed loop, on vs off, where the webhook work grows with the rate. Rounds of each side
- * alternate within the same run. */
-import { spawn } from 'node:child_process';
+ * alternate within the same run; at the pace, with a third side, the control: the same requests
+ * made by a process of its own while the platform does no webhook work. */
 import { appendFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { Pool } from 'undici';
 import { bytesWrittenOf, call, cpuMsOf, cpuMsOfAll, median, paced, percentile, postgresPids, queuedMsOf, sleep, type Server } from './lib.js';
 import type { Row, Settings, Terminal } from './scenarios.js';
 import type { Seeded } from './seed.js';
-import type { Report, Start } from './webhook-receiver.js';
+import { medianInterval, rotatingRounds } from './rounds.js';
+import { startHttpLoad, startReceiver } from './webhook-parties.js';
 
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 /** Backends reading statuses while payments run at the pace, and the recent payments they read. */
 const READERS = 16;
 const RECENT = 64;
-
-/** The receiver's thread (webhook-receiver.ts), loaded through tsx like the rest of the bench. */
-async function startReceiver() {
-  const entry = new URL('./webhook-receiver.ts', import.meta.url).href;
-  const worker = new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
-  // Answers come in the order of the questions.
-  const waiting: Array<{ resolve: (m: unknown) => void; reject: (e: unknown) => void }> = [];
-  worker.on('message', (m: unknown) => waiting.shift()?.resolve(m));
-  worker.on('error', (e) => waiting.splice(0).forEach((w) => w.reject(e)));
-  const next = <T>() => new Promise<T>((resolve, reject) => waiting.push({ resolve: (m) => resolve(m as T), reject }));
-  const { url, lowest } = await next<Start>();
-  let last: Report = { received: 0, duplicates: 0, latencies: [] };
-  const report = async () => {
-    const answer = next<Report>();
-    worker.postMessage('report');
-    return (last = await answer);
-  };
-  return {
-    url,
-    /** How the receiver runs, for the rows' text. */
-    priority: lowest ? 'at nice 19' : 'at the normal priority (its thread id could not be read)',
-    report,
-    /** What the last report said. */
-    last: () => last,
-    track: () => worker.postMessage('track'),
-    close: async () => {
-      worker.postMessage('close');
-      await new Promise((resolve) => worker.once('exit', resolve));
-    },
-  };
-}
-
-/** The control's sender (http-load.ts), in a process of its own like the platform's send thread
- * is outside the bench's: started paused; `run(true)` lets it send, `run(false)` stops it between
- * rounds. */
-async function startHttpLoad(url: string, perSecond: number, data: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./http-load.ts', import.meta.url)), url, String(perSecond)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, BENCH_EVENT_DATA: data },
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`bench/http-load.ts exited (${code})`)));
-    child.stdout!.once('data', () => resolve());
-  });
-  child.removeAllListeners('exit');
-  child.kill('SIGSTOP');
-  return {
-    pid: child.pid!,
-    run: async (on: boolean) => void child.kill(on ? 'SIGCONT' : 'SIGSTOP'),
-    /** Throws if it ended on its own: its rounds would have measured no requests at all. */
-    check: () => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`bench/http-load.ts ended during the control's rounds (${child.exitCode ?? child.signalCode})`);
-    },
-    close: () => void child.kill('SIGKILL'),
-  };
-}
+/** The rounds at the pace: webhooks off, on, and their control. */
+type PaceSide = 'off' | 'on' | 'control';
+const pct = (r: number) => `${(r * 100).toFixed(0)}%`;
+/** The median of `ratios` and its interval, in words. */
+const medianWithInterval = (ratios: number[]) => {
+  const { low, high, confidence } = medianInterval(ratios);
+  return `median ${pct(median(ratios))} (${(confidence * 100).toFixed(1)}% interval of the median ${pct(low)}–${pct(high)})`;
+};
 
 /** One whole payment on terminal `t`: created by the customer system, fetched and paid by the terminal. */
 async function payOnce(customer: Pool, device: Pool, seeded: Seeded, t: Terminal, ref: string): Promise<string> {
@@ -85,21 +36,6 @@ async function payOnce(customer: Pool, device: Pool, seeded: Seeded, t: Terminal
   const card = await call(device, 'POST', `/device/v1/transactions/${created.json().id as string}/card`, auth, { entry_mode: 'CONTACTLESS', card: { number: '4111111111111111', expiry: '12/39' } });
   if (card.status !== 200) throw new Error(`card ${card.status} ${card.text.slice(0, 120)}`);
   return created.json().id as string;
-}
-
-/** `pairs` pairs of rounds, webhooks off and on, the order swapped from one pair to the next: a
- * load that drifts during a pair favours neither side. */
-async function alternatingPairs<R>(pairs: number, webhooks: (on: boolean) => Promise<void>, round: (side: 'off' | 'on') => Promise<R>) {
-  const rounds: Array<Record<'off' | 'on', R>> = [];
-  for (let pair = 0; pair < pairs; pair++) {
-    const measured: Partial<Record<'off' | 'on', R>> = {};
-    for (const side of pair % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
-      await webhooks(side === 'on');
-      measured[side] = await round(side);
-    }
-    rounds.push(measured as Record<'off' | 'on', R>);
-  }
-  return rounds;
 }
 
 export async function webhookDelivery(db: string, s: Settings, platform: Server, seeded: Seeded, terminals: Terminal[]): Promise<Row[]> {
@@ -199,7 +135,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
   // closed loop; the rate is theirs. Unlike the closed loop of whole payments above, the webhook
   // work stays the same whatever the rate: it is the pace's.
   const recent: Array<{ t: Terminal; id: string }> = [];
-  const atPace = async (seconds: number, side?: 'off' | 'on') => {
+  const atPace = async (seconds: number, side?: PaceSide) => {
     const received = (await receiver.report()).received;
     const from = process.hrtime.bigint();
     const before = cpu();
@@ -260,34 +196,41 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
     await rate(s.warmup, workers);
     const pairs = s.quick ? 5 : 8;
     const seconds = s.quick ? 1 : 4;
-    const rounds = await alternatingPairs(pairs, webhooks, (side) => rate(seconds, workers, side));
-    // Status reads while payments run at the issue's pace, in alternating pairs like the above.
+    const rounds = await rotatingRounds(pairs, ['off', 'on'] as const, (side) => webhooks(side === 'on'), (side) => rate(seconds, workers, side));
+    // Status reads while payments run at the issue's pace, in sets of three rounds: webhooks off,
+    // on, and the control (no endpoint, while a process of its own makes the same POSTs to the
+    // same receiver), the order rotated from set to set. Rounds next to each other meet the
+    // machine's neighbours alike: webhooks and their control are compared set by set.
     for (let k = 0; recent.length < RECENT; k++) recent.push({ t: terminals[k % terminals.length]!, id: await payOnce(customer, device, seeded, terminals[k % terminals.length]!, `wh-pace-${serial++}`) });
     await atPace(s.warmup);
-    const paceRounds = await alternatingPairs(pairs, webhooks, (side) => atPace(seconds, side));
-    // The control: the same rounds, the platform with no endpoint, while a process of its own
-    // makes the POSTs of the pace's events (with a real event's body) to the same receiver.
-    await webhooks(false);
     const sample = await call(customer, 'GET', '/events?type=transaction.cleared&size=1', key);
     if (sample.status !== 200) throw new Error(`reading an event: ${sample.status} ${sample.text.slice(0, 120)}`);
     const load = await startHttpLoad(receiver.url, 4 * s.paymentsPerSecond, JSON.stringify((sample.json() as unknown as Array<{ data: unknown }>)[0]!.data));
-    let controlRounds: Array<Record<'off' | 'on', { rate: number; loadPerSecond: number }>>;
+    const sets = s.quick ? 5 : 16;
+    const paceSeconds = s.quick ? 1 : 3;
+    let paceRounds: Array<Record<PaceSide, Awaited<ReturnType<typeof atPace>> & { loadPerSecond: number }>>;
     try {
-      controlRounds = await alternatingPairs(pairs, load.run, async () => {
+      const enter = async (side: PaceSide) => {
+        if (side !== 'control') await load.run(false);
+        await webhooks(side === 'on');
+        if (side === 'control') await load.run(true);
+      };
+      paceRounds = await rotatingRounds(sets, ['off', 'on', 'control'] as const, enter, async (side) => {
         const before = cpuMsOf(load.pid);
         const started = performance.now();
-        const { rate } = await atPace(seconds);
-        return { rate, loadPerSecond: (cpuMsOf(load.pid) - before) / ((performance.now() - started) / 1000) };
+        const round = await atPace(paceSeconds, side);
+        return { ...round, loadPerSecond: (cpuMsOf(load.pid) - before) / ((performance.now() - started) / 1000) };
       });
       load.check();
     } finally {
       load.close();
     }
-    const controlRatios = controlRounds.map((r) => r.on.rate / r.off.rate);
-    const paceRatios = paceRounds.map((r) => r.on.rate / r.off.rate);
+    const ratiosOf = (side: PaceSide, to: PaceSide) => paceRounds.map((r) => r[side].rate / r[to].rate);
+    const paceRatios = ratiosOf('on', 'off');
     const paceRatio = median(paceRatios);
+    const controlRatios = ratiosOf('control', 'off');
     type PaceKey = 'rate' | 'platformPerSecond' | 'mainPerSecond' | 'queuedPerSecond' | 'benchPerSecond' | 'benchQueuedPerSecond' | 'pgPerSecond';
-    const paceMed = (side: 'off' | 'on', key: PaceKey) => median(paceRounds.map((r) => r[side][key]));
+    const paceMed = (side: PaceSide, key: PaceKey) => median(paceRounds.map((r) => r[side][key]));
     const paceCpu = (key: Exclude<PaceKey, 'rate'>) => `${paceMed('on', key).toFixed(0)}/${paceMed('off', key).toFixed(0)}`;
     const ratios = rounds.map((r) => r.on.rate / r.off.rate);
     const med = (side: 'off' | 'on', key: 'rate' | 'platformMs' | 'mainMs' | 'benchMs' | 'pgMs' | 'delivered' | 'writtenKb') => median(rounds.map((r) => r[side][key]));
@@ -331,7 +274,7 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       {
         db,
         scenario: 'webhooks: API rate at the pace, on vs off',
-        metric: `status reads/s (GET /terminals/{id}/transactions/{txid} of the ${RECENT} latest payments) by ${READERS} backends in a closed loop, while whole payments run at ${s.paymentsPerSecond}/s, with an endpoint receiving every event (${4 * s.paymentsPerSecond}/s; the receiver ${receiver.priority}) vs none; median of ${pairs} pairs of ${seconds} s rounds (off/on order alternating), pair ratios ${paceRatios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}; events delivered within their on round ${paceRounds.map((r) => `${(r.on.delivered * 100).toFixed(0)}%`).join(' ')}; CPU ms/s on/off (medians): platform ${paceCpu('platformPerSecond')} (its main thread ${paceCpu('mainPerSecond')}, which waited for a core ${paceCpu('queuedPerSecond')}), bench process (load and receiver) ${paceCpu('benchPerSecond')} (its main thread waited ${paceCpu('benchQueuedPerSecond')})${db === 'postgres' ? `, PostgreSQL ${paceCpu('pgPerSecond')}` : ''}${notes}`,
+        metric: `status reads/s (GET /terminals/{id}/transactions/{txid} of the ${RECENT} latest payments) by ${READERS} backends in a closed loop, while whole payments run at ${s.paymentsPerSecond}/s, with an endpoint receiving every event (${4 * s.paymentsPerSecond}/s; the receiver ${receiver.priority}) vs none; ${sets} sets of ${paceSeconds} s rounds (off, on and the control below, the order rotated from set to set), on/off ${medianWithInterval(paceRatios)}, each set's ${paceRatios.map(pct).join(' ')}; events delivered within their on round ${paceRounds.map((r) => pct(r.on.delivered)).join(' ')}; CPU ms/s on/off (medians): platform ${paceCpu('platformPerSecond')} (its main thread ${paceCpu('mainPerSecond')}, which waited for a core ${paceCpu('queuedPerSecond')}), bench process (load and receiver) ${paceCpu('benchPerSecond')} (its main thread waited ${paceCpu('benchQueuedPerSecond')})${db === 'postgres' ? `, PostgreSQL ${paceCpu('pgPerSecond')}` : ''}${notes}`,
         value: `${paceMed('on', 'rate').toFixed(0)} reads/s`,
         baseline: `${paceMed('off', 'rate').toFixed(0)} reads/s (webhooks off)`,
         ratio: `${(paceRatio * 100).toFixed(0)}%`,
@@ -341,9 +284,9 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       {
         db,
         scenario: 'webhooks: the same requests without the platform',
-        metric: `the control of the row above: status reads/s as there, while whole payments run at ${s.paymentsPerSecond}/s, the platform with no endpoint (no webhook work) vs the same with a process of its own (bench/http-load.ts, the platform's sender: undici, signed, a real event's body) making ${4 * s.paymentsPerSecond} POSTs/s in bursts every 100 ms to the same receiver; what those requests alone cost the API's rate on these cores; median of ${pairs} pairs of ${seconds} s rounds (off/on order alternating), pair ratios ${controlRatios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}; that process used ${median(controlRounds.map((r) => r.on.loadPerSecond)).toFixed(0)} ms/s of CPU (median of its rounds)`,
-        value: `${median(controlRounds.map((r) => r.on.rate)).toFixed(0)} reads/s`,
-        baseline: `${median(controlRounds.map((r) => r.off.rate)).toFixed(0)} reads/s (no requests)`,
+        metric: `the control of the row above, in the same sets: status reads/s as there, the platform with no endpoint (no webhook work) while a process of its own (bench/http-load.ts, the platform's sender: undici, signed, a real event's body) makes ${4 * s.paymentsPerSecond} POSTs/s in bursts every 100 ms to the same receiver, vs the set's off round; what those requests alone cost the API's rate on these cores: control/off ${medianWithInterval(controlRatios)}, each set's ${controlRatios.map(pct).join(' ')}; requests received within their round ${paceRounds.map((r) => pct(r.control.delivered)).join(' ')}; that process used ${median(paceRounds.map((r) => r.control.loadPerSecond)).toFixed(0)} ms/s of CPU (median of its rounds); the platform's webhooks against their control, set by set (what the platform adds to the requests' cost): on/control ${medianWithInterval(ratiosOf('on', 'control'))}`,
+        value: `${paceMed('control', 'rate').toFixed(0)} reads/s`,
+        baseline: `${paceMed('off', 'rate').toFixed(0)} reads/s (no requests)`,
         ratio: `${(median(controlRatios) * 100).toFixed(0)}%`,
         target: 'report',
         met: '—',
