@@ -154,12 +154,12 @@ export class WebhookRepository {
    * like a transaction (the recording, and a lease on each claimed delivery taken with FOR UPDATE
    * SKIP LOCKED); on SQLite the recording is one database transaction and the claim a read that
    * skips `held`, what this instance is sending already (SQLite serves one instance; its claims
-   * live in memory). */
-  async cycle(now: number, finished: FinishedAttempt[], limit: number, leaseMs: number, held: Iterable<number>): Promise<ClaimedDelivery[]> {
+   * live in memory). PostgreSQL claims only deliveries due at `from` or later, if given (dueFrom). */
+  async cycle(now: number, finished: FinishedAttempt[], limit: number, leaseMs: number, held: Iterable<number>, from?: number): Promise<ClaimedDelivery[]> {
     if (finished.length === 0 && limit <= 0) return [];
     let rows: ClaimedRow[];
     if (this.dialect === 'postgres') {
-      rows = await this.cyclePostgres(now, finished, Math.max(0, limit), leaseMs);
+      rows = await this.cyclePostgres(now, finished, Math.max(0, limit), leaseMs, from);
     } else {
       rows = await this.cycleSqlite(now, finished, Math.max(0, limit), held);
     }
@@ -215,7 +215,7 @@ export class WebhookRepository {
    * attempt moves its delivery whoever holds the lease; any other moves it only while the lease is
    * still the one it was sent under (otherwise another instance took it over and decides). What
    * was just finished is not claimed again in the same statement. */
-  private async cyclePostgres(now: number, finished: FinishedAttempt[], limit: number, leaseMs: number): Promise<ClaimedRow[]> {
+  private async cyclePostgres(now: number, finished: FinishedAttempt[], limit: number, leaseMs: number, from: number | undefined): Promise<ClaimedRow[]> {
     const col = <T>(pick: (f: FinishedAttempt) => T) => finished.map(pick);
     const ids = col((f) => f.delivery.id);
     const record =
@@ -249,6 +249,7 @@ export class WebhookRepository {
          where id in (
            select id from webhook_deliveries
             where status = 'PENDING' and next_attempt_at <= ${now}::bigint and (lease_until is null or lease_until < ${now}::bigint)
+              ${from === undefined ? sql`` : sql`and next_attempt_at >= ${from}::bigint`}
               and id <> all(${ids}::bigint[])
             order by next_attempt_at
             limit ${limit}
@@ -336,9 +337,13 @@ export class WebhookRepository {
     },
   };
 
-  /** When the next delivery falls due, if any is waiting. */
-  async nextDue(): Promise<number | undefined> {
+  /** Where PostgreSQL's claims may start (`cycle`'s `from`): the earliest pending delivery's due
+   * time, or `now`. Each delivery claimed and recorded leaves two dead entries in the index of due
+   * ones until VACUUM, sorted below every live one, which a claim from the start steps over.
+   * SQLite removes an index entry with its row. */
+  async dueFrom(now: number): Promise<number | undefined> {
+    if (this.dialect !== 'postgres') return undefined;
     const row = await this.db.selectFrom('webhook_deliveries').select((eb) => eb.fn.min('next_attempt_at').as('at')).where('status', '=', PENDING).executeTakeFirst();
-    return row?.at === null || row?.at === undefined ? undefined : Number(row.at);
+    return row?.at === null || row?.at === undefined ? now : Math.min(now, Number(row.at));
   }
 }

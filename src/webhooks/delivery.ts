@@ -23,6 +23,12 @@ const PASS_MS = 50;
  * an instance with time to spare delivers as soon as before. */
 const BUSY = 0.8;
 const BUSY_PASS_MS = 100;
+/** Claims look for due deliveries from the earliest pending one on, less this much, as the last
+ * sweep found it (WebhookRepository.dueFrom): on PostgreSQL they no longer step over every
+ * delivery made since the last VACUUM. A delivery committed later, but due before that (a change
+ * whose transaction took longer than this, an instance whose clock is behind), waits for the next
+ * sweep's floor, within POLL_MS. */
+const FLOOR_MARGIN_MS = 1_000;
 
 export type AttemptOutcome = 'DELIVERED' | 'RETRYING' | 'FAILED';
 
@@ -61,6 +67,8 @@ export class WebhookWorker {
    * instance's new endpoint is found by the next sweep, within a second; what it meanwhile
    * delivers is claimed by that instance (woken by every change) or by the sweep. */
   private endpoints = true;
+  /** Where claims start looking (next_attempt_at), as the last sweep found it; undefined: from the start. */
+  private from: number | undefined;
   /** Counts deliveriesMade(): a sweep's read that overlaps one does not say "none". */
   private made = 0;
   private stopped = false;
@@ -170,8 +178,12 @@ export class WebhookWorker {
           const any = await this.repo.anyEndpoint();
           this.endpoints = any || made !== this.made;
           while ((await this.repo.dispatch(this.now())) > 0 && !this.stopped);
+          if (this.endpoints) {
+            const due = await this.repo.dueFrom(this.now());
+            this.from = due === undefined ? undefined : due - FLOOR_MARGIN_MS;
+          }
         }
-        claimed = await this.repo.cycle(this.now(), finished, free, LEASE_MS, this.inFlight.keys());
+        claimed = await this.repo.cycle(this.now(), finished, free, LEASE_MS, this.inFlight.keys(), this.from);
       } catch (e) {
         // Not recorded: those deliveries stay claimed here until a later look records them.
         this.finished.push(...finished);

@@ -51,6 +51,35 @@ describeEachStore('recording attempts and claiming deliveries', (dialect) => {
     expect(after.map((r) => r.status)).toEqual(['DELIVERED', 'FAILED', 'FAILED', 'DELIVERED']);
   });
 
+  it('on PostgreSQL claims from the floor it is given: what fell due before it waits for a lower one', async () => {
+    const { db: kysely } = db().store;
+    const repo = new WebhookRepository(kysely, dialect);
+    const events = new EventRepository(kysely, dialect);
+    const customer_id = await customerWithEndpoint(kysely, repo, 'we_floor', 'http://127.0.0.1:9/floor');
+    for (let i = 1; i <= 3; i++) await events.append(kysely, { customer_id, type: 'transaction.created', subject: `transaction:f${i}`, data: { f: i }, at: 1_000 + i });
+    const data = (claimed: ClaimedDelivery[]) => claimed.map((d) => d.event.data).sort();
+
+    if (dialect === 'sqlite') {
+      // Its index holds no dead entries to step over: no floor, every due delivery is claimed.
+      expect(await repo.dueFrom(5_000)).toBeUndefined();
+      expect(data(await repo.cycle(5_000, [], 10, LEASE, [], 1_002))).toEqual(['{"f":1}', '{"f":2}', '{"f":3}']);
+    } else {
+      expect(await repo.dueFrom(5_000)).toBe(1_001);
+      // Never later than now, whatever is pending.
+      expect(await repo.dueFrom(500)).toBe(500);
+      const above = await repo.cycle(5_000, [], 10, LEASE, [], 1_002);
+      expect(data(above)).toEqual(['{"f":2}', '{"f":3}']);
+      // Claimed is still pending (leased): the floor stays below it.
+      expect(await repo.dueFrom(5_000)).toBe(1_001);
+      const rest = await repo.cycle(5_000, [], 10, LEASE, [], await repo.dueFrom(5_000));
+      expect(data(rest)).toEqual(['{"f":1}']);
+      // Everything delivered: nothing pending, the floor is now.
+      await repo.cycle(6_000, [...above, ...rest].map((d) => attempt(d, 'DELIVERED', 5_500)), 0, LEASE, []);
+      expect(await repo.dueFrom(6_000)).toBe(6_000);
+    }
+    expect(await repo.deleteEndpoint(customer_id, 'we_floor')).toBe(true);
+  });
+
   it("writes an event's deliveries in the commit of its change, to the endpoints subscribed to its type, and none for a change rolled back", async () => {
     const { db: kysely } = db().store;
     const repo = new WebhookRepository(kysely, dialect);

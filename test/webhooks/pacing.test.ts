@@ -9,6 +9,7 @@ function idleStore() {
   const repo = {
     anyEndpoint: async () => true,
     dispatch: async () => 0,
+    dueFrom: async () => undefined,
     cycle: async (_now: number, _finished: FinishedAttempt[], _limit: number): Promise<ClaimedDelivery[]> => {
       claims.push(performance.now());
       return [];

@@ -167,6 +167,23 @@ describeEachStore('webhooks', (dialect) => {
     expect((await merchantApi(ctx().app, (await onboard(ctx().app)).apiKey)('POST', `/events/${first!.id}/redeliver`)).statusCode).toBe(404);
   });
 
+  it('delivers what was committed late, due before every pending delivery (below where claims start on PostgreSQL)', async () => {
+    const c = await onboard(ctx().app);
+    const r = await receiver();
+    const { id: endpointId } = await endpoint(c, r.url, ['transaction.created']);
+    await merchantApi(ctx().app, c.apiKey)('POST', `/terminals/${c.terminals[0]!.id}/transactions`, purchase(7));
+    const [first] = await r.until((all) => all.length >= 1);
+    // The sweep (once a second) has set where claims start since: above what is written next.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const now = Date.now();
+    await ctx()
+      .db.store.db.insertInto('webhook_deliveries')
+      .values({ event_id: first!.id, endpoint_id: endpointId, status: 'PENDING', attempts: 0, next_attempt_at: now - 60_000, lease_until: null, created_at: now })
+      .execute();
+    const [, late] = await r.until((all) => all.length >= 2);
+    expect(late!.id).toBe(first!.id);
+  });
+
   it('sends again, with the same webhook-id, what the send thread was sending when it died', async () => {
     const c = await onboard(ctx().app);
     const r = await receiver((_, n) => (n === 1 ? 'hang' : 200));
