@@ -4,8 +4,7 @@
  * points wide on a busy machine; several runs' together, a narrower one.
  * Usage: npx tsx bench/pooled.ts REPORT.md [REPORT.md ...] */
 import { readFileSync } from 'node:fs';
-import { median } from './lib.js';
-import { medianInterval } from './rounds.js';
+import { medianInWords } from './rounds.js';
 
 const files = process.argv.slice(2);
 if (files.length === 0) {
@@ -35,12 +34,8 @@ for (const file of files) {
     pooled.set(db, p);
   }
 }
-const pct = (r: number) => `${(r * 100).toFixed(1)}%`;
 for (const [db, p] of pooled) {
-  const show = (name: string, ratios: number[]) => {
-    const i = medianInterval(ratios);
-    return `${name} ${pct(median(ratios))} (${(i.confidence * 100).toFixed(1)}% interval ${pct(i.low)}–${pct(i.high)})`;
-  };
+  const show = (name: string, ratios: number[]) => `${name} ${medianInWords(ratios, 1)}`;
   const own = p.on.map((r, k) => r / p.control[k]!);
   console.log(`${db}: ${p.runs} runs, ${p.on.length} sets: ${show('on/off', p.on)}; ${show('control/off', p.control)}; ${show('on/control', own)}`);
 }

@@ -1,5 +1,6 @@
 /** Rounds side by side on a shared, noisy machine: each side's rounds interleaved with the others',
  * and the median of their ratios with an interval that says how far it can be trusted. */
+import { median } from './lib.js';
 
 /** `sets` sets of rounds, one of each side, the order rotated from one set to the next (with two
  * sides: off/on, then on/off): a load that drifts during a set favours no side. `enter` switches to
@@ -37,4 +38,13 @@ export function medianInterval(values: number[], level = 0.95): { low: number; h
     k++;
   }
   return { low: sorted[k - 1] ?? NaN, high: sorted[n - k] ?? NaN, confidence: 1 - 2 * cdf };
+}
+
+/** A ratio as a percentage, with `digits` decimals. */
+export const percent = (ratio: number, digits = 0) => `${(ratio * 100).toFixed(digits)}%`;
+
+/** The median of `ratios` and its interval, in words, for a report's row. */
+export function medianInWords(ratios: number[], digits = 0): string {
+  const { low, high, confidence } = medianInterval(ratios);
+  return `median ${percent(median(ratios), digits)} (${percent(confidence, 1)} interval of the median ${percent(low, digits)}–${percent(high, digits)})`;
 }

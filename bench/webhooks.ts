@@ -10,7 +10,7 @@ import { Pool } from 'undici';
 import { bytesWrittenOf, call, cpuMsOf, cpuMsOfAll, median, paced, percentile, postgresPids, queuedMsOf, sleep, type Server } from './lib.js';
 import type { Row, Settings, Terminal } from './scenarios.js';
 import type { Seeded } from './seed.js';
-import { medianInterval, rotatingRounds } from './rounds.js';
+import { medianInWords, percent, rotatingRounds } from './rounds.js';
 import { startHttpLoad, startReceiver } from './webhook-parties.js';
 
 const ms = (v: number) => `${v.toFixed(1)} ms`;
@@ -19,12 +19,8 @@ const READERS = 16;
 const RECENT = 64;
 /** The rounds at the pace: webhooks off, on, and their control. */
 type PaceSide = 'off' | 'on' | 'control';
-const pct = (r: number) => `${(r * 100).toFixed(0)}%`;
-/** The median of `ratios` and its interval, in words. */
-const medianWithInterval = (ratios: number[]) => {
-  const { low, high, confidence } = medianInterval(ratios);
-  return `median ${pct(median(ratios))} (${(confidence * 100).toFixed(1)}% interval of the median ${pct(low)}–${pct(high)})`;
-};
+/** One argument: safe to hand to map(), which would pass the index as the digits. */
+const pct = (r: number) => percent(r);
 
 /** One whole payment on terminal `t`: created by the customer system, fetched and paid by the terminal. */
 async function payOnce(customer: Pool, device: Pool, seeded: Seeded, t: Terminal, ref: string): Promise<string> {
@@ -274,20 +270,20 @@ export async function webhookDelivery(db: string, s: Settings, platform: Server,
       {
         db,
         scenario: 'webhooks: API rate at the pace, on vs off',
-        metric: `status reads/s (GET /terminals/{id}/transactions/{txid} of the ${RECENT} latest payments) by ${READERS} backends in a closed loop, while whole payments run at ${s.paymentsPerSecond}/s, with an endpoint receiving every event (${4 * s.paymentsPerSecond}/s; the receiver ${receiver.priority}) vs none; ${sets} sets of ${paceSeconds} s rounds (off, on and the control below, the order rotated from set to set), on/off ${medianWithInterval(paceRatios)}, each set's ${paceRatios.map(pct).join(' ')}; events delivered within their on round ${paceRounds.map((r) => pct(r.on.delivered)).join(' ')}; CPU ms/s on/off (medians): platform ${paceCpu('platformPerSecond')} (its main thread ${paceCpu('mainPerSecond')}, which waited for a core ${paceCpu('queuedPerSecond')}), bench process (load and receiver) ${paceCpu('benchPerSecond')} (its main thread waited ${paceCpu('benchQueuedPerSecond')})${db === 'postgres' ? `, PostgreSQL ${paceCpu('pgPerSecond')}` : ''}${notes}`,
+        metric: `status reads/s (GET /terminals/{id}/transactions/{txid} of the ${RECENT} latest payments) by ${READERS} backends in a closed loop, while whole payments run at ${s.paymentsPerSecond}/s, with an endpoint receiving every event (${4 * s.paymentsPerSecond}/s; the receiver ${receiver.priority}) vs none; ${sets} sets of ${paceSeconds} s rounds (off, on and the control below, the order rotated from set to set), on/off ${medianInWords(paceRatios)}, each set's ${paceRatios.map(pct).join(' ')}; events delivered within their on round ${paceRounds.map((r) => pct(r.on.delivered)).join(' ')}; CPU ms/s on/off (medians): platform ${paceCpu('platformPerSecond')} (its main thread ${paceCpu('mainPerSecond')}, which waited for a core ${paceCpu('queuedPerSecond')}), bench process (load and receiver) ${paceCpu('benchPerSecond')} (its main thread waited ${paceCpu('benchQueuedPerSecond')})${db === 'postgres' ? `, PostgreSQL ${paceCpu('pgPerSecond')}` : ''}${notes}`,
         value: `${paceMed('on', 'rate').toFixed(0)} reads/s`,
         baseline: `${paceMed('off', 'rate').toFixed(0)} reads/s (webhooks off)`,
-        ratio: `${(paceRatio * 100).toFixed(0)}%`,
+        ratio: pct(paceRatio),
         target: '≥ 90%',
         met: paceRatio >= 0.9 && errors === 0 && missing === 0 ? 'yes' : 'NO',
       },
       {
         db,
         scenario: 'webhooks: the same requests without the platform',
-        metric: `the control of the row above, in the same sets: status reads/s as there, the platform with no endpoint (no webhook work) while a process of its own (bench/http-load.ts, the platform's sender: undici, signed, a real event's body) makes ${4 * s.paymentsPerSecond} POSTs/s in bursts every 100 ms to the same receiver, vs the set's off round; what those requests alone cost the API's rate on these cores: control/off ${medianWithInterval(controlRatios)}, each set's ${controlRatios.map(pct).join(' ')}; requests received within their round ${paceRounds.map((r) => pct(r.control.delivered)).join(' ')}; that process used ${median(paceRounds.map((r) => r.control.loadPerSecond)).toFixed(0)} ms/s of CPU (median of its rounds); the platform's webhooks against their control, set by set (what the platform adds to the requests' cost): on/control ${medianWithInterval(ratiosOf('on', 'control'))}`,
+        metric: `the control of the row above, in the same sets: status reads/s as there, the platform with no endpoint (no webhook work) while a process of its own (bench/http-load.ts, the platform's sender: undici, signed, a real event's body) makes ${4 * s.paymentsPerSecond} POSTs/s in bursts every 100 ms to the same receiver, vs the set's off round; what those requests alone cost the API's rate on these cores: control/off ${medianInWords(controlRatios)}, each set's ${controlRatios.map(pct).join(' ')}; requests received within their round ${paceRounds.map((r) => pct(r.control.delivered)).join(' ')}; that process used ${median(paceRounds.map((r) => r.control.loadPerSecond)).toFixed(0)} ms/s of CPU (median of its rounds); the platform's webhooks against their control, set by set (what the platform adds to the requests' cost): on/control ${medianInWords(ratiosOf('on', 'control'))}`,
         value: `${paceMed('control', 'rate').toFixed(0)} reads/s`,
         baseline: `${paceMed('off', 'rate').toFixed(0)} reads/s (no requests)`,
-        ratio: `${(median(controlRatios) * 100).toFixed(0)}%`,
+        ratio: pct(median(controlRatios)),
         target: 'report',
         met: '—',
       },
