@@ -338,9 +338,9 @@ export class WebhookRepository {
   };
 
   /** Where PostgreSQL's claims may start (`cycle`'s `from`): the earliest pending delivery's due
-   * time, or `now`. Each delivery claimed and recorded leaves two dead entries in the index of due
-   * ones until VACUUM, sorted below every live one, which a claim from the start steps over.
-   * SQLite removes an index entry with its row. */
+   * time, or `now` when none is pending or the earliest falls due later. Each delivery claimed
+   * and recorded leaves two dead entries in the index of due ones until VACUUM, sorted below every
+   * live one, which a claim from the start steps over. SQLite removes an index entry with its row. */
   async dueFrom(now: number): Promise<number | undefined> {
     if (this.dialect !== 'postgres') return undefined;
     const row = await this.db.selectFrom('webhook_deliveries').select((eb) => eb.fn.min('next_attempt_at').as('at')).where('status', '=', PENDING).executeTakeFirst();
