@@ -4,44 +4,11 @@ import type { Executor } from './executor.js';
 import { withoutOwnSync } from './sqlite-driver.js';
 import type { Tables, WebhookEndpointsTable } from './schema.js';
 import type { TallySource } from '../webhooks/log-counts.js';
+import type { ClaimedDelivery, ClaimedRow, FinishedAttempt } from './delivery-rows.js';
+
+export type { ClaimedDelivery, FinishedAttempt } from './delivery-rows.js';
 
 export type EndpointRow = WebhookEndpointsTable;
-
-/** A delivery claimed for sending, with what sending it needs. */
-export interface ClaimedDelivery {
-  id: number;
-  attempts: number;
-  lease_until: number | null;
-  endpoint_id: string;
-  url: string;
-  secret: string;
-  previous_secret: string | null;
-  previous_secret_until: number | null;
-  event: { id: string; type: string; created_at: number; sequence: number; data: string };
-}
-
-/** A claimed delivery as read, before its event and endpoint are known to be still there. */
-interface ClaimedRow {
-  id: number | string;
-  attempts: number | string;
-  lease_until: number | string | null;
-  endpoint_id: string;
-  url: string | null;
-  secret: string | null;
-  previous_secret: string | null;
-  previous_secret_until: number | string | null;
-  event_id: string | null;
-  type: string | null;
-  created_at: number | string | null;
-  sequence: number | string | null;
-  data: string | null;
-}
-
-/** An attempt made, and the delivery's next step. */
-export interface FinishedAttempt {
-  delivery: ClaimedDelivery;
-  attempt: { at: number; status_code: number | null; error: string | null; duration_ms: number; outcome: 'DELIVERED' | 'RETRYING' | 'FAILED'; next_attempt_at: number };
-}
 
 /** The predicates of the partial indexes `events_undispatched` and `webhook_deliveries_due`, written
  * as literals: with a parameter in their place SQLite took 8.2 and 9.7 µs for the look's queries
@@ -154,14 +121,15 @@ export class WebhookRepository {
    * like a transaction (the recording, and a lease on each claimed delivery taken with FOR UPDATE
    * SKIP LOCKED); on SQLite the recording is one database transaction and the claim a read that
    * skips `held`, what this instance is sending already (SQLite serves one instance; its claims
-   * live in memory). PostgreSQL claims only deliveries due at `from` or later, if given (dueFrom). */
-  async cycle(now: number, finished: FinishedAttempt[], limit: number, leaseMs: number, held: Iterable<number>, from?: number): Promise<ClaimedDelivery[]> {
+   * live in memory). PostgreSQL claims only deliveries due at `from` or later, if given (dueFrom).
+   * No delivery to an endpoint in `skip` is claimed. */
+  async cycle(now: number, finished: FinishedAttempt[], limit: number, leaseMs: number, held: Iterable<number>, from?: number, skip: readonly string[] = []): Promise<ClaimedDelivery[]> {
     if (finished.length === 0 && limit <= 0) return [];
     let rows: ClaimedRow[];
     if (this.dialect === 'postgres') {
-      rows = await this.cyclePostgres(now, finished, Math.max(0, limit), leaseMs, from);
+      rows = await this.cyclePostgres(now, finished, Math.max(0, limit), leaseMs, from, skip);
     } else {
-      rows = await this.cycleSqlite(now, finished, Math.max(0, limit), held);
+      rows = await this.cycleSqlite(now, finished, Math.max(0, limit), held, skip);
     }
     // Its event aged out, or its endpoint went, meanwhile: nothing left to send.
     const orphans = rows.filter((r) => r.url === null || r.event_id === null).map((r) => Number(r.id));
@@ -185,8 +153,8 @@ export class WebhookRepository {
    * whose page cache holds the deliveries the changes just wrote (the reading connection's is
    * dropped at every commit); what is claimed is handed out once that commit has returned. With
    * nothing to record the claim is a read alone. */
-  private async cycleSqlite(now: number, finished: FinishedAttempt[], limit: number, held: Iterable<number>): Promise<ClaimedRow[]> {
-    const skip = JSON.stringify([...held]);
+  private async cycleSqlite(now: number, finished: FinishedAttempt[], limit: number, held: Iterable<number>, endpoints: readonly string[]): Promise<ClaimedRow[]> {
+    const skip = { ids: JSON.stringify([...held]), endpoints };
     if (finished.length === 0) return this.claimSqlite(this.db, now, limit, skip);
     // Lost with the machine (not with the process) before a later durable commit, an attempt's
     // record only makes its delivery go again, with the same webhook-id: at least once is kept,
@@ -197,14 +165,16 @@ export class WebhookRepository {
     });
   }
 
-  /** Due deliveries, oldest first, but those in `skip` (a JSON array of ids: one statement whatever their number). */
-  private async claimSqlite(db: Executor, now: number, limit: number, skip: string): Promise<ClaimedRow[]> {
+  /** Due deliveries, oldest first, but those in `skip.ids` (a JSON array: one statement whatever
+   * their number) and those to `skip.endpoints`. */
+  private async claimSqlite(db: Executor, now: number, limit: number, skip: { ids: string; endpoints: readonly string[] }): Promise<ClaimedRow[]> {
     const result = await sql<ClaimedRow>`select d.id, d.attempts, d.lease_until, d.endpoint_id, w.url, w.secret, w.previous_secret, w.previous_secret_until,
              e.id as event_id, e.type, e.created_at, e.sequence, e.data
         from webhook_deliveries d
         left join events e on e.id = d.event_id
         left join webhook_endpoints w on w.id = d.endpoint_id
-       where d.status = ${PENDING} and d.next_attempt_at <= ${now} and d.id not in (select value from json_each(${skip}))
+       where d.status = ${PENDING} and d.next_attempt_at <= ${now} and d.id not in (select value from json_each(${skip.ids}))
+         ${skip.endpoints.length === 0 ? sql`` : sql`and d.endpoint_id not in (select value from json_each(${JSON.stringify(skip.endpoints)}))`}
        order by d.next_attempt_at
        limit ${limit}`.execute(db);
     return result.rows;
@@ -215,7 +185,7 @@ export class WebhookRepository {
    * attempt moves its delivery whoever holds the lease; any other moves it only while the lease is
    * still the one it was sent under (otherwise another instance took it over and decides). What
    * was just finished is not claimed again in the same statement. */
-  private async cyclePostgres(now: number, finished: FinishedAttempt[], limit: number, leaseMs: number, from: number | undefined): Promise<ClaimedRow[]> {
+  private async cyclePostgres(now: number, finished: FinishedAttempt[], limit: number, leaseMs: number, from: number | undefined, skip: readonly string[]): Promise<ClaimedRow[]> {
     const col = <T>(pick: (f: FinishedAttempt) => T) => finished.map(pick);
     const ids = col((f) => f.delivery.id);
     const record =
@@ -250,6 +220,7 @@ export class WebhookRepository {
            select id from webhook_deliveries
             where status = 'PENDING' and next_attempt_at <= ${now}::bigint and (lease_until is null or lease_until < ${now}::bigint)
               ${from === undefined ? sql`` : sql`and next_attempt_at >= ${from}::bigint`}
+              ${skip.length === 0 ? sql`` : sql`and endpoint_id <> all(${[...skip]}::text[])`}
               and id <> all(${ids}::bigint[])
             order by next_attempt_at
             limit ${limit}

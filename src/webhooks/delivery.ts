@@ -1,7 +1,9 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { ClaimedDelivery, FinishedAttempt, WebhookRepository } from '../db/webhook-repository.js';
+import { NOT_SENT, ReceiverHealth } from './receiver-health.js';
+import { SendThread } from './send-thread-handle.js';
 import { signingKey, type SecretBox } from './secrets.js';
-import { DELIVERY_TIMEOUT_MS, type SendOrder, type SendResult, type SenderSettings } from './send-orders.js';
+import { DELIVERY_TIMEOUT_MS, type SendOrder, type SendResult } from './send-orders.js';
 import type { UrlPolicy } from './url-policy.js';
 
 /** A claim on PostgreSQL outlives the attempt it covers; an instance that dies leaves it to the others then. */
@@ -75,6 +77,8 @@ export class WebhookWorker {
   private timer: NodeJS.Timeout | undefined;
   /** Makes the POSTs. */
   private readonly thread: SendThread;
+  /** Keeps a slow or dead receiver to its share of the slots: half of them at most. */
+  private readonly health: ReceiverHealth;
   /** Signing keys by endpoint, as decrypted from the sealed secrets they were read with (a rotation
    * seals new ones, so a changed secret is decrypted again). */
   private readonly keys = new Map<string, { sealed: string; key: Uint8Array; previousSealed: string | null; previousKey: Uint8Array | null }>();
@@ -87,6 +91,7 @@ export class WebhookWorker {
     private readonly observe: (outcome: AttemptOutcome) => void = () => {},
     private readonly onError: (e: unknown) => void = () => {},
   ) {
+    this.health = new ReceiverHealth(Math.ceil(settings.maxInFlight / 2));
     this.thread = new SendThread(
       { connections: settings.maxInFlight, publicOnly: settings.policy.production && !settings.policy.allowPrivate },
       (results) => {
@@ -172,6 +177,7 @@ export class WebhookWorker {
       // What is answered leaves its slot to a new claim in the same statement.
       const free = this.stopped ? 0 : this.settings.maxInFlight - (this.inFlight.size - finished.length);
       let claimed: ClaimedDelivery[];
+      const look = this.health.look(this.inFlight.values(), this.now());
       try {
         if (sweep) {
           const made = this.made;
@@ -183,7 +189,7 @@ export class WebhookWorker {
             this.from = due === undefined ? undefined : due - FLOOR_MARGIN_MS;
           }
         }
-        claimed = await this.repo.cycle(this.now(), finished, free, LEASE_MS, this.inFlight.keys(), this.from);
+        claimed = await this.repo.cycle(this.now(), finished, free, LEASE_MS, this.inFlight.keys(), this.from, look.skip);
       } catch (e) {
         // Not recorded: those deliveries stay claimed here until a later look records them.
         this.finished.push(...finished);
@@ -200,11 +206,18 @@ export class WebhookWorker {
         return;
       }
       const orders: SendOrder[] = [];
+      const handedBack: number[] = [];
       for (const d of claimed) {
-        const order = this.order(d);
-        if (order) orders.push(order);
+        const admission = look.admit(d.endpoint_id);
+        if (admission === 'hand-back') handedBack.push(d.id);
+        else if (admission === 'not-sent') this.notSent(d);
+        else {
+          const order = this.order(d);
+          if (order) orders.push(order);
+        }
       }
       this.thread.send(orders);
+      await this.repo.release(handedBack);
       // More may be due at once; wake-ups meanwhile wait for the next gathered look.
       full = free > 0 && claimed.length === free;
       // Every slot taken, by this claim or before it: more may be due than there was room for.
@@ -229,6 +242,12 @@ export class WebhookWorker {
     return { id: d.id, url: d.url, timestamp: Math.floor(at / 1000), keys, event: d.event };
   }
 
+  /** A failed attempt without a request: its endpoint is down (receiver-health.ts). */
+  private notSent(d: ClaimedDelivery) {
+    this.inFlight.set(d.id, { delivery: d, at: this.now() });
+    this.settled({ id: d.id, ok: false, ms: 0, error: NOT_SENT });
+  }
+
   /** An attempt has ended: recorded with the delivery's next step by the next look, unless it was
    * abandoned by stop() (or ended already). */
   private settled(result: SendResult) {
@@ -236,6 +255,7 @@ export class WebhookWorker {
     if (this.stopped || !attempt || attempt.ended) return;
     attempt.ended = true;
     const d = attempt.delivery;
+    this.health.ended(d.endpoint_id, result.status !== undefined ? 'answered' : result.timedOut ? 'timed-out' : 'failed');
     const last = d.attempts >= this.settings.schedule.length;
     const outcome: AttemptOutcome = result.ok ? 'DELIVERED' : last ? 'FAILED' : 'RETRYING';
     const next = outcome === 'RETRYING' ? attempt.at + this.settings.schedule[d.attempts]! : attempt.at;
@@ -279,55 +299,6 @@ interface Attempt {
   delivery: ClaimedDelivery;
   at: number;
   ended?: boolean;
-}
-
-/** The send thread (send-thread.ts) as the delivery worker sees it: started with the first
- * orders, a look's orders posted in one message, what ended reported back in batches. Run from
- * TypeScript's sources (the tests), the thread loads them through tsx. */
-class SendThread {
-  private worker: Worker | undefined;
-
-  constructor(
-    private readonly settings: SenderSettings,
-    private readonly ended: (results: SendResult[]) => void,
-    /** The thread failed: what it was sending will not be reported. */
-    private readonly lost: (e: unknown) => void,
-  ) {}
-
-  get running(): Worker | undefined {
-    return this.worker;
-  }
-
-  send(orders: SendOrder[]) {
-    if (orders.length > 0) (this.worker ??= this.start()).postMessage(orders);
-  }
-
-  private start(): Worker {
-    const sources = import.meta.url.endsWith('.ts');
-    const entry = new URL(sources ? './send-thread.ts' : './send-thread.js', import.meta.url);
-    const worker = sources
-      ? // Node.js 20 loads a thread's entry before any --import hook: tsx is registered first, then the entry imported.
-        new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true, workerData: this.settings })
-      : new Worker(entry, { workerData: this.settings });
-    // The platform's server and timers keep the process up; the thread alone does not.
-    worker.unref();
-    worker.on('message', this.ended);
-    let failure: unknown;
-    worker.on('error', (e) => (failure = e));
-    worker.on('exit', (code) => {
-      if (this.worker !== worker) return;
-      this.worker = undefined;
-      this.lost(failure ?? new Error(`the webhook send thread exited (${code})`));
-    });
-    return worker;
-  }
-
-  /** Ends the thread: what it was sending is abandoned (its connections closed), not reported. */
-  async stop() {
-    const worker = this.worker;
-    this.worker = undefined;
-    await worker?.terminate();
-  }
 }
 
 /** The bytes in an array of their own: a small Buffer is a view of a shared 8 KiB pool, all of

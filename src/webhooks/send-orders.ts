@@ -24,6 +24,8 @@ export interface SendResult {
   ms: number;
   status?: number;
   error?: string;
+  /** no answer within DELIVERY_TIMEOUT_MS (connecting, or waiting for the answer or its end) */
+  timedOut?: true;
 }
 
 export interface SenderSettings {

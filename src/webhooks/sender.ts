@@ -114,7 +114,8 @@ class Sending implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: unknown, error: Error) {
-    this.end({ ok: false, error: describe(this.reason ?? error) });
+    const e = this.reason ?? error;
+    this.end({ ok: false, error: describe(e), ...(TIMEOUTS.has((e as { code?: string }).code ?? '') && { timedOut: true }) });
   }
 
   /** Answered, with more body than is read: counted by its status, the connection closed. */
@@ -135,6 +136,10 @@ class Sending implements Dispatcher.DispatchHandler {
     this.settled({ id: this.id, ...result, ms: Math.round(performance.now() - this.started) });
   }
 }
+
+/** The codes of an attempt that got no answer in time: this sender's limit, and undici's own
+ * (each set to the same limit). */
+const TIMEOUTS = new Set(['TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** What went wrong, in words that name no URL, header or secret. */
 function describe(e: unknown): string {

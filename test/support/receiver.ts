@@ -18,7 +18,7 @@ export type Answer = number | 'hang';
  * test wait until it has what it expects. */
 export async function startReceiver(answer: (r: Received, n: number) => Answer = () => 200) {
   const received: Received[] = [];
-  const held = new Set<ServerResponse>();
+  const held = new Map<ServerResponse, Received>();
   const waiters = new Set<() => void>();
   let maxHeld = 0;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -35,7 +35,7 @@ export async function startReceiver(answer: (r: Received, n: number) => Answer =
       received.push(r);
       const a = answer(r, received.length);
       if (a === 'hang') {
-        held.add(res);
+        held.set(res, r);
         maxHeld = Math.max(maxHeld, held.size);
         res.on('close', () => held.delete(res));
       } else {
@@ -52,6 +52,14 @@ export async function startReceiver(answer: (r: Received, n: number) => Answer =
     received,
     held: () => held.size,
     maxHeld: () => maxHeld,
+    /** Answers every request held so far with `status`. */
+    answerHeld(status: number) {
+      for (const [res, r] of held) {
+        r.answeredWith = status;
+        res.writeHead(status).end();
+        held.delete(res);
+      }
+    },
     /** Resolves once `done(received)` holds (checked on every request). */
     until(done: (r: Received[]) => boolean): Promise<Received[]> {
       return new Promise((resolve) => {
@@ -65,7 +73,7 @@ export async function startReceiver(answer: (r: Received, n: number) => Answer =
       });
     },
     async close() {
-      for (const res of held) res.destroy();
+      for (const res of held.keys()) res.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
