@@ -66,6 +66,8 @@ export const ConfigSchema = Type.Object({
   WEBHOOK_RETRY_SCHEDULE: Type.String({ pattern: '^\\s*\\d+(ms|s|m|h)\\s*(,\\s*\\d+(ms|s|m|h)\\s*)*$', default: '5s,5m,30m,2h,5h,10h,10h' }),
   /** Deliveries this instance sends at once, at most: slow receivers wait their turn, the API does not. */
   WEBHOOK_MAX_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 10_000, default: 64 }),
+  /** Webhook endpoints a customer may have at once: each event is written and sent once per endpoint. */
+  WEBHOOK_MAX_ENDPOINTS: Type.Integer({ minimum: 1, maximum: 1_000, default: 16 }),
   /** Events, deliveries and attempts are kept this long (at least 30 days). */
   EVENT_RETENTION_DAYS: Type.Integer({ minimum: 30, maximum: 3_650, default: 30 }),
 });

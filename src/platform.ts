@@ -76,7 +76,7 @@ export function createPlatform(store: Database, config: Config, options: Platfor
   // What the events list and each endpoint's attempts count for X-Total-Count (log-counts.ts).
   const eventCounts = new LogCounts<number>(events, now, config.EVENT_RETENTION_DAYS);
   const attemptCounts = new LogCounts<string>(webhookRepo.attemptTally, now, config.EVENT_RETENTION_DAYS);
-  const webhooks = new WebhookService(webhookRepo, events, box, policy, now, () => worker.deliveriesMade(), { events: eventCounts, attempts: attemptCounts });
+  const webhooks = new WebhookService(webhookRepo, events, box, policy, config.WEBHOOK_MAX_ENDPOINTS, now, () => worker.deliveriesMade(), { events: eventCounts, attempts: attemptCounts });
   const presence = new TerminalPresence(events, now, Math.max(3 * config.POLL_INTERVAL_MS, 2 * PRESENCE_FLUSH_MS), () => worker.wake());
   // A terminal found by its token is kept by the creations' directory and for the events that name
   // it (its going online first): the same object, not a copy read again per purpose.

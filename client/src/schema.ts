@@ -204,7 +204,7 @@ export interface paths {
         put?: never;
         /**
          * Register a URL for signed event deliveries (the signing secret is shown once)
-         * @description In production the URL must be https:// and its host must not resolve to a loopback, private or link-local address (unless WEBHOOK_ALLOW_PRIVATE=true).
+         * @description In production the URL must be https:// and its host must not resolve to a loopback, private or link-local address (unless WEBHOOK_ALLOW_PRIVATE=true). 409 when the customer has WEBHOOK_MAX_ENDPOINTS (16 unless set) already.
          */
         post: operations["createWebhookEndpoint"];
         delete?: never;
@@ -629,7 +629,7 @@ export interface components {
             at: string;
             /** @description The receiver's HTTP status */
             status_code?: number;
-            /** @description Why there was no HTTP status (no connection, no answer within 10 s) */
+            /** @description Why there was no HTTP status (no connection, no answer within 10 s, or not sent: the last attempt to the endpoint got no answer within 10 s) */
             error?: string;
             duration_ms: number;
             /**
@@ -2618,6 +2618,15 @@ export interface operations {
             };
             /** @description Problem details (RFC 9457) */
             408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Problem details (RFC 9457) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

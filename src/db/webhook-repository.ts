@@ -28,8 +28,16 @@ export class WebhookRepository {
     private readonly dialect: Dialect,
   ) {}
 
-  insertEndpoint(row: EndpointRow) {
-    return this.db.insertInto('webhook_endpoints').values(row).execute();
+  /** Inserts the endpoint unless its customer has `max` already: false then. On PostgreSQL a
+   * customer's creations wait for each other (its row locked), so two at once cannot both find room. */
+  insertEndpoint(row: EndpointRow, max: number): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      if (this.dialect === 'postgres') await tx.selectFrom('customers').select('id').where('id', '=', row.customer_id).forNoKeyUpdate().execute();
+      const { n } = await tx.selectFrom('webhook_endpoints').where('customer_id', '=', row.customer_id).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      if (Number(n) >= max) return false;
+      await tx.insertInto('webhook_endpoints').values(row).execute();
+      return true;
+    });
   }
 
   /** Whether any customer has an endpoint (a deliveryless store's worker rests). */

@@ -12,6 +12,7 @@ export type ErrorKind =
   | 'API_KEY_INVALID'
   | 'DEVICE_TOKEN_INVALID'
   | 'KEY_IN_USE'
+  | 'ENDPOINT_LIMIT'
   | 'LAST_VALID_KEY'
   | 'TERMINAL_BUSY'
   | 'NOT_CANCELLABLE'

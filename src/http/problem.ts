@@ -42,6 +42,7 @@ export const ERROR_KINDS = {
   NOT_ACCEPTABLE: { status: 406, title: 'Not Acceptable' },
   CONFLICT: { status: 409, title: 'Conflict' },
   KEY_IN_USE: { status: 409, title: 'Conflict' },
+  ENDPOINT_LIMIT: { status: 409, title: 'Too many webhook endpoints' },
   LAST_VALID_KEY: { status: 409, title: 'Conflict' },
   TERMINAL_BUSY: { status: 409, title: 'Terminal busy' },
   NOT_CANCELLABLE: { status: 409, title: 'Transaction can no longer be cancelled' },

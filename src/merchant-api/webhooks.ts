@@ -47,7 +47,7 @@ const DeliveryAttempt = Type.Object(
     attempt: Type.Integer({ minimum: 1, description: '1 for the first, then one more per retry' }),
     at: Timestamp('When the attempt started'),
     status_code: Type.Optional(Type.Integer({ description: "The receiver's HTTP status" })),
-    error: Type.Optional(Type.String({ description: 'Why there was no HTTP status (no connection, no answer within 10 s)' })),
+    error: Type.Optional(Type.String({ description: 'Why there was no HTTP status (no connection, no answer within 10 s, or not sent: the last attempt to the endpoint got no answer within 10 s)' })),
     duration_ms: Type.Integer(),
     outcome: Type.Enum(['DELIVERED', 'RETRYING', 'FAILED'], { description: 'DELIVERED: a 2xx within 10 s; RETRYING: another attempt follows; FAILED: the last one failed' }),
   },
@@ -70,9 +70,9 @@ export const webhookRoutes =
           tags,
           summary: 'Register a URL for signed event deliveries (the signing secret is shown once)',
           description:
-            'In production the URL must be https:// and its host must not resolve to a loopback, private or link-local address (unless WEBHOOK_ALLOW_PRIVATE=true).',
+            'In production the URL must be https:// and its host must not resolve to a loopback, private or link-local address (unless WEBHOOK_ALLOW_PRIVATE=true). 409 when the customer has WEBHOOK_MAX_ENDPOINTS (16 unless set) already.',
           body: NewWebhookEndpointRequest,
-          response: { 201: NewWebhookEndpoint, ...problems(400, 401, 403, 415) },
+          response: { 201: NewWebhookEndpoint, ...problems(400, 401, 403, 409, 415) },
         },
       },
       async (request, reply) => {

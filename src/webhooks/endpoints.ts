@@ -36,6 +36,8 @@ export class WebhookService {
     private readonly events: EventRepository,
     private readonly box: SecretBox,
     private readonly policy: UrlPolicy,
+    /** endpoints a customer may have at once */
+    private readonly maxEndpoints: number,
     private readonly now: () => number,
     /** new deliveries are waiting (redeliver), or will be (a new endpoint) */
     private readonly wake: () => void,
@@ -43,7 +45,7 @@ export class WebhookService {
     private readonly counts: { events: LogCounts<number>; attempts: LogCounts<string> },
   ) {}
 
-  async create(customerId: number, input: { url: string; events?: EventType[]; description?: string }): Promise<Result<EndpointView & { secret: string }, 'VALIDATION_FAILED'>> {
+  async create(customerId: number, input: { url: string; events?: EventType[]; description?: string }): Promise<Result<EndpointView & { secret: string }, 'VALIDATION_FAILED' | 'ENDPOINT_LIMIT'>> {
     const refused = await refuseUrl(input.url, this.policy);
     if (refused) return err('VALIDATION_FAILED', refused);
     const id = `we_${randomBytes(12).toString('hex')}`;
@@ -59,7 +61,9 @@ export class WebhookService {
       previous_secret_until: null,
       created_at: this.now(),
     };
-    await this.repo.insertEndpoint(row);
+    if (!(await this.repo.insertEndpoint(row, this.maxEndpoints))) {
+      return err('ENDPOINT_LIMIT', `A customer has at most ${this.maxEndpoints} webhook endpoints (WEBHOOK_MAX_ENDPOINTS); delete one first.`);
+    }
     this.wake();
     return ok({ ...view(row), secret });
   }

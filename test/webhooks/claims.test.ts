@@ -85,7 +85,7 @@ describeEachStore('recording attempts and claiming deliveries', (dialect) => {
     const repo = new WebhookRepository(kysely, dialect);
     const events = new EventRepository(kysely, dialect);
     const customer_id = await customerWithEndpoint(kysely, repo, 'we_all', 'http://127.0.0.1:9/all');
-    await repo.insertEndpoint({ id: 'we_cleared', customer_id, url: 'http://127.0.0.1:9/cleared', events: '["transaction.cleared"]', description: null, secret: 'sealed', previous_secret: null, previous_secret_until: null, created_at: 0 });
+    await repo.insertEndpoint({ id: 'we_cleared', customer_id, url: 'http://127.0.0.1:9/cleared', events: '["transaction.cleared"]', description: null, secret: 'sealed', previous_secret: null, previous_secret_until: null, created_at: 0 }, 16);
     const deliveries = async () =>
       (await kysely.selectFrom('webhook_deliveries as d').innerJoin('events as e', 'e.id', 'd.event_id').select(['e.type', 'd.endpoint_id']).where('d.endpoint_id', 'in', ['we_all', 'we_cleared']).orderBy('d.id').execute()).map((r) => `${r.type} → ${r.endpoint_id}`);
 

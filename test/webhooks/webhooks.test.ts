@@ -14,7 +14,7 @@ async function listed(api: ReturnType<typeof merchantApi>, endpointId: string) {
 }
 
 describeEachStore('webhooks', (dialect) => {
-  const ctx = usePlatform(dialect, { env: { WEBHOOK_RETRY_SCHEDULE: '100ms,100ms', WEBHOOK_MAX_IN_FLIGHT: '2' } });
+  const ctx = usePlatform(dialect, { env: { WEBHOOK_RETRY_SCHEDULE: '100ms,100ms', WEBHOOK_MAX_IN_FLIGHT: '2', WEBHOOK_MAX_ENDPOINTS: '3' } });
   const receivers: Receiver[] = [];
   afterAll(async () => {
     await Promise.all(receivers.map((r) => r.close()));
@@ -252,6 +252,29 @@ describeEachStore('webhooks', (dialect) => {
     expect((await api('DELETE', `/webhook-endpoints/${body.id}`)).statusCode).toBe(204);
     expect((await api('GET', `/webhook-endpoints/${body.id}`)).statusCode).toBe(404);
     expect((await api('DELETE', `/webhook-endpoints/${body.id}`)).statusCode).toBe(404);
+  });
+
+  it('keeps a customer to WEBHOOK_MAX_ENDPOINTS endpoints, also when creations come at once', async () => {
+    const c = await onboard(ctx().app);
+    const api = merchantApi(ctx().app, c.apiKey);
+    const create = (n: number) => api('POST', '/webhook-endpoints', { url: `http://127.0.0.1:9/${n}` });
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const res = await create(n);
+      expect(res.statusCode, res.body).toBe(201);
+      ids.push(res.json().id as string);
+    }
+    const refused = await create(4);
+    expect(refused.statusCode).toBe(409);
+    expect(isProblem(refused)).toBe(true);
+    expect(refused.json().detail).toMatch(/at most 3 webhook endpoints/);
+    // Another customer's endpoints are its own.
+    expect((await merchantApi(ctx().app, (await onboard(ctx().app)).apiKey)('POST', '/webhook-endpoints', { url: 'http://127.0.0.1:9/x' })).statusCode).toBe(201);
+    // One place free, five creations at once: one takes it.
+    expect((await api('DELETE', `/webhook-endpoints/${ids[0]}`)).statusCode).toBe(204);
+    const statuses = (await Promise.all([5, 6, 7, 8, 9].map(create))).map((r) => r.statusCode).sort();
+    expect(statuses).toEqual([201, 409, 409, 409, 409]);
+    expect((await api('GET', '/webhook-endpoints')).headers['x-total-count']).toBe('3');
   });
 
   it('keeps signing secrets encrypted at rest', async () => {
