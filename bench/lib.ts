@@ -208,7 +208,7 @@ export async function call(pool: Pool, method: 'GET' | 'POST' | 'DELETE', path: 
     ...(signal && { signal }),
   });
   const text = await res.body.text();
-  return { status: res.statusCode, json: () => JSON.parse(text) as Record<string, unknown>, text };
+  return { status: res.statusCode, json: () => JSON.parse(text) as Record<string, unknown>, text, headers: res.headers };
 }
 
 /** nginx from the system (/usr/sbin/nginx) as a reverse proxy in front of `upstreams`, a child of

@@ -15,6 +15,7 @@ import { heldPollMemory } from './memory.js';
 import { formatSummary } from './profile-summary.js';
 import { createRate, fleetPairs, fleetScale, idlePollRate, mixed, pickupLatency, statusRate, type Row, type Settings } from './scenarios.js';
 import { seed, type Seeded } from './seed.js';
+import { webhookIsolation } from './webhook-isolation.js';
 import { webhookDelivery } from './webhooks.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,7 +28,7 @@ const profile = flag('profile');
 const dbs = (option('db') ?? 'sqlite,postgres').split(',');
 /** Every scenario, in the order they run; the `-2x` ones run two instances behind nginx (PostgreSQL
  * only). `create` runs last: it leaves pending payments on the fleet's terminals. */
-const SCENARIOS = ['status', 'idle-poll', 'pickup', 'fleet', 'mixed', 'memory', 'pickup-2x', 'fleet-2x', 'mixed-2x', 'webhooks', 'create'];
+const SCENARIOS = ['status', 'idle-poll', 'pickup', 'fleet', 'mixed', 'memory', 'pickup-2x', 'fleet-2x', 'mixed-2x', 'webhooks', 'webhook-isolation', 'create'];
 const only = new Set(option('only')?.split(',') ?? SCENARIOS);
 for (const name of only) if (!SCENARIOS.includes(name)) throw new Error(`unknown scenario ${name}: ${SCENARIOS.join(', ')}`);
 // Another build of the platform to measure instead (an A/B of a change): its bin/cloudpos.js.
@@ -297,6 +298,7 @@ async function runDialect(dialect: string): Promise<Row[]> {
     // Terminals of their own: what `mixed` left pending on its terminals would be fetched meanwhile.
     await behindProxy('mixed-2x', (p) => mixed(dialect, s, p, base, seeded, fleet.slice(0, mixedTerminals.length), 'mixed-2x'));
     await scenario('webhooks', (p) => webhookDelivery(dialect, s, p, seeded, webhookTerminals));
+    await scenario('webhook-isolation', (p) => webhookIsolation(dialect, s, p, seeded, webhookTerminals));
     // Last: it leaves pending payments on its terminals.
     await scenario('create', (p) => createRate(dialect, s, p, base, seeded, createTerminals));
     await shared?.stop();

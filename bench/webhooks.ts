@@ -23,7 +23,7 @@ type PaceSide = 'off' | 'on' | 'control';
 const pct = (r: number) => percent(r);
 
 /** One whole payment on terminal `t`: created by the customer system, fetched and paid by the terminal. */
-async function payOnce(customer: Pool, device: Pool, seeded: Seeded, t: Terminal, ref: string): Promise<string> {
+export async function payOnce(customer: Pool, device: Pool, seeded: Seeded, t: Terminal, ref: string): Promise<string> {
   const created = await call(customer, 'POST', `/terminals/${t.id}/transactions`, { 'api-key': seeded.apiKey }, { type: 'PURCHASE', merchant_order_reference: ref, amount: { value: 4.2, currency: 'EUR' } });
   if (created.status !== 201) throw new Error(`create ${created.status} ${created.text.slice(0, 120)}`);
   const auth = { authorization: `Bearer ${t.token}` };
