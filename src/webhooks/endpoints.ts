@@ -53,7 +53,8 @@ export class WebhookService {
     const row: EndpointRow = {
       id,
       customer_id: customerId,
-      url: input.url,
+      // As it will be called: `HTTP://Example.com/a/../b` is kept as `http://example.com/b`.
+      url: new URL(input.url).href,
       events: input.events === undefined ? null : JSON.stringify([...new Set(input.events)]),
       description: input.description ?? null,
       secret: this.box.seal(secret, id),

@@ -249,6 +249,10 @@ describeEachStore('webhooks', (dialect) => {
       expect(res.statusCode, `${method} ${url}`).toBe(404);
       expect(isProblem(res)).toBe(true);
     }
+    // Kept and shown as it will be called.
+    const normalized = await api('POST', '/webhook-endpoints', { url: 'HTTP://LocalHost:9/a/../b?x=1' });
+    expect(normalized.json().url).toBe('http://localhost:9/b?x=1');
+    expect((await api('DELETE', `/webhook-endpoints/${normalized.json().id}`)).statusCode).toBe(204);
     expect((await api('DELETE', `/webhook-endpoints/${body.id}`)).statusCode).toBe(204);
     expect((await api('GET', `/webhook-endpoints/${body.id}`)).statusCode).toBe(404);
     expect((await api('DELETE', `/webhook-endpoints/${body.id}`)).statusCode).toBe(404);
