@@ -7,7 +7,7 @@ import type { Result } from '../domain/result.js';
 import type { Terminal } from '../domain/terminal.js';
 import { problem, unwrap } from '../http/problem.js';
 import { bearerOf, secretHashOf } from '../http/rate-limit.js';
-import { problems, StoreRef, Timestamp } from '../http/schemas.js';
+import { OneLine, problems, StoreRef, Timestamp } from '../http/schemas.js';
 import { Transaction, transactionView } from '../http/transaction-view.js';
 import type { DeviceAuth } from '../services/device-auth.js';
 import type { TerminalPresence } from '../services/presence.js';
@@ -73,18 +73,18 @@ const TerminalOutcome = Type.Object(
       { additionalProperties: false, description: 'Never the card number: its brand and last four digits' },
     ),
     authorization_code: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]{1,12}$', description: 'Required when APPROVED', examples: ['54PQMX'] })),
-    acquirer_reference: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "The acquirer's reference: capture, release and reversal name it" })),
+    acquirer_reference: Type.Optional(OneLine({ minLength: 1, maxLength: 100, description: "The acquirer's reference: capture, release and reversal name it" })),
     emv: Type.Optional(
       Type.Object(
         {
           aid: Type.Optional(Type.String({ pattern: '^[0-9A-Fa-f]{10,32}$', examples: ['A0000000031010'] })),
-          application_label: Type.Optional(Type.String({ minLength: 1, maxLength: 32, examples: ['VISA CREDIT'] })),
+          application_label: Type.Optional(OneLine({ minLength: 1, maxLength: 32, examples: ['VISA CREDIT'] })),
           cvm: Type.Optional(Type.Enum([...CARDHOLDER_VERIFICATIONS])),
         },
         { additionalProperties: false, description: 'Printed on the receipt' },
       ),
     ),
-    decline_reason: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'DECLINED only', examples: ['INSUFFICIENT_FUNDS'] })),
+    decline_reason: Type.Optional(OneLine({ minLength: 1, maxLength: 64, description: 'DECLINED only', examples: ['INSUFFICIENT_FUNDS'] })),
   },
   { $id: 'TerminalOutcome', additionalProperties: false },
 );

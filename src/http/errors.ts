@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../db/failures.js';
 import { problem, sendProblem, Problem, type ProblemKind, type FieldError } from './problem.js';
+import { ONE_LINE_PATTERN } from './schemas.js';
 
 interface ValidationIssue {
   instancePath?: string;
@@ -18,8 +19,8 @@ export function fieldErrors(issues: ValidationIssue[], context: string | undefin
   const out: FieldError[] = [];
   for (const issue of issues) {
     let pointer = issue.instancePath ?? '';
-    let detail = issue.message ?? 'is invalid';
     const params = issue.params ?? {};
+    let detail = issue.keyword === 'pattern' && params.pattern === ONE_LINE_PATTERN ? 'must be one line, without control characters or marks that reorder text' : (issue.message ?? 'is invalid');
     if (issue.keyword === 'required') {
       const missing = (params.requiredProperties ?? params.missingProperty) as string[] | string | undefined;
       for (const name of Array.isArray(missing) ? missing : [missing]) {

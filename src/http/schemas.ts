@@ -1,6 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type TSchema } from 'typebox';
 
+/** One line of text (no control characters: a line break, an escape sequence; no marks that
+ * reorder text: bidirectional overrides and isolates), for what is printed as it was sent, such
+ * as a terminal's decline reason on the receipt. */
+export const ONE_LINE_PATTERN = '^[^\\u0000-\\u001F\\u007F-\\u009F\\u200E\\u200F\\u2028-\\u202E\\u2066-\\u2069]*$';
+
+export const OneLine = (options: { minLength: number; maxLength: number; description?: string; examples?: string[] }) => Type.String({ ...options, pattern: ONE_LINE_PATTERN });
+
 /** Shapes shared by several routes. Each carries an `$id`, so the OpenAPI document names it as a
  * component; validation and serialisation use the very same objects. */
 export const ProblemDetails = Type.Object(

@@ -103,6 +103,24 @@ describeEachStore('terminal-reported outcomes', (dialect) => {
     expect((await report('presented', { entry_mode: 'NFC' })).statusCode).toBe(400);
   });
 
+  it('refuses printed text that would add lines or reorder them on the receipt; takes any other', async () => {
+    const { api, url, report } = await retrieved();
+    for (const bad of [
+      { ...DECLINED, decline_reason: 'DO NOT HONOUR\nAMOUNT   EUR 0.01' },
+      { ...DECLINED, decline_reason: 'X\u001b[2J' },
+      { ...APPROVED, emv: { ...APPROVED.emv, application_label: '\u202eVISA' } },
+      { ...APPROVED, acquirer_reference: 'A\r\nB' },
+    ]) {
+      const res = await report('outcome', bad);
+      expect(res.statusCode, JSON.stringify(bad)).toBe(400);
+      expect(isProblem(res)).toBe(true);
+      expect(res.json().errors[0].detail).toBe('must be one line, without control characters or marks that reorder text');
+    }
+    const declined = await report('outcome', { ...DECLINED, decline_reason: 'KARTE GESPERRT – ÜBERWEISUNG' });
+    expect(declined.statusCode, declined.body).toBe(200);
+    expect((await api('GET', url)).json().receipt).toContain('KARTE GESPERRT');
+  });
+
   it('refuses anything that looks like a card number, in every field, and never logs it', async () => {
     const { report, api, url } = await retrieved();
     logs.length = 0;
