@@ -217,7 +217,7 @@ export class WebhookWorker {
         }
       }
       this.thread.send(orders);
-      await this.repo.release(handedBack);
+      if (handedBack.length > 0) await this.repo.release(handedBack);
       // More may be due at once; wake-ups meanwhile wait for the next gathered look.
       full = free > 0 && claimed.length === free;
       // Every slot taken, by this claim or before it: more may be due than there was room for.

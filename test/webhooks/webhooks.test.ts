@@ -209,6 +209,9 @@ describeEachStore('webhooks', (dialect) => {
   it('answers the API while a receiver never answers, with at most WEBHOOK_MAX_IN_FLIGHT deliveries held', async () => {
     const c = await onboard(ctx().app, { terminalsPerStore: 3 });
     const r = await receiver(() => 'hang');
+    // Two endpoints on it: one endpoint that keeps a request waiting 250 ms is slow and holds half
+    // the slots at most (receiver-health.ts), which a busy machine could reach before both fill.
+    await endpoint(c, r.url);
     await endpoint(c, r.url);
     await pay(ctx().app, c, purchase(1), undefined, 0);
     await r.until(() => r.held() === 2);
